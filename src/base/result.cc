@@ -1,0 +1,13 @@
+#include "base/result.h"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace base {
+
+tl::unexpected<Error> fail_errno(std::string_view what, int sys_errno) {
+  return tl::unexpected(Error{fmt::format("{}: {}", what, std::strerror(sys_errno)), sys_errno});
+}
+
+}  // namespace base

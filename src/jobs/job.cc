@@ -1,0 +1,243 @@
+#include "jobs/job.h"
+
+#include <unistd.h>
+
+#include <array>
+#include <csignal>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "base/uuid.h"
+#include "sys/spawn.h"
+
+namespace jobs {
+namespace {
+
+constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
+
+// Every job's output passes through this one buffer: the loop is single-threaded and each read
+// is appended to its log before the next await, so no job needs a buffer of its own.
+std::array<char, 256 * 1024> g_read_buffer;
+
+// Reads per wake-up before yielding to other jobs, so one chatty job cannot starve the rest.
+constexpr int kReadsPerWakeup = 4;
+
+}  // namespace
+
+std::string_view to_string(JobStatus status) {
+  switch (status) {
+    case JobStatus::kRunning:
+      return "running";
+    case JobStatus::kCompleted:
+      return "completed";
+    case JobStatus::kFailed:
+      return "failed";
+    case JobStatus::kKilled:
+      return "killed";
+  }
+  return "unknown";
+}
+
+Job::Job(PrivateTag, asio::any_io_executor executor, JobSpec spec, JobLimits limits,
+         Events events)
+    : executor_(executor),
+      id_(base::new_uuid_v4()),
+      spec_(std::move(spec)),
+      output_(limits.max_output_size),
+      stdin_limit_(limits.stdin_buffer_size),
+      events_(std::move(events)),
+      pidfd_(executor),
+      stdout_pipe_(executor),
+      stderr_pipe_(executor),
+      stdin_pipe_(executor),
+      escalation_(executor),
+      changed_(executor, std::chrono::steady_clock::time_point::max()) {}
+
+base::Result<std::shared_ptr<Job>> Job::start(asio::any_io_executor executor, JobSpec spec,
+                                              JobLimits limits, Events events) {
+  sys::SpawnRequest request{spec.argv, spec.cwd, spec.env};
+  auto process = sys::spawn_process(request);
+  if (!process) return tl::unexpected(process.error());
+
+  auto job = std::make_shared<Job>(PrivateTag{}, executor, std::move(spec), limits,
+                                   std::move(events));
+  job->pid_ = process->pid;
+  job->started_ = base::WallClock::now();
+  job->pidfd_.assign(process->pidfd.release());
+  job->stdout_pipe_.assign(process->stdout_fd.release());
+  job->stderr_pipe_.assign(process->stderr_fd.release());
+  job->stdin_pipe_.assign(process->stdin_fd.release());
+
+  asio::co_spawn(executor, watch_exit(job), asio::detached);
+  asio::co_spawn(executor, pump_output(job, job->stdout_pipe_, Stream::kStdout), asio::detached);
+  asio::co_spawn(executor, pump_output(job, job->stderr_pipe_, Stream::kStderr), asio::detached);
+  return job;
+}
+
+asio::awaitable<void> Job::pump_output(std::shared_ptr<Job> self,
+                                       asio::posix::stream_descriptor& pipe, Stream stream) {
+  for (;;) {
+    auto [ec] = co_await pipe.async_wait(asio::posix::descriptor_base::wait_read, kAsTuple);
+    if (ec || !pipe.is_open()) co_return;  // closed by close(): the job is being discarded
+    bool at_end = false;
+    for (int i = 0; i < kReadsPerWakeup; ++i) {
+      ssize_t n = ::read(pipe.native_handle(), g_read_buffer.data(), g_read_buffer.size());
+      if (n > 0) {
+        self->output_.append(stream, std::string_view(g_read_buffer.data(), static_cast<size_t>(n)));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      at_end = true;  // EOF: every process holding the write end has closed it (or a read error)
+      break;
+    }
+    if (at_end) {
+      boost::system::error_code ignored;
+      pipe.close(ignored);
+    }
+    self->notify_change();
+    if (at_end) {
+      if (!self->output_open() && self->events_.output_closed) self->events_.output_closed(*self);
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> Job::watch_exit(std::shared_ptr<Job> self) {
+  for (;;) {
+    auto [ec] = co_await self->pidfd_.async_wait(asio::posix::descriptor_base::wait_read, kAsTuple);
+    if (ec || !self->pidfd_.is_open()) co_return;
+    auto reaped = sys::reap_exited(self->pidfd_.native_handle());
+    if (!reaped) {
+      // Someone else reaped it (which the server never does): record what we know and stop.
+      spdlog::error("job {}: {}", self->id_, reaped.error().message);
+      self->on_exit(sys::ExitInfo{});
+      co_return;
+    }
+    if (*reaped) {
+      self->on_exit(**reaped);
+      co_return;
+    }
+  }
+}
+
+void Job::on_exit(const sys::ExitInfo& exit) {
+  exit_ = exit;
+  ended_ = base::WallClock::now();
+  ended_steady_ = std::chrono::steady_clock::now();
+  if (stop_requested_) {
+    status_ = JobStatus::kKilled;
+  } else if (exit.exit_code == 0) {
+    status_ = JobStatus::kCompleted;
+  } else {
+    status_ = JobStatus::kFailed;
+  }
+  boost::system::error_code ignored;
+  pidfd_.close(ignored);
+  // Input is for the job's main process; once it is gone, queued input has nowhere to go.
+  pending_input_.clear();
+  stdin_pipe_.close(ignored);
+  notify_change();
+  if (events_.exited) events_.exited(*this);
+}
+
+Job::SignalResult Job::kill(int sig, std::chrono::milliseconds grace) {
+  if (!running()) {
+    // The main process is gone, but processes it left behind still hold its output: they are
+    // still this job's, and the group id cannot have been reused while they live.
+    if (output_open()) (void)sys::signal_group(pid_, sig);
+    return SignalResult::kAlreadyTerminated;
+  }
+  stop_requested_ = true;
+  if (auto sent = sys::signal_group(pid_, sig); !sent) {
+    spdlog::warn("job {}: {}", id_, sent.error().message);
+  }
+  escalation_.cancel();
+  if (sig != SIGKILL) {
+    escalation_.expires_after(grace);
+    escalation_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec) return;  // re-armed by a later kill, or the job was discarded
+      // While the main process is unreaped its pid is still our group's id; afterwards only open
+      // output pipes prove that something of the group is left.
+      if (self->running() || self->output_open()) (void)sys::signal_group(self->pid_, SIGKILL);
+    });
+  }
+  return SignalResult::kSignalled;
+}
+
+base::Result<void> Job::write_stdin(std::string_view bytes, bool close_after) {
+  if (!running()) return base::fail("the job has exited");
+  if (!stdin_open()) return base::fail("the job's stdin is closed");
+  if (pending_input_.size() + bytes.size() > stdin_limit_) {
+    return base::fail(
+        fmt::format("the job is not reading its stdin fast enough: {} bytes are still queued, and "
+                    "{} more would exceed the {}-byte stdin buffer",
+                    pending_input_.size(), bytes.size(), stdin_limit_));
+  }
+  pending_input_.append(bytes);
+  if (close_after) stdin_close_requested_ = true;
+  if (!stdin_writer_active_) {
+    stdin_writer_active_ = true;
+    asio::co_spawn(executor_, drain_stdin(shared_from_this()), asio::detached);
+  }
+  return {};
+}
+
+asio::awaitable<void> Job::drain_stdin(std::shared_ptr<Job> self) {
+  auto& pipe = self->stdin_pipe_;
+  while (!self->pending_input_.empty() && pipe.is_open()) {
+    ssize_t n = ::write(pipe.native_handle(), self->pending_input_.data(),
+                        self->pending_input_.size());
+    if (n > 0) {
+      self->pending_input_.erase(0, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      auto [ec] = co_await pipe.async_wait(asio::posix::descriptor_base::wait_write, kAsTuple);
+      if (ec) break;
+      continue;
+    }
+    // EPIPE: the job closed its stdin. What it did not read is dropped, as a terminal would.
+    spdlog::debug("job {}: stdin write failed ({}); closing it", self->id_, errno);
+    self->pending_input_.clear();
+    self->stdin_close_requested_ = true;
+  }
+  if (self->stdin_close_requested_ && self->pending_input_.empty()) {
+    boost::system::error_code ignored;
+    pipe.close(ignored);
+  }
+  self->stdin_writer_active_ = false;
+}
+
+asio::awaitable<bool> Job::wait_for_change(std::chrono::steady_clock::time_point deadline) {
+  using namespace asio::experimental::awaitable_operators;
+  asio::steady_timer timer(executor_, deadline);
+  auto outcome = co_await (changed_.async_wait(kAsTuple) || timer.async_wait(kAsTuple));
+  // A cancelled request (notifications/cancelled) ends here too: let the caller unwind.
+  auto state = co_await asio::this_coro::cancellation_state;
+  if (state.cancelled() != asio::cancellation_type::none) {
+    throw boost::system::system_error(asio::error::operation_aborted);
+  }
+  co_return outcome.index() == 0;
+}
+
+void Job::close() {
+  boost::system::error_code ignored;
+  escalation_.cancel();
+  pidfd_.close(ignored);
+  stdout_pipe_.close(ignored);
+  stderr_pipe_.close(ignored);
+  stdin_pipe_.close(ignored);
+  pending_input_.clear();
+  notify_change();
+}
+
+}  // namespace jobs

@@ -1,0 +1,137 @@
+#pragma once
+/// One background job: its process group, the pipes to and from it, its output log and its
+/// state. Everything happens on the io_context's thread: output is read when the pipes are
+/// readable, the exit is seen when the pidfd becomes readable, input is written when stdin is
+/// writable. Nothing here blocks. Created and owned by JobManager; the tools read it and call
+/// kill / write_stdin / wait_for_change.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "base/result.h"
+#include "base/time.h"
+#include "jobs/output_log.h"
+#include "sys/process.h"
+
+namespace jobs {
+
+namespace asio = boost::asio;
+
+enum class JobStatus { kRunning, kCompleted, kFailed, kKilled };
+std::string_view to_string(JobStatus status);
+
+struct JobSpec {
+  std::string command;            // As shown to clients: the shell line, or the argv quoted.
+  std::vector<std::string> argv;  // What runs; {"/bin/sh", "-c", command} for shell jobs.
+  std::filesystem::path cwd;
+  std::vector<std::string> env;   // The whole environment, "NAME=value".
+  std::string label;
+};
+
+struct JobLimits {
+  uint64_t max_output_size = 10ull << 20;
+  uint64_t stdin_buffer_size = 1ull << 20;
+};
+
+class Job : public std::enable_shared_from_this<Job> {
+  struct PrivateTag {};
+
+ public:
+  /// What the owner hears of a job. `exited` runs once, when the main process has been reaped
+  /// and the status is final; `output_closed` once both output pipes have reached EOF.
+  struct Events {
+    std::function<void(Job&)> exited;
+    std::function<void(Job&)> output_closed;
+  };
+
+  /// Spawns the process and starts watching it. On failure nothing is left running.
+  static base::Result<std::shared_ptr<Job>> start(asio::any_io_executor executor, JobSpec spec,
+                                                  JobLimits limits, Events events);
+
+  Job(PrivateTag, asio::any_io_executor executor, JobSpec spec, JobLimits limits, Events events);
+
+  const std::string& id() const { return id_; }
+  const JobSpec& spec() const { return spec_; }
+  pid_t pid() const { return pid_; }
+  JobStatus status() const { return status_; }
+  /// True until the main process has been reaped; the status follows the main process even when
+  /// processes it left behind still hold its output open.
+  bool running() const { return status_ == JobStatus::kRunning; }
+  std::optional<int> exit_code() const { return exit_.exit_code; }
+  std::optional<int> term_signal() const { return exit_.term_signal; }
+  base::WallClock::time_point started() const { return started_; }
+  std::optional<base::WallClock::time_point> ended() const { return ended_; }
+  std::chrono::steady_clock::time_point ended_steady() const { return ended_steady_; }
+  const OutputLog& output() const { return output_; }
+  /// True while some process still holds the stdout or stderr pipe open.
+  bool output_open() const { return stdout_pipe_.is_open() || stderr_pipe_.is_open(); }
+  bool stdin_open() const { return stdin_pipe_.is_open() && !stdin_close_requested_; }
+  uint64_t stdin_pending_bytes() const { return pending_input_.size(); }
+
+  enum class SignalResult { kSignalled, kAlreadyTerminated };
+  /// Sends `sig` to the job's process group and, unless it is SIGKILL, KILL to the group after
+  /// `grace` if anything of it is left. Never waits. A job whose main process has exited answers
+  /// kAlreadyTerminated, though processes it left behind holding its output are still signalled.
+  SignalResult kill(int sig, std::chrono::milliseconds grace);
+
+  /// Queues `bytes` for the job's stdin and starts writing them; `close_after` closes stdin once
+  /// they are written. Fails without queueing anything if the job has exited, its stdin is closed,
+  /// or the queue would exceed the limit.
+  base::Result<void> write_stdin(std::string_view bytes, bool close_after);
+
+  /// Returns true when output arrives or the job's state changes, false at `deadline`.
+  /// Costs no thread and no CPU while waiting.
+  asio::awaitable<bool> wait_for_change(std::chrono::steady_clock::time_point deadline);
+
+  /// Stops watching and closes every fd (for eviction and shutdown). The process, if any, is
+  /// not signalled here.
+  void close();
+
+ private:
+  static asio::awaitable<void> pump_output(std::shared_ptr<Job> self,
+                                           asio::posix::stream_descriptor& pipe, Stream stream);
+  static asio::awaitable<void> watch_exit(std::shared_ptr<Job> self);
+  static asio::awaitable<void> drain_stdin(std::shared_ptr<Job> self);
+  void on_exit(const sys::ExitInfo& exit);
+  void notify_change() { changed_.cancel(); }
+
+  asio::any_io_executor executor_;
+  std::string id_;
+  JobSpec spec_;
+  OutputLog output_;
+  uint64_t stdin_limit_;
+  Events events_;
+
+  pid_t pid_ = -1;
+  JobStatus status_ = JobStatus::kRunning;
+  bool stop_requested_ = false;
+  sys::ExitInfo exit_;
+  base::WallClock::time_point started_;
+  std::optional<base::WallClock::time_point> ended_;
+  std::chrono::steady_clock::time_point ended_steady_;
+
+  asio::posix::stream_descriptor pidfd_;
+  asio::posix::stream_descriptor stdout_pipe_;
+  asio::posix::stream_descriptor stderr_pipe_;
+  asio::posix::stream_descriptor stdin_pipe_;
+  std::string pending_input_;
+  bool stdin_writer_active_ = false;
+  bool stdin_close_requested_ = false;
+
+  asio::steady_timer escalation_;  // KILL after the grace of a kill().
+  asio::steady_timer changed_;     // Never expires; cancelled to wake every waiter.
+};
+
+}  // namespace jobs

@@ -1,0 +1,214 @@
+#include "jobs/job_manager.h"
+
+#include <algorithm>
+#include <csignal>
+#include <system_error>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+extern char** environ;
+
+namespace jobs {
+namespace {
+
+constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
+
+// After KILL, the kernel reaps within milliseconds; this bounds shutdown if it does not
+// (a process stuck in uninterruptible sleep).
+constexpr std::chrono::seconds kReapAfterKillBound{3};
+
+bool is_shell_safe(const std::string& word) {
+  if (word.empty()) return false;
+  return std::all_of(word.begin(), word.end(), [](unsigned char c) {
+    return std::isalnum(c) || std::string_view("@%+=:,./-_").find(static_cast<char>(c)) !=
+                                  std::string_view::npos;
+  });
+}
+
+}  // namespace
+
+std::string shell_join(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& word : argv) {
+    if (!out.empty()) out.push_back(' ');
+    if (is_shell_safe(word)) {
+      out += word;
+      continue;
+    }
+    out.push_back('\'');
+    for (char c : word) {
+      if (c == '\'') {
+        out += "'\\''";
+      } else {
+        out.push_back(c);
+      }
+    }
+    out.push_back('\'');
+  }
+  return out;
+}
+
+JobManager::JobManager(asio::any_io_executor executor, EngineSettings settings)
+    : executor_(executor),
+      settings_(std::move(settings)),
+      cleanup_timer_(executor),
+      any_change_(executor, std::chrono::steady_clock::time_point::max()) {
+  schedule_cleanup();
+}
+
+JobManager::~JobManager() {
+  for (auto& [id, job] : jobs_) job->close();
+}
+
+std::vector<std::string> JobManager::build_environment(
+    const std::map<std::string, std::string>& extra) const {
+  std::vector<std::string> env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    std::string_view text(*entry);
+    std::string name(text.substr(0, text.find('=')));
+    if (!extra.contains(name)) env.emplace_back(text);
+  }
+  for (const auto& [name, value] : extra) env.push_back(name + "=" + value);
+  return env;
+}
+
+base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& request) {
+  if (shutting_down_) return base::fail("the server is shutting down; no new jobs are started");
+  if (running_ >= settings_.max_jobs) {
+    return base::fail(fmt::format(
+        "{} jobs are already running, the limit (max_jobs = {}); wait for one to finish, or stop "
+        "one with the kill tool, then try again",
+        running_, settings_.max_jobs));
+  }
+
+  std::filesystem::path cwd = settings_.working_dir;
+  if (request.cwd) {
+    std::filesystem::path asked(*request.cwd);
+    cwd = asked.is_absolute() ? asked : settings_.working_dir / asked;
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(cwd, ec)) {
+    return base::fail(fmt::format("cwd '{}' does not exist", cwd.string()));
+  }
+  if (!std::filesystem::is_directory(cwd, ec)) {
+    return base::fail(fmt::format("cwd '{}' is not a directory", cwd.string()));
+  }
+
+  JobSpec spec;
+  if (request.command) {
+    spec.command = *request.command;
+    spec.argv = {"/bin/sh", "-c", *request.command};
+  } else {
+    spec.command = shell_join(request.argv);
+    spec.argv = request.argv;
+  }
+  spec.cwd = cwd.lexically_normal();
+  spec.env = build_environment(request.env);
+  spec.label = request.label;
+
+  Job::Events events{[this](Job& ended) { handle_exit(ended); },
+                     [this](Job&) { any_change_.cancel(); }};
+  auto job = Job::start(executor_, std::move(spec), settings_.limits, std::move(events));
+  if (!job) return tl::unexpected(job.error());
+  jobs_.emplace((*job)->id(), *job);
+  start_order_.push_back((*job)->id());
+  ++running_;
+  spdlog::info("job {} started (pid {}): {}", (*job)->id(), (*job)->pid(), (*job)->spec().command);
+  return job;
+}
+
+void JobManager::handle_exit(Job& job) {
+  --running_;
+  finished_order_.push_back(job.id());
+  spdlog::info("job {} {} (exit {}, signal {})", job.id(), to_string(job.status()),
+               job.exit_code() ? std::to_string(*job.exit_code()) : "-",
+               job.term_signal() ? sys::signal_name(*job.term_signal()) : "-");
+  any_change_.cancel();
+  if (job_end_observer_) job_end_observer_(job);
+  // Evicting now would destroy `job` under its caller; do it on the next turn of the loop.
+  if (!shutting_down_ && finished_order_.size() > static_cast<size_t>(settings_.max_finished)) {
+    asio::post(executor_, [this] {
+      while (finished_order_.size() > static_cast<size_t>(settings_.max_finished)) {
+        evict(finished_order_.front());
+      }
+    });
+  }
+}
+
+void JobManager::evict(const std::string& id) {
+  auto it = jobs_.find(id);
+  if (it != jobs_.end()) {
+    it->second->close();
+    jobs_.erase(it);
+  }
+  std::erase(start_order_, id);
+  std::erase(finished_order_, id);
+}
+
+void JobManager::evict_expired() {
+  auto now = std::chrono::steady_clock::now();
+  while (!finished_order_.empty()) {
+    auto it = jobs_.find(finished_order_.front());
+    if (it != jobs_.end() && now - it->second->ended_steady() < settings_.retention) break;
+    evict(finished_order_.front());
+  }
+}
+
+void JobManager::schedule_cleanup() {
+  cleanup_timer_.expires_after(settings_.cleanup_interval);
+  cleanup_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    evict_expired();
+    schedule_cleanup();
+  });
+}
+
+std::shared_ptr<Job> JobManager::find(std::string_view id) const {
+  auto it = jobs_.find(std::string(id));
+  return it == jobs_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<Job>> JobManager::jobs_newest_first() const {
+  std::vector<std::shared_ptr<Job>> out;
+  out.reserve(start_order_.size());
+  for (auto it = start_order_.rbegin(); it != start_order_.rend(); ++it) {
+    if (auto job = find(*it)) out.push_back(job);
+  }
+  return out;
+}
+
+asio::awaitable<void> JobManager::shutdown(std::chrono::milliseconds grace) {
+  using namespace asio::experimental::awaitable_operators;
+  shutting_down_ = true;
+  cleanup_timer_.cancel();
+  auto anything_left = [this] {
+    return running_ > 0 || std::any_of(jobs_.begin(), jobs_.end(),
+                                       [](const auto& entry) { return entry.second->output_open(); });
+  };
+  auto wait_until = [&](auto deadline, auto done) -> asio::awaitable<void> {
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      asio::steady_timer timer(executor_, deadline);
+      co_await (any_change_.async_wait(kAsTuple) || timer.async_wait(kAsTuple));
+    }
+  };
+
+  // TERM first, so jobs can clean up. A job whose main process is gone but whose output is still
+  // held open has left processes behind in its group: they get the same treatment.
+  for (auto& [id, job] : jobs_) {
+    if (job->running() || job->output_open()) job->kill(SIGTERM, grace);
+  }
+  co_await wait_until(std::chrono::steady_clock::now() + grace, [&] { return !anything_left(); });
+  for (auto& [id, job] : jobs_) {
+    if (job->running() || job->output_open()) job->kill(SIGKILL, grace);
+  }
+  co_await wait_until(std::chrono::steady_clock::now() + kReapAfterKillBound,
+                      [&] { return running_ == 0; });
+  if (running_ > 0) spdlog::error("{} job(s) could not be reaped at shutdown", running_);
+  for (auto& [id, job] : jobs_) job->close();
+}
+
+}  // namespace jobs

@@ -1,0 +1,91 @@
+#pragma once
+/// The job engine: starts jobs, finds them by id, enforces the running-job limit, evicts finished
+/// jobs by age and count, and stops everything at shutdown. Knows nothing of MCP. One per server,
+/// used from the io_context's thread only.
+
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "base/result.h"
+#include "jobs/job.h"
+
+namespace jobs {
+
+struct EngineSettings {
+  std::filesystem::path working_dir;  // Where jobs run when they name no cwd; absolute.
+  int max_jobs = 10;                  // Running at once.
+  int max_finished = 100;             // Finished jobs kept.
+  std::chrono::milliseconds retention = std::chrono::hours(1);
+  std::chrono::milliseconds cleanup_interval = std::chrono::minutes(1);
+  JobLimits limits;
+};
+
+struct ExecuteRequest {
+  std::optional<std::string> command;      // Run through /bin/sh -c ...
+  std::vector<std::string> argv;           // ... or run this program directly.
+  std::optional<std::string> cwd;          // Relative paths are taken from working_dir.
+  std::map<std::string, std::string> env;  // Added to (or replacing in) the inherited environment.
+  std::string label;
+};
+
+class JobManager {
+ public:
+  JobManager(asio::any_io_executor executor, EngineSettings settings);
+  ~JobManager();
+  JobManager(const JobManager&) = delete;
+  JobManager& operator=(const JobManager&) = delete;
+
+  /// Starts a job, or says why not (limit reached, bad cwd, program that cannot start). A job
+  /// that fails to start is never registered.
+  base::Result<std::shared_ptr<Job>> execute(const ExecuteRequest& request);
+
+  std::shared_ptr<Job> find(std::string_view id) const;
+  std::vector<std::shared_ptr<Job>> jobs_newest_first() const;
+  int running_count() const { return running_; }
+  const EngineSettings& settings() const { return settings_; }
+
+  /// Called once for every job that ends (after its status is final).
+  void on_job_end(std::function<void(const Job&)> observer) { job_end_observer_ = std::move(observer); }
+
+  /// Evicts finished jobs older than the retention, now (the timer also does this periodically).
+  void evict_expired();
+
+  /// TERM to every job's group, KILL to what remains after `grace`, and returns once every main
+  /// process is reaped (or a bounded time later, should the kernel not deliver). Then every fd is
+  /// closed. execute() fails from the moment this starts.
+  asio::awaitable<void> shutdown(std::chrono::milliseconds grace);
+
+ private:
+  void handle_exit(Job& job);
+  void evict(const std::string& id);
+  void schedule_cleanup();
+  std::vector<std::string> build_environment(const std::map<std::string, std::string>& extra) const;
+
+  asio::any_io_executor executor_;
+  EngineSettings settings_;
+  std::unordered_map<std::string, std::shared_ptr<Job>> jobs_;
+  std::vector<std::string> start_order_;    // Ids, oldest first.
+  std::deque<std::string> finished_order_;  // Ids of finished jobs, in the order they ended.
+  int running_ = 0;
+  bool shutting_down_ = false;
+  asio::steady_timer cleanup_timer_;
+  asio::steady_timer any_change_;  // Never expires; cancelled when a job ends or its output closes.
+  std::function<void(const Job&)> job_end_observer_;
+};
+
+/// Quotes argv for display the way a POSIX shell would read it back.
+std::string shell_join(const std::vector<std::string>& argv);
+
+}  // namespace jobs

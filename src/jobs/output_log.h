@@ -1,0 +1,87 @@
+#pragma once
+/// One job's output: stdout and stderr merged in arrival order, like a terminal, with each byte's
+/// stream remembered. Bounded: the first quarter of `max_bytes` (the head) is kept for good, the
+/// rest holds the most recent bytes (the tail), and whatever falls between is dropped and counted.
+/// Offsets are absolute: byte N is the N-th byte the job ever printed, whether or not it is kept.
+/// Memory grows with what the job prints, never beyond max_bytes plus one block.
+/// Owned by a Job; read by the tools through const methods.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace jobs {
+
+enum class Stream : uint8_t { kStdout, kStderr };
+enum class StreamFilter : uint8_t { kBoth, kStdout, kStderr };
+
+class OutputLog {
+ public:
+  explicit OutputLog(uint64_t max_bytes);
+
+  void append(Stream stream, std::string_view bytes);
+
+  uint64_t total_bytes() const { return total_; }
+  uint64_t kept_bytes() const { return head_.size() + tail_size_; }
+  uint64_t dropped_bytes() const { return tail_start_ - head_.size(); }
+  /// Where the kept tail begins; equal to the head's size while nothing has been dropped.
+  uint64_t tail_start() const { return tail_start_; }
+  uint64_t head_size() const { return head_.size(); }
+
+  /// A contiguous run of kept bytes of one stream, at absolute `offset`.
+  struct Piece {
+    uint64_t offset;
+    std::string_view bytes;
+  };
+  /// The kept bytes in [from, to) that pass `filter`, in order, as pieces of contiguous memory.
+  std::vector<Piece> pieces(uint64_t from, uint64_t to, StreamFilter filter) const;
+
+  struct Slice {
+    std::string bytes;         // Raw bytes (may be invalid UTF-8; the caller sanitises).
+    uint64_t offset = 0;       // Where `bytes` begins (later than asked if that part was dropped).
+    uint64_t next_offset = 0;  // Where to continue reading.
+    bool truncated = false;    // More kept bytes (of the filter) remain after next_offset.
+    uint64_t lines = 0;        // For tail(): how many lines `bytes` holds.
+  };
+
+  /// Up to `max_bytes` bytes passing `filter`, starting at `offset`. A read never spans the
+  /// dropped middle: it stops at the end of the head, and the next read resumes at tail_start().
+  /// A character split by the max_bytes cut is left for the next read.
+  Slice read(uint64_t offset, uint64_t max_bytes, StreamFilter filter) const;
+
+  /// The last `lines` lines passing `filter` (a final line without '\n' counts), at most
+  /// `max_bytes` of them (the most recent bytes win).
+  Slice tail(uint64_t lines, uint64_t max_bytes, StreamFilter filter) const;
+
+ private:
+  struct Run {  // Bytes from `start` up to the next run's start came from `stream`.
+    uint64_t start;
+    Stream stream;
+  };
+
+  void append_to_head(Stream stream, std::string_view bytes);
+  void append_to_tail(Stream stream, std::string_view bytes);
+  void drop_tail_front(uint64_t count);
+  // Calls `fn` for each contiguous memory span of kept bytes in [from, to), in order.
+  void for_each_span(uint64_t from, uint64_t to,
+                     const std::function<void(uint64_t, std::string_view)>& fn) const;
+
+  uint64_t head_capacity_;
+  uint64_t tail_capacity_;
+  uint64_t block_size_;
+  uint64_t total_ = 0;
+
+  std::string head_;
+  std::deque<Run> head_runs_;
+
+  std::deque<std::string> tail_blocks_;  // Each holds at most block_size_ bytes.
+  uint64_t tail_front_skip_ = 0;         // Bytes of tail_blocks_.front() already dropped.
+  uint64_t tail_start_ = 0;              // Absolute offset of the first kept tail byte.
+  uint64_t tail_size_ = 0;
+  std::deque<Run> tail_runs_;
+};
+
+}  // namespace jobs

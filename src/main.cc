@@ -1,0 +1,135 @@
+// mcp-background-job: an MCP server, spoken to over stdio, that runs shell commands as
+// background jobs. main() only wires the modules together; see docs/ARCHITECTURE.md.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "config/config.h"
+#include "jobs/job_manager.h"
+#include "mcp/server.h"
+#include "transport/stdio_transport.h"
+
+#ifndef MCPBG_VERSION
+#define MCPBG_VERSION "0.0.0"
+#endif
+
+namespace {
+
+namespace asio = boost::asio;
+
+spdlog::level::level_enum to_spdlog(config::LogLevel level) {
+  switch (level) {
+    case config::LogLevel::kTrace:
+      return spdlog::level::trace;
+    case config::LogLevel::kDebug:
+      return spdlog::level::debug;
+    case config::LogLevel::kInfo:
+      return spdlog::level::info;
+    case config::LogLevel::kWarn:
+      return spdlog::level::warn;
+    case config::LogLevel::kError:
+      return spdlog::level::err;
+    case config::LogLevel::kOff:
+      return spdlog::level::off;
+  }
+  return spdlog::level::info;
+}
+
+// stdout belongs to the protocol: every log line goes to stderr.
+void set_up_logging(config::LogLevel level) {
+  auto logger = spdlog::stderr_logger_st("mcp-background-job");
+  logger->set_pattern("[%Y-%m-%dT%H:%M:%S.%e] [mcp-background-job] [%l] %v");
+  logger->set_level(to_spdlog(level));
+  spdlog::set_default_logger(logger);
+}
+
+constexpr const char* kTerminalHint =
+    "mcp-background-job is an MCP server: it speaks JSON-RPC on stdin/stdout and is meant to be\n"
+    "started by an MCP client, not typed at. To use it, register this binary with your client,\n"
+    "for example:\n"
+    "  claude mcp add background-job -- %s\n"
+    "See README.md for Claude Desktop, Cursor and Codex. Press Ctrl-D or Ctrl-C to quit.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto outcome = config::load_config(args, config::current_environment());
+  if (!outcome.config) {
+    (outcome.exit_code == 0 ? std::cout : std::cerr) << outcome.message;
+    if (!outcome.message.empty() && outcome.message.back() != '\n') {
+      (outcome.exit_code == 0 ? std::cout : std::cerr) << '\n';
+    }
+    return outcome.exit_code;
+  }
+  const config::Config& config = *outcome.config;
+
+  // A job or client that goes away must surface as EPIPE on write, not kill the server.
+  std::signal(SIGPIPE, SIG_IGN);
+  set_up_logging(config.log_level);
+  if (::isatty(STDIN_FILENO)) std::fprintf(stderr, kTerminalHint, argv[0]);
+
+  asio::io_context io(1);  // One thread runs everything; the hint lets asio skip locking.
+
+  jobs::EngineSettings engine{
+      .working_dir = config.working_dir,
+      .max_jobs = config.max_jobs,
+      .max_finished = config.max_finished,
+      .retention = config.retention,
+      .cleanup_interval = config.cleanup_interval,
+      .limits = {.max_output_size = config.max_output_size,
+                 .stdin_buffer_size = config.stdin_buffer_size}};
+  jobs::JobManager jobs(io.get_executor(), engine);
+
+  std::unique_ptr<mcp::McpServer> server;
+  bool stopping = false;
+  std::function<void(std::string_view)> stop;
+
+  transport::StdioTransport stdio(
+      io.get_executor(), STDIN_FILENO, STDOUT_FILENO, config.max_message_size,
+      {.on_message = [&](std::string_view line) { server->handle_message(line); },
+       .on_oversized =
+           [&](uint64_t size) { server->reject_oversized(size, config.max_message_size); },
+       .on_closed = [&] { stop("stdin closed"); }});
+
+  server = std::make_unique<mcp::McpServer>(
+      io.get_executor(), jobs,
+      mcp::ToolLimits{.max_read_bytes = config.max_read_bytes,
+                      .max_interact_wait = config.max_interact_wait},
+      MCPBG_VERSION, [&](std::string message) { stdio.send(std::move(message)); });
+
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (!ec) stop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  });
+
+  // Shutdown: stop every job (TERM, then KILL after the grace), deliver what is queued for the
+  // client, then leave the loop. Runs once, whatever asked for it first.
+  stop = [&](std::string_view why) {
+    if (stopping) return;
+    stopping = true;
+    spdlog::info("shutting down ({}): stopping {} running job(s)", why, jobs.running_count());
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await jobs.shutdown(config.shutdown_grace);
+          co_await stdio.flush();
+          signals.cancel();
+          io.stop();
+        },
+        asio::detached);
+  };
+
+  stdio.start();
+  io.run();
+  return 0;
+}

@@ -1,0 +1,274 @@
+#include "mcp/server.h"
+
+#include <array>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "mcp/schema_check.h"
+
+namespace mcp {
+namespace {
+
+constexpr std::array<std::string_view, 3> kLegacyVersions{"2025-11-25", "2025-06-18",
+                                                          "2025-03-26"};
+constexpr std::string_view kVersionKey = "io.modelcontextprotocol/protocolVersion";
+constexpr std::string_view kCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities";
+constexpr std::string_view kServerInfoKey = "io.modelcontextprotocol/serverInfo";
+// Our tool list changes only with the binary; clients may cache it for an hour.
+constexpr int64_t kToolListTtlMs = 3600 * 1000;
+
+constexpr std::string_view kInstructions =
+    "This server runs shell commands as background jobs so you can keep working while they run. "
+    "Start one with execute (it returns a job_id at once), check it with status or list, read "
+    "its output with tail (last lines) or output (by byte offset; pass next_offset to read only "
+    "what is new), type into it with interact, and stop it with kill. Jobs keep running between "
+    "calls; finished jobs are remembered for a while. Output is bounded: the start and the most "
+    "recent part are kept, and dropped_bytes says how much of the middle was discarded.";
+
+bool is_valid_id(const Json& id) { return id.is_string() || id.is_number_integer(); }
+
+}  // namespace
+
+McpServer::McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jobs,
+                     ToolLimits limits, std::string version, Send send)
+    : executor_(executor),
+      jobs_(jobs),
+      limits_(limits),
+      version_(std::move(version)),
+      send_(std::move(send)),
+      tools_(make_tools(limits_)),
+      context_{jobs_, limits_} {}
+
+void McpServer::send_result(const Json& id, Json result, Era era) {
+  if (era == Era::kModern) result["resultType"] = "complete";
+  send_(serialize(make_result(id, std::move(result))));
+}
+
+void McpServer::send_error(const Json& id, int code, std::string message, Json data) {
+  send_(serialize(make_error(id, code, std::move(message), std::move(data))));
+}
+
+void McpServer::reject_oversized(uint64_t size, uint64_t limit) {
+  send_error(nullptr, error_code::kInvalidRequest,
+             fmt::format("message of {} bytes exceeds the limit of {} bytes (max_message_size); "
+                         "it was discarded",
+                         size, limit));
+}
+
+void McpServer::handle_message(std::string_view text) {
+  Json message = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (message.is_discarded()) {
+    send_error(nullptr, error_code::kParseError, "parse error: the message is not valid JSON");
+    return;
+  }
+  if (message.is_array()) {
+    send_error(nullptr, error_code::kInvalidRequest,
+               "batched requests are not supported; send one JSON-RPC message per line");
+    return;
+  }
+  if (!message.is_object()) {
+    send_error(nullptr, error_code::kInvalidRequest, "invalid request: expected a JSON object");
+    return;
+  }
+  Json id = message.contains("id") ? message["id"] : Json();
+  bool has_method = message.contains("method") && message["method"].is_string();
+  if (!has_method && (message.contains("result") || message.contains("error"))) {
+    return;  // A response to a request we never send: nothing to do.
+  }
+  if (message.value("jsonrpc", "") != "2.0" || !has_method) {
+    send_error(is_valid_id(id) ? id : Json(), error_code::kInvalidRequest,
+               "invalid request: expected {\"jsonrpc\": \"2.0\", \"method\": ...}");
+    return;
+  }
+  const std::string& method = message["method"].get_ref<const std::string&>();
+  Json params = message.contains("params") ? message["params"] : Json::object();
+  if (!params.is_object()) {
+    if (message.contains("id")) {
+      send_error(is_valid_id(id) ? id : Json(), error_code::kInvalidParams,
+                 "invalid params: 'params' must be an object");
+    }
+    return;
+  }
+  if (!message.contains("id")) {
+    handle_notification(method, params);
+    return;
+  }
+  if (!is_valid_id(id)) {
+    send_error(nullptr, error_code::kInvalidRequest,
+               "invalid request: 'id' must be a string or an integer");
+    return;
+  }
+  handle_request(id, method, params);
+}
+
+void McpServer::handle_notification(const std::string& method, const Json& params) {
+  if (method == "notifications/initialized") {
+    initialized_ = true;
+  } else if (method == "notifications/cancelled") {
+    auto request_id = params.find("requestId");
+    if (request_id == params.end()) return;
+    auto it = in_flight_.find(request_id->dump());
+    if (it == in_flight_.end()) return;  // already answered, or never seen
+    it->second->cancelled = true;
+    it->second->cancel.emit(boost::asio::cancellation_type::terminal);
+  }
+  // Any other notification is ignored, as the specification asks.
+}
+
+void McpServer::handle_request(const Json& id, const std::string& method, const Json& params) {
+  // The era is decided per request: the 2026-07-28 envelope in _meta makes it modern.
+  Era era = Era::kLegacy;
+  auto meta = params.find("_meta");
+  if (meta != params.end() && meta->is_object() && meta->contains(kVersionKey)) {
+    era = Era::kModern;
+    const Json& requested = (*meta)[std::string(kVersionKey)];
+    if (!requested.is_string() || requested.get<std::string>() != kModernVersion) {
+      Json supported = Json::array({kModernVersion});
+      for (auto v : kLegacyVersions) supported.push_back(v);
+      send_error(id, error_code::kUnsupportedProtocolVersion,
+                 fmt::format("unsupported protocol version {}; this server speaks {} (and the "
+                             "legacy versions through initialize)",
+                             requested.dump(), kModernVersion),
+                 Json{{"supported", supported}, {"requested", requested}});
+      return;
+    }
+    if (!meta->contains(kCapabilitiesKey)) {
+      send_error(id, error_code::kInvalidParams,
+                 fmt::format("invalid params: _meta must carry '{}' with protocol version {}",
+                             kCapabilitiesKey, kModernVersion));
+      return;
+    }
+  }
+
+  if (method == "initialize") {
+    send_result(id, initialize_result(params), Era::kLegacy);
+  } else if (method == "server/discover") {
+    send_result(id, discover_result(), Era::kModern);
+  } else if (method == "ping" && era == Era::kLegacy) {
+    send_result(id, Json::object(), era);
+  } else if (method == "tools/list") {
+    Json tools = Json::array();
+    for (const auto& tool : tools_) tools.push_back(tool.definition());
+    Json result{{"tools", std::move(tools)}};
+    if (era == Era::kModern) {
+      result["ttlMs"] = kToolListTtlMs;
+      result["cacheScope"] = "public";
+    }
+    send_result(id, std::move(result), era);
+  } else if (method == "tools/call") {
+    call_tool(id, params, era);
+  } else {
+    send_error(id, error_code::kMethodNotFound, fmt::format("method not found: {}", method));
+  }
+}
+
+Json McpServer::server_info() const {
+  return Json{{"name", "mcp-background-job"}, {"title", "Background jobs"}, {"version", version_}};
+}
+
+Json McpServer::initialize_result(const Json& params) {
+  std::string requested = params.value("protocolVersion", "");
+  legacy_version_ = std::string(kLatestLegacyVersion);
+  for (auto v : kLegacyVersions) {
+    if (requested == v) legacy_version_ = requested;
+  }
+  if (auto client = params.find("clientInfo"); client != params.end() && client->is_object()) {
+    spdlog::info("client {} {} connected (protocol {})", client->value("name", "?"),
+                 client->value("version", "?"), legacy_version_);
+  }
+  return Json{{"protocolVersion", legacy_version_},
+              {"capabilities", {{"tools", {{"listChanged", false}}}}},
+              {"serverInfo", server_info()},
+              {"instructions", kInstructions}};
+}
+
+Json McpServer::discover_result() const {
+  Json supported = Json::array({kModernVersion});
+  for (auto v : kLegacyVersions) supported.push_back(v);
+  return Json{{"supportedVersions", supported},
+              {"capabilities", {{"tools", {{"listChanged", false}}}}},
+              {"instructions", kInstructions},
+              {"ttlMs", kToolListTtlMs},
+              {"cacheScope", "public"},
+              {"_meta", {{kServerInfoKey, server_info()}}}};
+}
+
+void McpServer::call_tool(const Json& id, const Json& params, Era era) {
+  auto name = params.find("name");
+  if (name == params.end() || !name->is_string()) {
+    send_error(id, error_code::kInvalidParams, "invalid params: tools/call needs 'name' (a string)");
+    return;
+  }
+  const Tool* tool = nullptr;
+  for (const auto& candidate : tools_) {
+    if (candidate.name == name->get<std::string>()) tool = &candidate;
+  }
+  if (tool == nullptr) {
+    std::string names;
+    for (const auto& t : tools_) names += (names.empty() ? "" : ", ") + t.name;
+    send_error(id, error_code::kInvalidParams,
+               fmt::format("unknown tool '{}'; the tools are: {}", name->get<std::string>(), names));
+    return;
+  }
+  Json arguments = params.contains("arguments") ? params["arguments"] : Json::object();
+  if (arguments.is_null()) arguments = Json::object();
+  if (!arguments.is_object()) {
+    send_error(id, error_code::kInvalidParams,
+               "invalid params: tools/call 'arguments' must be an object");
+    return;
+  }
+
+  auto tool_error = [](const std::string& text) {
+    return Json{{"content", Json::array({{{"type", "text"}, {"text", text}}})}, {"isError", true}};
+  };
+  if (auto problem = check_arguments(arguments, tool->input_schema)) {
+    send_result(id, tool_error(*problem), era);
+    return;
+  }
+
+  std::string key = id.dump();
+  if (in_flight_.contains(key)) {
+    send_error(id, error_code::kInvalidRequest,
+               fmt::format("request id {} is already in use by a call still running", key));
+    return;
+  }
+  auto& in_flight = in_flight_[key];
+  in_flight = std::make_unique<InFlight>();
+  InFlight* state = in_flight.get();
+
+  boost::asio::co_spawn(
+      executor_, tool->handler(arguments, context_),
+      boost::asio::bind_cancellation_slot(
+          state->cancel.slot(),
+          [this, id, key, era, tool_name = tool->name, tool_error](std::exception_ptr failure,
+                                                                   ToolOutcome outcome) {
+            bool cancelled = in_flight_.at(key)->cancelled;
+            in_flight_.erase(key);
+            if (cancelled) return;  // The client withdrew the request: it wants no response.
+            if (failure) {
+              try {
+                std::rethrow_exception(failure);
+              } catch (const std::exception& e) {
+                // The detail goes to the log, never to the client.
+                spdlog::error("tool {} failed: {}", tool_name, e.what());
+              }
+              send_error(id, error_code::kInternalError,
+                         fmt::format("internal error in tool '{}'; see the server log", tool_name));
+              return;
+            }
+            if (outcome.error) {
+              send_result(id, tool_error(*outcome.error), era);
+              return;
+            }
+            Json text_block{{"type", "text"}, {"text", serialize(outcome.structured)}};
+            send_result(id,
+                        Json{{"content", Json::array({text_block})},
+                             {"structuredContent", std::move(outcome.structured)}},
+                        era);
+          }));
+}
+
+}  // namespace mcp

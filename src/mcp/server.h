@@ -1,0 +1,68 @@
+#pragma once
+/// The MCP protocol engine: takes one incoming JSON-RPC message at a time, answers it through
+/// `send`, and runs tool calls as coroutines so a slow call (interact) never holds up others and
+/// responses may leave out of order. Serves both eras: `initialize` starts a legacy session; a
+/// request whose params carry the 2026-07-28 `_meta` envelope is served statelessly.
+/// Knows nothing of how messages travel (see transport/).
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+
+#include "jobs/job_manager.h"
+#include "mcp/json_rpc.h"
+#include "mcp/tool.h"
+
+namespace mcp {
+
+inline constexpr std::string_view kModernVersion = "2026-07-28";
+inline constexpr std::string_view kLatestLegacyVersion = "2025-11-25";
+
+class McpServer {
+ public:
+  using Send = std::function<void(std::string message)>;
+
+  McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jobs, ToolLimits limits,
+            std::string version, Send send);
+
+  /// One message exactly as received (a line of stdio, or an HTTP body).
+  void handle_message(std::string_view text);
+
+  /// The transport dropped a message larger than the limit; tell the client.
+  void reject_oversized(uint64_t size, uint64_t limit);
+
+ private:
+  enum class Era { kLegacy, kModern };
+  struct InFlight {
+    boost::asio::cancellation_signal cancel;
+    bool cancelled = false;
+  };
+
+  void handle_request(const Json& id, const std::string& method, const Json& params);
+  void handle_notification(const std::string& method, const Json& params);
+  Json initialize_result(const Json& params);
+  Json discover_result() const;
+  Json server_info() const;
+  void call_tool(const Json& id, const Json& params, Era era);
+  void send_result(const Json& id, Json result, Era era);
+  void send_error(const Json& id, int code, std::string message, Json data = nullptr);
+
+  boost::asio::any_io_executor executor_;
+  jobs::JobManager& jobs_;
+  ToolLimits limits_;
+  std::string version_;
+  Send send_;
+  std::vector<Tool> tools_;
+  ToolContext context_;
+  std::unordered_map<std::string, std::unique_ptr<InFlight>> in_flight_;  // by id.dump()
+  bool initialized_ = false;
+  std::string legacy_version_;
+};
+
+}  // namespace mcp

@@ -1,0 +1,59 @@
+#pragma once
+/// What an MCP tool is to the server: its advertised definition and a coroutine that handles a
+/// call. Arguments reach the handler only after they passed the tool's input schema; they are
+/// passed by value because the handler is a coroutine that outlives the caller's frame.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "jobs/job_manager.h"
+#include "mcp/json_rpc.h"
+
+namespace mcp {
+
+/// Server-wide limits that shape tool arguments (schema maxima, defaults).
+struct ToolLimits {
+  uint64_t max_read_bytes = 1ull << 20;
+  std::chrono::milliseconds max_interact_wait = std::chrono::seconds(30);
+};
+
+struct ToolContext {
+  jobs::JobManager& jobs;
+  const ToolLimits& limits;
+};
+
+/// A handler's answer: structured content, or an error the model can act on (isError: true).
+struct ToolOutcome {
+  Json structured;
+  std::optional<std::string> error;
+
+  static ToolOutcome ok(Json structured) { return {std::move(structured), std::nullopt}; }
+  static ToolOutcome fail(std::string message) { return {Json(), std::move(message)}; }
+};
+
+using ToolHandler =
+    std::function<boost::asio::awaitable<ToolOutcome>(Json arguments, ToolContext& context)>;
+
+struct Tool {
+  std::string name;
+  std::string title;
+  std::string description;
+  Json input_schema;
+  Json output_schema;
+  Json annotations;
+  ToolHandler handler;
+
+  /// The entry for tools/list.
+  Json definition() const;
+};
+
+/// Every tool the server offers, in the order tools/list shows them.
+std::vector<Tool> make_tools(const ToolLimits& limits);
+
+}  // namespace mcp

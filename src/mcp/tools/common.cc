@@ -1,0 +1,83 @@
+#include "mcp/tools/common.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "base/utf8.h"
+#include "base/uuid.h"
+
+namespace mcp::tools {
+
+base::Result<std::shared_ptr<jobs::Job>> find_job(const jobs::JobManager& manager,
+                                                  const Json& arguments) {
+  const std::string& id = arguments.at("job_id").get_ref<const std::string&>();
+  if (!base::looks_like_uuid(id)) {
+    return base::fail(fmt::format(
+        "'{}' is not a job id: job ids are UUIDs like 3f0c9a52-6a1e-4b9e-9d55-2f1d8f3c7e10, as "
+        "returned by execute; call list to see the jobs",
+        id.size() > 80 ? id.substr(0, 77) + "..." : id));
+  }
+  auto job = manager.find(id);
+  if (!job) {
+    return base::fail(fmt::format(
+        "no such job: {} (finished jobs are forgotten after the retention time or when more than "
+        "max_finished have ended); call list to see the jobs",
+        id));
+  }
+  return job;
+}
+
+jobs::StreamFilter stream_filter(const Json& arguments) {
+  auto stream = arguments.find("stream");
+  if (stream == arguments.end()) return jobs::StreamFilter::kBoth;
+  return stream->get<std::string>() == "stderr" ? jobs::StreamFilter::kStderr
+                                                : jobs::StreamFilter::kStdout;
+}
+
+std::string output_text(std::string_view bytes) { return base::sanitize_utf8(bytes); }
+
+Json timestamp_or_null(const std::optional<base::WallClock::time_point>& when) {
+  return when ? Json(base::iso8601_utc(*when)) : Json(nullptr);
+}
+
+Json exit_code_or_null(const jobs::Job& job) {
+  return job.exit_code() ? Json(*job.exit_code()) : Json(nullptr);
+}
+
+Json job_summary(const jobs::Job& job) {
+  return Json{{"job_id", job.id()},
+              {"label", job.spec().label},
+              {"command", job.spec().command},
+              {"status", jobs::to_string(job.status())},
+              {"exit_code", exit_code_or_null(job)},
+              {"started", base::iso8601_utc(job.started())},
+              {"ended", timestamp_or_null(job.ended())}};
+}
+
+Json job_status(const jobs::Job& job) {
+  auto end = job.ended().value_or(base::WallClock::now());
+  double duration = std::chrono::duration<double>(end - job.started()).count();
+  Json status = job_summary(job);
+  status["cwd"] = job.spec().cwd.string();
+  status["pid"] = job.pid();
+  status["signal"] = job.term_signal() ? Json(sys::signal_name(*job.term_signal())) : Json(nullptr);
+  status["duration_seconds"] = std::round(duration * 1000.0) / 1000.0;
+  status["output_bytes"] = job.output().total_bytes();
+  status["dropped_bytes"] = job.output().dropped_bytes();
+  return status;
+}
+
+Json job_id_schema() {
+  return Json{{"type", "string"},
+              {"description", "The job's id (a UUID), as returned by execute or list."}};
+}
+
+Json stream_schema() {
+  return Json{{"type", "string"},
+              {"enum", {"stdout", "stderr"}},
+              {"description",
+               "Only this stream. Omit for both, merged in the order they arrived."}};
+}
+
+}  // namespace mcp::tools

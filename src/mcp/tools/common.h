@@ -1,0 +1,50 @@
+#pragma once
+/// Pieces every job tool shares: finding the job an argument names, and rendering a job's fields
+/// and output the same way in every result.
+
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "jobs/job.h"
+#include "jobs/job_manager.h"
+#include "mcp/json_rpc.h"
+#include "mcp/tool.h"
+
+namespace mcp::tools {
+
+/// The job named by `arguments.job_id`, or an error that tells a malformed id ("not a job id")
+/// from an unknown one ("no such job").
+base::Result<std::shared_ptr<jobs::Job>> find_job(const jobs::JobManager& manager,
+                                                  const Json& arguments);
+
+/// "stdout" / "stderr" / absent -> the filter.
+jobs::StreamFilter stream_filter(const Json& arguments);
+
+/// Job output bytes as JSON text: invalid UTF-8 replaced by U+FFFD.
+std::string output_text(std::string_view bytes);
+
+Json timestamp_or_null(const std::optional<base::WallClock::time_point>& when);
+Json exit_code_or_null(const jobs::Job& job);
+
+/// {job_id, label, command, status, exit_code, started, ended}: one row of `list`.
+Json job_summary(const jobs::Job& job);
+
+/// The full `status` result.
+Json job_status(const jobs::Job& job);
+
+/// The schema of a job id argument, shared by every tool that takes one.
+Json job_id_schema();
+/// The schema of the optional `stream` argument.
+Json stream_schema();
+
+/// Tool factories, one per file.
+Tool make_execute_tool(const ToolLimits& limits);
+Tool make_list_tool(const ToolLimits& limits);
+Tool make_status_tool(const ToolLimits& limits);
+Tool make_output_tool(const ToolLimits& limits);
+Tool make_tail_tool(const ToolLimits& limits);
+Tool make_interact_tool(const ToolLimits& limits);
+Tool make_kill_tool(const ToolLimits& limits);
+
+}  // namespace mcp::tools

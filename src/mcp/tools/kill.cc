@@ -1,0 +1,74 @@
+// kill: signal a job's whole process group, escalating to KILL after a grace period.
+#include <fmt/format.h>
+
+#include "mcp/tools/common.h"
+
+namespace mcp::tools {
+namespace {
+
+constexpr double kDefaultGraceSeconds = 5.0;
+
+boost::asio::awaitable<ToolOutcome> kill(Json arguments, ToolContext& context) {
+  auto job = find_job(context.jobs, arguments);
+  if (!job) co_return ToolOutcome::fail(job.error().message);
+  std::string name = arguments.value("signal", "TERM");
+  int sig = *sys::parse_signal_name(name);  // the schema admits only names that parse
+  auto grace = std::chrono::milliseconds(
+      static_cast<int64_t>(arguments.value("grace_seconds", kDefaultGraceSeconds) * 1000.0));
+  auto result = (*job)->kill(sig, grace);
+  co_return ToolOutcome::ok(
+      Json{{"job_id", (*job)->id()},
+           {"result", result == jobs::Job::SignalResult::kSignalled ? "signalled"
+                                                                     : "already_terminated"},
+           {"signal", sys::signal_name(sig)},
+           {"status", jobs::to_string((*job)->status())},
+           {"exit_code", exit_code_or_null(**job)}});
+}
+
+}  // namespace
+
+Tool make_kill_tool(const ToolLimits&) {
+  Tool tool;
+  tool.name = "kill";
+  tool.title = "Stop a job";
+  tool.description =
+      "Stop a job: send `signal` (default TERM) to its whole process group, so the processes it "
+      "started (npm run dev, sh -c 'a & b') are reached too, then KILL to the group after "
+      "grace_seconds (default 5) if anything is left. Returns at once with {job_id, result, "
+      "signal, status, exit_code}: result is signalled, or already_terminated for a job that had "
+      "already ended (with its final status). Check status afterwards to see it become killed. "
+      "INT is Ctrl-C; HUP, QUIT, USR1 and USR2 are delivered as they are, for programs that "
+      "handle them.";
+  tool.input_schema = Json::parse(R"json({
+    "type": "object",
+    "properties": {
+      "signal": {"type": "string", "enum": ["TERM", "INT", "HUP", "QUIT", "KILL", "USR1", "USR2"],
+                 "description": "The signal to send first (default TERM)."},
+      "grace_seconds": {"type": "number", "minimum": 0, "maximum": 300,
+                        "description": "Seconds before KILL follows if anything is left (default 5)."}
+    },
+    "required": ["job_id"],
+    "additionalProperties": false
+  })json");
+  tool.input_schema["properties"]["job_id"] = job_id_schema();
+  tool.output_schema = Json::parse(R"json({
+    "type": "object",
+    "properties": {
+      "job_id": {"type": "string"},
+      "result": {"type": "string", "enum": ["signalled", "already_terminated"]},
+      "signal": {"type": "string"},
+      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed"]},
+      "exit_code": {"type": ["integer", "null"]}
+    },
+    "required": ["job_id", "result", "signal", "status", "exit_code"]
+  })json");
+  tool.annotations = Json{{"title", tool.title},
+                          {"readOnlyHint", false},
+                          {"destructiveHint", true},
+                          {"idempotentHint", true},
+                          {"openWorldHint", false}};
+  tool.handler = kill;
+  return tool;
+}
+
+}  // namespace mcp::tools

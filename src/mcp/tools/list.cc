@@ -1,0 +1,64 @@
+// list: every job the server remembers, newest first.
+#include "mcp/tools/common.h"
+
+namespace mcp::tools {
+namespace {
+
+boost::asio::awaitable<ToolOutcome> list(Json arguments, ToolContext& context) {
+  std::string wanted = arguments.value("status", "");
+  Json rows = Json::array();
+  for (const auto& job : context.jobs.jobs_newest_first()) {
+    if (!wanted.empty() && jobs::to_string(job->status()) != wanted) continue;
+    rows.push_back(job_summary(*job));
+  }
+  co_return ToolOutcome::ok(Json{{"jobs", std::move(rows)}});
+}
+
+}  // namespace
+
+Tool make_list_tool(const ToolLimits&) {
+  Tool tool;
+  tool.name = "list";
+  tool.title = "List jobs";
+  tool.description =
+      "List the background jobs this server knows, newest first: running ones and finished ones "
+      "still retained. Each row: {job_id, label, command, status, exit_code, started, ended}. "
+      "Filter with `status` (running, completed, failed, killed). Use it to recover a lost "
+      "job_id or see what is still running.";
+  tool.input_schema = Json::parse(R"json({
+    "type": "object",
+    "properties": {
+      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed"],
+                 "description": "Only jobs with this status."}
+    },
+    "additionalProperties": false
+  })json");
+  tool.output_schema = Json::parse(R"json({
+    "type": "object",
+    "properties": {
+      "jobs": {"type": "array", "items": {
+        "type": "object",
+        "properties": {
+          "job_id": {"type": "string"},
+          "label": {"type": "string"},
+          "command": {"type": "string"},
+          "status": {"type": "string", "enum": ["running", "completed", "failed", "killed"]},
+          "exit_code": {"type": ["integer", "null"]},
+          "started": {"type": "string"},
+          "ended": {"type": ["string", "null"]}
+        },
+        "required": ["job_id", "label", "command", "status", "exit_code", "started", "ended"]
+      }}
+    },
+    "required": ["jobs"]
+  })json");
+  tool.annotations = Json{{"title", tool.title},
+                          {"readOnlyHint", true},
+                          {"destructiveHint", false},
+                          {"idempotentHint", true},
+                          {"openWorldHint", false}};
+  tool.handler = list;
+  return tool;
+}
+
+}  // namespace mcp::tools

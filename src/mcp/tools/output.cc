@@ -1,0 +1,97 @@
+// output: read a job's output by byte offset, a page at a time.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "mcp/tools/common.h"
+
+namespace mcp::tools {
+namespace {
+
+constexpr uint64_t kDefaultMaxBytes = 64 * 1024;
+
+Json output_schema() {
+  return Json::parse(R"json({
+    "type": "object",
+    "properties": {
+      "output": {"type": "string"},
+      "offset": {"type": "integer"},
+      "next_offset": {"type": "integer"},
+      "total_bytes": {"type": "integer"},
+      "dropped_bytes": {"type": "integer"},
+      "truncated": {"type": "boolean"},
+      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed"]},
+      "exit_code": {"type": ["integer", "null"]}
+    },
+    "required": ["output", "offset", "next_offset", "total_bytes", "dropped_bytes", "truncated",
+                 "status", "exit_code"]
+  })json");
+}
+
+}  // namespace
+
+Tool make_output_tool(const ToolLimits& limits) {
+  uint64_t default_max = std::min(kDefaultMaxBytes, limits.max_read_bytes);
+  Tool tool;
+  tool.name = "output";
+  tool.title = "Read job output";
+  tool.description = fmt::format(
+      "Read a job's output: stdout and stderr merged in the order they arrived, like a terminal "
+      "(or one of them with `stream`). `offset` is a byte position in everything the job has "
+      "printed since it started (default 0); pass the previous call's next_offset to read only "
+      "what is new. Returns {{output, offset, next_offset, total_bytes, dropped_bytes, truncated, "
+      "status, exit_code}}; truncated means more output remains after next_offset. At most "
+      "`max_bytes` (default {}, at most {}) are returned per call. When the job printed more than "
+      "the server keeps, the middle is dropped: a read in the dropped part starts where the kept "
+      "output resumes, and `offset` in the result says where that is. For the last lines, use "
+      "tail.",
+      default_max, limits.max_read_bytes);
+  tool.input_schema = Json{
+      {"type", "object"},
+      {"properties",
+       {{"job_id", job_id_schema()},
+        {"stream", stream_schema()},
+        {"offset",
+         {{"type", "integer"},
+          {"minimum", 0},
+          {"description", "Byte position to start from (default 0): a previous next_offset."}}},
+        {"max_bytes",
+         {{"type", "integer"},
+          {"minimum", 1},
+          {"maximum", limits.max_read_bytes},
+          {"description", fmt::format("Most bytes to return (default {}).", default_max)}}}}},
+      {"required", {"job_id"}},
+      {"additionalProperties", false}};
+  tool.output_schema = output_schema();
+  tool.annotations = Json{{"title", tool.title},
+                          {"readOnlyHint", true},
+                          {"destructiveHint", false},
+                          {"idempotentHint", true},
+                          {"openWorldHint", false}};
+  tool.handler = [default_max](Json arguments,
+                               ToolContext& context) -> boost::asio::awaitable<ToolOutcome> {
+    auto job = find_job(context.jobs, arguments);
+    if (!job) co_return ToolOutcome::fail(job.error().message);
+    const auto& log = (*job)->output();
+    uint64_t offset = arguments.value<uint64_t>("offset", 0);
+    if (offset > log.total_bytes()) {
+      co_return ToolOutcome::fail(fmt::format(
+          "argument 'offset' is past the end of the output: {} > total_bytes {}; use an offset "
+          "from 0 to {} (a previous next_offset)",
+          offset, log.total_bytes(), log.total_bytes()));
+    }
+    uint64_t max_bytes = arguments.value<uint64_t>("max_bytes", default_max);
+    auto slice = log.read(offset, max_bytes, stream_filter(arguments));
+    co_return ToolOutcome::ok(Json{{"output", output_text(slice.bytes)},
+                                   {"offset", slice.offset},
+                                   {"next_offset", slice.next_offset},
+                                   {"total_bytes", log.total_bytes()},
+                                   {"dropped_bytes", log.dropped_bytes()},
+                                   {"truncated", slice.truncated},
+                                   {"status", jobs::to_string((*job)->status())},
+                                   {"exit_code", exit_code_or_null(**job)}});
+  };
+  return tool;
+}
+
+}  // namespace mcp::tools

@@ -1,0 +1,59 @@
+// status: one job's current state, always up to date (exits are seen when they happen).
+#include "mcp/tools/common.h"
+
+namespace mcp::tools {
+namespace {
+
+boost::asio::awaitable<ToolOutcome> status(Json arguments, ToolContext& context) {
+  auto job = find_job(context.jobs, arguments);
+  if (!job) co_return ToolOutcome::fail(job.error().message);
+  co_return ToolOutcome::ok(job_status(**job));
+}
+
+}  // namespace
+
+Tool make_status_tool(const ToolLimits&) {
+  Tool tool;
+  tool.name = "status";
+  tool.title = "Job status";
+  tool.description =
+      "Get one job's current state: {job_id, label, command, cwd, status, pid, exit_code, "
+      "signal, started, ended, duration_seconds, output_bytes, dropped_bytes}. status is running, "
+      "completed (exit 0), failed (non-zero exit, or killed by a signal this server did not "
+      "send) or killed (stopped by the kill tool or server shutdown). It is always current: no "
+      "polling is needed for the server to notice an exit. output_bytes counts everything the "
+      "job printed; dropped_bytes what was discarded from the middle to stay within the bound.";
+  tool.input_schema = Json{{"type", "object"},
+                           {"properties", {{"job_id", job_id_schema()}}},
+                           {"required", {"job_id"}},
+                           {"additionalProperties", false}};
+  tool.output_schema = Json::parse(R"json({
+    "type": "object",
+    "properties": {
+      "job_id": {"type": "string"},
+      "label": {"type": "string"},
+      "command": {"type": "string"},
+      "cwd": {"type": "string"},
+      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed"]},
+      "pid": {"type": "integer"},
+      "exit_code": {"type": ["integer", "null"]},
+      "signal": {"type": ["string", "null"]},
+      "started": {"type": "string"},
+      "ended": {"type": ["string", "null"]},
+      "duration_seconds": {"type": "number"},
+      "output_bytes": {"type": "integer"},
+      "dropped_bytes": {"type": "integer"}
+    },
+    "required": ["job_id", "label", "command", "cwd", "status", "pid", "exit_code", "signal",
+                 "started", "ended", "duration_seconds", "output_bytes", "dropped_bytes"]
+  })json");
+  tool.annotations = Json{{"title", tool.title},
+                          {"readOnlyHint", true},
+                          {"destructiveHint", false},
+                          {"idempotentHint", true},
+                          {"openWorldHint", false}};
+  tool.handler = status;
+  return tool;
+}
+
+}  // namespace mcp::tools

@@ -1,0 +1,73 @@
+// tail: the last lines of a job's output, and where to continue reading.
+#include <fmt/format.h>
+
+#include "mcp/tools/common.h"
+
+namespace mcp::tools {
+
+Tool make_tail_tool(const ToolLimits& limits) {
+  Tool tool;
+  tool.name = "tail";
+  tool.title = "Last lines of job output";
+  tool.description = fmt::format(
+      "Get the last `lines` lines (default 50, 1 to 10000) of a job's output as one string: "
+      "stdout and stderr merged, or one of them with `stream`. The quickest way to see how a "
+      "build or test run is going or why it failed. Returns {{output, lines, next_offset, "
+      "total_bytes, dropped_bytes, truncated, status, exit_code}}; pass next_offset to output "
+      "later to read only what is new. truncated means fewer lines than asked were available "
+      "because older output was dropped, or the lines exceeded {} bytes and only their end is "
+      "returned.",
+      limits.max_read_bytes);
+  tool.input_schema = Json{
+      {"type", "object"},
+      {"properties",
+       {{"job_id", job_id_schema()},
+        {"lines",
+         {{"type", "integer"},
+          {"minimum", 1},
+          {"maximum", 10000},
+          {"description", "How many lines (default 50)."}}},
+        {"stream", stream_schema()}}},
+      {"required", {"job_id"}},
+      {"additionalProperties", false}};
+  tool.output_schema = Json::parse(R"json({
+    "type": "object",
+    "properties": {
+      "output": {"type": "string"},
+      "lines": {"type": "integer"},
+      "next_offset": {"type": "integer"},
+      "total_bytes": {"type": "integer"},
+      "dropped_bytes": {"type": "integer"},
+      "truncated": {"type": "boolean"},
+      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed"]},
+      "exit_code": {"type": ["integer", "null"]}
+    },
+    "required": ["output", "lines", "next_offset", "total_bytes", "dropped_bytes", "truncated",
+                 "status", "exit_code"]
+  })json");
+  tool.annotations = Json{{"title", tool.title},
+                          {"readOnlyHint", true},
+                          {"destructiveHint", false},
+                          {"idempotentHint", true},
+                          {"openWorldHint", false}};
+  uint64_t max_bytes = limits.max_read_bytes;
+  tool.handler = [max_bytes](Json arguments,
+                             ToolContext& context) -> boost::asio::awaitable<ToolOutcome> {
+    auto job = find_job(context.jobs, arguments);
+    if (!job) co_return ToolOutcome::fail(job.error().message);
+    const auto& log = (*job)->output();
+    auto slice = log.tail(arguments.value<uint64_t>("lines", 50), max_bytes,
+                          stream_filter(arguments));
+    co_return ToolOutcome::ok(Json{{"output", output_text(slice.bytes)},
+                                   {"lines", slice.lines},
+                                   {"next_offset", slice.next_offset},
+                                   {"total_bytes", log.total_bytes()},
+                                   {"dropped_bytes", log.dropped_bytes()},
+                                   {"truncated", slice.truncated},
+                                   {"status", jobs::to_string((*job)->status())},
+                                   {"exit_code", exit_code_or_null(**job)}});
+  };
+  return tool;
+}
+
+}  // namespace mcp::tools

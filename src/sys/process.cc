@@ -1,0 +1,75 @@
+#include "sys/process.h"
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <csignal>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace sys {
+namespace {
+
+struct NamedSignal {
+  std::string_view name;
+  int number;
+};
+
+constexpr std::array<NamedSignal, 7> kSendableSignals{{{"TERM", SIGTERM},
+                                                       {"INT", SIGINT},
+                                                       {"HUP", SIGHUP},
+                                                       {"QUIT", SIGQUIT},
+                                                       {"KILL", SIGKILL},
+                                                       {"USR1", SIGUSR1},
+                                                       {"USR2", SIGUSR2}}};
+
+}  // namespace
+
+base::Result<std::optional<ExitInfo>> reap_exited(int pidfd) {
+  siginfo_t info{};
+  for (;;) {
+    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info,
+                 WEXITED | WNOHANG) == 0) {
+      break;
+    }
+    if (errno != EINTR) return base::fail_errno("waitid(P_PIDFD)");
+  }
+  if (info.si_pid == 0) return std::optional<ExitInfo>{};  // still running
+  ExitInfo exit;
+  if (info.si_code == CLD_EXITED) {
+    exit.exit_code = info.si_status;
+  } else {
+    exit.term_signal = info.si_status;  // CLD_KILLED or CLD_DUMPED
+  }
+  return std::optional<ExitInfo>{exit};
+}
+
+base::Result<bool> signal_group(pid_t pgid, int sig) {
+  if (pgid <= 1) return base::fail("refusing to signal a process group id <= 1");
+  if (::kill(-pgid, sig) == 0) return true;
+  if (errno == ESRCH) return false;
+  return base::fail_errno("kill");
+}
+
+std::optional<int> parse_signal_name(std::string_view name) {
+  std::string upper(name);
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  std::string_view bare = upper;
+  if (bare.starts_with("SIG")) bare.remove_prefix(3);
+  for (const auto& s : kSendableSignals) {
+    if (s.name == bare) return s.number;
+  }
+  return std::nullopt;
+}
+
+std::string signal_name(int sig) {
+  const char* abbrev = ::sigabbrev_np(sig);
+  if (abbrev != nullptr) return fmt::format("SIG{}", abbrev);
+  return fmt::format("SIG{}", sig);
+}
+
+}  // namespace sys

@@ -1,0 +1,34 @@
+#pragma once
+/// Signals and reaping for spawned processes. One wrapper per system call, each naming the call in
+/// its error.
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace sys {
+
+/// How a reaped process ended: exactly one of the two is set.
+struct ExitInfo {
+  std::optional<int> exit_code;    // normal exit
+  std::optional<int> term_signal;  // killed by this signal
+};
+
+/// Reaps the process behind `pidfd` if it has exited (waitid(P_PIDFD, WNOHANG)). Empty when it
+/// is still running.
+base::Result<std::optional<ExitInfo>> reap_exited(int pidfd);
+
+/// kill(-pgid, sig). ESRCH (the group is gone) is reported as `false`, not as an error.
+base::Result<bool> signal_group(pid_t pgid, int sig);
+
+/// "TERM" / "SIGTERM" (any case) -> SIGTERM, for the signals a caller may send to a job.
+std::optional<int> parse_signal_name(std::string_view name);
+
+/// SIGTERM -> "SIGTERM"; unknown numbers as "SIG<n>".
+std::string signal_name(int sig);
+
+}  // namespace sys

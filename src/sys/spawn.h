@@ -1,0 +1,41 @@
+#pragma once
+/// Starting a child process for a job: its own process group, default signal dispositions, and
+/// three pipes (stdin, stdout, stderr) whose parent ends are returned here, close-on-exec and
+/// non-blocking. Used only by jobs::Job.
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+namespace sys {
+
+struct SpawnRequest {
+  // argv[0] is a path (absolute, or relative to cwd) or a bare name looked up on the PATH found in
+  // `env` (falling back to the server's own PATH when `env` has none).
+  std::vector<std::string> argv;
+  std::filesystem::path cwd;
+  std::vector<std::string> env;  // "NAME=value" entries: the child's whole environment.
+};
+
+struct SpawnedProcess {
+  pid_t pid = -1;            // Also the id of its process group.
+  base::UniqueFd pidfd;      // Readable once the process has exited; reap with reap_exited().
+  base::UniqueFd stdin_fd;   // Write end of the child's stdin.
+  base::UniqueFd stdout_fd;  // Read end of the child's stdout.
+  base::UniqueFd stderr_fd;  // Read end of the child's stderr.
+};
+
+/// Spawns the process, or says why it could not start ("program 'x' not found on PATH", "cwd ...",
+/// "permission denied ..."). Nothing is left running or open on failure.
+base::Result<SpawnedProcess> spawn_process(const SpawnRequest& request);
+
+/// Resolves a bare program name against a PATH value the way execvp would, checking that the
+/// candidate is an executable regular file. Names containing '/' are returned unchanged.
+base::Result<std::string> resolve_program(const std::string& name, std::string_view path_value);
+
+}  // namespace sys

@@ -1,0 +1,117 @@
+// A child process with one behaviour per mode, for process tests (no shell one-liners to quote):
+//   exit N              exit with status N
+//   sleep MS            sleep, then exit 0
+//   spew BYTES          write BYTES bytes to stdout in 80-column lines, then exit 0
+//   both                write "out1\n" to stdout, "err1\n" to stderr, "out2\n" to stdout, exit 0
+//   ignore-term         ignore SIGTERM, print "ready", sleep until killed
+//   grandchild PIDFILE  fork a grandchild that writes its pid to PIDFILE and sleeps until killed;
+//                       the child itself also sleeps until killed
+//   invalid-utf8        print bytes that are not UTF-8 around valid text, then exit 0
+//   no-stdin            print "ready", then sleep without ever reading stdin
+//   echo                echo each stdin line as "got: LINE"; exit 0 at EOF
+//   prompt              print "name? " with no newline, read a line, print "hello NAME", exit 0
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+namespace {
+
+void sleep_forever() {
+  for (;;) pause();
+}
+
+void write_all(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = write(fd, data, size);
+    if (n < 0) _exit(3);
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: test_child MODE [ARG]\n");
+    return 64;
+  }
+  std::string mode = argv[1];
+  const char* arg = argc > 2 ? argv[2] : "";
+
+  if (mode == "exit") return std::atoi(arg);
+  if (mode == "sleep") {
+    usleep(static_cast<useconds_t>(std::atoi(arg)) * 1000);
+    return 0;
+  }
+  if (mode == "spew") {
+    long long remaining = std::atoll(arg);
+    std::string line(79, 'x');
+    line.push_back('\n');
+    std::string block;
+    while (block.size() < 64 * 1024) block += line;
+    while (remaining > 0) {
+      size_t n = remaining < static_cast<long long>(block.size()) ? static_cast<size_t>(remaining)
+                                                                  : block.size();
+      write_all(1, block.data(), n);
+      remaining -= static_cast<long long>(n);
+    }
+    return 0;
+  }
+  if (mode == "both") {
+    write_all(1, "out1\n", 5);
+    write_all(2, "err1\n", 5);
+    write_all(1, "out2\n", 5);
+    return 0;
+  }
+  if (mode == "ignore-term") {
+    signal(SIGTERM, SIG_IGN);
+    write_all(1, "ready\n", 6);
+    sleep_forever();
+  }
+  if (mode == "grandchild") {
+    pid_t pid = fork();
+    if (pid == 0) {
+      int fd = open(arg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      std::string text = std::to_string(getpid()) + "\n";
+      write_all(fd, text.data(), text.size());
+      close(fd);
+      sleep_forever();
+    }
+    write_all(1, "ready\n", 6);
+    sleep_forever();
+  }
+  if (mode == "invalid-utf8") {
+    const char bytes[] = "ok \xff\xfe bad \xc3\x28 end \xe2\x82\xac\n";
+    write_all(1, bytes, sizeof(bytes) - 1);
+    return 0;
+  }
+  if (mode == "no-stdin") {
+    write_all(1, "ready\n", 6);
+    sleep_forever();
+  }
+  if (mode == "echo") {
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      std::string out = "got: " + line + "\n";
+      write_all(1, out.data(), out.size());
+    }
+    return 0;
+  }
+  if (mode == "prompt") {
+    write_all(1, "name? ", 6);
+    std::string name;
+    std::getline(std::cin, name);
+    std::string out = "hello " + name + "\n";
+    write_all(1, out.data(), out.size());
+    return 0;
+  }
+  std::fprintf(stderr, "test_child: unknown mode '%s'\n", mode.c_str());
+  return 64;
+}
