@@ -19,7 +19,7 @@
 #include "transport/stdio_transport.h"
 
 #ifndef MCPBG_VERSION
-#define MCPBG_VERSION "0.0.0"
+#define MCPBG_VERSION "0.1.0"
 #endif
 
 namespace {

@@ -1,0 +1,635 @@
+#include "config/config.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <sstream>
+#include <system_error>
+#include <utility>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <toml++/toml.h>
+
+#include "base/unique_fd.h"
+#include "config/parse.h"
+
+namespace config {
+namespace {
+
+#ifdef MCPBG_VERSION
+constexpr std::string_view kVersion = MCPBG_VERSION;
+#else
+constexpr std::string_view kVersion = "0.1.0";
+#endif
+
+constexpr std::string_view kProgram = "mcp-background-job";
+constexpr std::string_view kConfigFlag = "--config";
+constexpr std::string_view kConfigEnv = "MCP_BG_CONFIG";
+constexpr std::string_view kFlagSource = "command line";
+constexpr std::string_view kEnvSource = "environment";
+constexpr size_t kHelpColumn = 32;
+constexpr size_t kHelpWidth = 100;
+
+// Which TOML types a setting takes besides a string, which every setting takes in the same syntax
+// as its flag and environment variable.
+enum class TomlForm { kInteger, kSize, kDuration, kStringOnly };
+
+// What a value's meaning may depend on besides its text.
+struct ValueContext {
+  // Relative paths resolve against this directory (the config file's); empty means the process's.
+  std::filesystem::path base_dir;
+  const Environment* env = nullptr;  // For "~".
+};
+
+// Parses `text` into its Config field, or returns why the text is invalid. The reason quotes the
+// text; the caller adds the setting, the source and what is allowed.
+using Apply =
+    std::function<base::Result<void>(std::string_view text, const ValueContext&, Config&)>;
+
+struct Names {
+  std::string key;      // TOML key.
+  std::string flag;     // Long flag, with its dashes.
+  std::string env_var;  // Environment variable.
+};
+
+// One row per setting: everything --help, the three sources and the error messages need.
+struct Setting {
+  Names names;
+  std::string type_name;     // The value's placeholder in --help.
+  std::string help;          // What the setting controls.
+  std::string default_text;  // The default as --help shows it.
+  std::string allowed;       // What is allowed, ending every error about this setting.
+  TomlForm toml_form;
+  Apply apply;
+};
+
+base::Result<void> out_of_range(std::string_view text) {
+  return base::fail(fmt::format("{} is out of range", quote(text)));
+}
+
+Setting integer_setting(Names names, std::string help, int Config::*member, int min, int max) {
+  return Setting{std::move(names),
+                 "N",
+                 std::move(help),
+                 std::to_string(Config{}.*member),
+                 fmt::format("a whole number from {} to {}", min, max),
+                 TomlForm::kInteger,
+                 [member, min, max](std::string_view text, const ValueContext&,
+                                    Config& config) -> base::Result<void> {
+                   auto value = parse_integer(text);
+                   if (!value) return tl::unexpected(value.error());
+                   if (*value < min || *value > max) return out_of_range(text);
+                   config.*member = static_cast<int>(*value);
+                   return {};
+                 }};
+}
+
+Setting size_setting(Names names, std::string help, uint64_t Config::*member, uint64_t min,
+                     uint64_t max) {
+  return Setting{std::move(names),
+                 "SIZE",
+                 std::move(help),
+                 format_size(Config{}.*member),
+                 fmt::format("a size from {} to {} (bytes, or a number with unit B, K, M or G; "
+                             "1K = 1KB = 1KiB = 1024 bytes)",
+                             format_size(min), format_size(max)),
+                 TomlForm::kSize,
+                 [member, min, max](std::string_view text, const ValueContext&,
+                                    Config& config) -> base::Result<void> {
+                   auto value = parse_size(text);
+                   if (!value) return tl::unexpected(value.error());
+                   if (*value < min || *value > max) return out_of_range(text);
+                   config.*member = *value;
+                   return {};
+                 }};
+}
+
+Setting duration_setting(Names names, std::string help, std::chrono::milliseconds Config::*member,
+                         std::chrono::milliseconds min, std::chrono::milliseconds max) {
+  return Setting{
+      std::move(names),
+      "DURATION",
+      std::move(help),
+      format_duration(Config{}.*member),
+      fmt::format("a duration from {} to {} (seconds, or a number with unit ms, s, m, h or d)",
+                  format_duration(min), format_duration(max)),
+      TomlForm::kDuration,
+      [member, min, max](std::string_view text, const ValueContext&,
+                         Config& config) -> base::Result<void> {
+        auto value = parse_duration(text);
+        if (!value) return tl::unexpected(value.error());
+        if (*value < min || *value > max) return out_of_range(text);
+        config.*member = *value;
+        return {};
+      }};
+}
+
+std::string_view log_level_name(LogLevel level) {
+  switch (level) {
+    case LogLevel::kTrace:
+      return "trace";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kOff:
+      return "off";
+  }
+  return "?";
+}
+
+Setting log_level_setting(Names names, std::string help) {
+  return Setting{
+      std::move(names),
+      "LEVEL",
+      std::move(help),
+      std::string(log_level_name(Config{}.log_level)),
+      "one of trace, debug, info, warn (or warning), error, off, in any case",
+      TomlForm::kStringOnly,
+      [](std::string_view text, const ValueContext&, Config& config) -> base::Result<void> {
+        auto level = parse_log_level(text);
+        if (!level) return tl::unexpected(level.error());
+        config.log_level = *level;
+        return {};
+      }};
+}
+
+// "~" and "~/x" expand with HOME (a config file or a quoted flag gets no help from the shell);
+// a relative path resolves against the context's base directory.
+base::Result<std::filesystem::path> resolve_path(std::string_view text,
+                                                 const ValueContext& context) {
+  std::filesystem::path path{std::string(text)};
+  if (text == "~" || text.starts_with("~/")) {
+    const std::string* home = nullptr;
+    if (context.env != nullptr) {
+      auto it = context.env->find("HOME");
+      if (it != context.env->end() && !it->second.empty()) home = &it->second;
+    }
+    if (home == nullptr) {
+      return base::fail(fmt::format("{} starts with ~ but HOME is not set", quote(text)));
+    }
+    path = std::filesystem::path(*home);
+    if (text.size() > 2) path /= std::string(text.substr(2));
+  }
+  if (path.is_relative() && !context.base_dir.empty()) path = context.base_dir / path;
+  return path;
+}
+
+base::Result<void> apply_directory(std::string_view text, const ValueContext& context,
+                                   Config& config) {
+  if (text.empty()) return base::fail("\"\" is empty");
+  auto path = resolve_path(text, context);
+  if (!path) return tl::unexpected(path.error());
+  // Name the path that was checked when it is not the text the user wrote.
+  std::string shown = quote(text);
+  if (path->string() != text) shown += fmt::format(" (resolved to {})", path->string());
+
+  std::error_code error;
+  const auto status = std::filesystem::status(*path, error);
+  if (status.type() == std::filesystem::file_type::not_found) {
+    return base::fail(fmt::format("{} does not exist", shown));
+  }
+  if (error) return base::fail(fmt::format("{} cannot be checked: {}", shown, error.message()));
+  if (!std::filesystem::is_directory(status)) {
+    return base::fail(fmt::format("{} is not a directory", shown));
+  }
+  // Every job would fail to chdir into a directory the server cannot enter; say so now.
+  if (::access(path->c_str(), X_OK) != 0) {
+    return base::fail(fmt::format("{} cannot be entered: {}", shown, std::strerror(errno)));
+  }
+  auto canonical = std::filesystem::canonical(*path, error);
+  if (error) return base::fail(fmt::format("{} cannot be resolved: {}", shown, error.message()));
+  config.working_dir = std::move(canonical);
+  return {};
+}
+
+Setting directory_setting(Names names, std::string help) {
+  return Setting{std::move(names),
+                 "DIR",
+                 std::move(help),
+                 "the server's current directory",
+                 "an existing directory (a relative path in the config file is relative to the "
+                 "file's directory)",
+                 TomlForm::kStringOnly,
+                 apply_directory};
+}
+
+const std::vector<Setting>& settings() {
+  using std::chrono::milliseconds;
+  using namespace std::chrono_literals;
+  constexpr uint64_t kKiB = 1024;
+  constexpr uint64_t kMiB = kKiB << 10;
+  constexpr uint64_t kGiB = kMiB << 10;
+  static const std::vector<Setting> table = {
+      directory_setting({"working_dir", "--working-dir", "MCP_BG_WORKING_DIR"},
+                        "Directory a job runs in when `execute` names no cwd."),
+      integer_setting({"max_jobs", "--max-jobs", "MCP_BG_MAX_JOBS"},
+                      "Jobs running at once; `execute` beyond this is refused.", &Config::max_jobs,
+                      1, 10000),
+      size_setting({"max_output_size", "--max-output-size", "MCP_BG_MAX_OUTPUT_SIZE"},
+                   "Output bytes kept per job (the head and the most recent tail); the middle "
+                   "beyond this is dropped and counted.",
+                   &Config::max_output_size, kKiB, 64 * kGiB),
+      integer_setting({"max_finished", "--max-finished", "MCP_BG_MAX_FINISHED"},
+                      "Finished jobs kept at most; the oldest finished job is evicted first.",
+                      &Config::max_finished, 0, 100000),
+      duration_setting({"retention", "--retention", "MCP_BG_RETENTION"},
+                       "How long a finished job is kept before it is evicted.", &Config::retention,
+                       0ms, milliseconds(24h * 30)),
+      duration_setting({"cleanup_interval", "--cleanup-interval", "MCP_BG_CLEANUP_INTERVAL"},
+                       "How often finished jobs past their retention are evicted.",
+                       &Config::cleanup_interval, 100ms, milliseconds(24h)),
+      log_level_setting({"log_level", "--log-level", "MCP_BG_LOG_LEVEL"},
+                        "Least severe log message that is written."),
+      size_setting({"max_message_size", "--max-message-size", "MCP_BG_MAX_MESSAGE_SIZE"},
+                   "Largest JSON-RPC message accepted on stdio; a longer line is rejected and "
+                   "skipped.",
+                   &Config::max_message_size, kKiB, kGiB),
+      size_setting({"max_read_bytes", "--max-read-bytes", "MCP_BG_MAX_READ_BYTES"},
+                   "Most bytes one `output` read returns (the ceiling for its max_bytes).",
+                   &Config::max_read_bytes, kKiB, 64 * kMiB),
+      size_setting({"stdin_buffer_size", "--stdin-buffer-size", "MCP_BG_STDIN_BUFFER_SIZE"},
+                   "Input queued for a job that is not reading its stdin before `interact` "
+                   "refuses more.",
+                   &Config::stdin_buffer_size, kKiB, kGiB),
+      duration_setting({"max_interact_wait", "--max-interact-wait", "MCP_BG_MAX_INTERACT_WAIT"},
+                       "Longest wait_ms a caller of `interact` may ask for.",
+                       &Config::max_interact_wait, 100ms, milliseconds(10min)),
+      duration_setting({"shutdown_grace", "--shutdown-grace", "MCP_BG_SHUTDOWN_GRACE"},
+                       "At shutdown, the time between SIGTERM to every job's process group and "
+                       "SIGKILL to what remains.",
+                       &Config::shutdown_grace, 0ms, milliseconds(60s)),
+  };
+  return table;
+}
+
+std::string invalid(std::string_view label, std::string_view source, std::string_view reason,
+                    std::string_view allowed) {
+  return fmt::format("invalid {} ({}): {}; allowed: {}", label, source, reason, allowed);
+}
+
+LoadOutcome failure(std::string message) {
+  return LoadOutcome{std::nullopt, 2, std::move(message)};
+}
+
+// Greedy word wrap; CLI11 indents the lines after a newline to the description column.
+std::string wrap(std::string_view text, size_t width) {
+  std::string out;
+  size_t line_length = 0;
+  std::istringstream words{std::string(text)};
+  std::string word;
+  while (words >> word) {
+    if (line_length > 0 && line_length + 1 + word.size() > width) {
+      out += '\n';
+      line_length = 0;
+    } else if (line_length > 0) {
+      out += ' ';
+      ++line_length;
+    }
+    out += word;
+    line_length += word.size();
+  }
+  return out;
+}
+
+std::string describe(const Setting& setting) {
+  const size_t width = kHelpWidth - kHelpColumn;
+  return fmt::format("{}\n{}\n{}", wrap(setting.help, width),
+                     wrap("allowed: " + setting.allowed, width),
+                     wrap(fmt::format("env: {}, toml: {}, default: {}", setting.names.env_var,
+                                      setting.names.key, setting.default_text),
+                          width));
+}
+
+std::string footer() {
+  const std::vector<std::string> paragraphs = {
+      "Precedence: command-line flag > environment variable > config file > default. An invalid "
+      "value is an error in any source, even one that a higher source overrides.",
+      "Config file (TOML, optional): --config PATH or MCP_BG_CONFIG names it; otherwise "
+      "$XDG_CONFIG_HOME/mcp-background-job/config.toml is read if it exists, else "
+      "$HOME/.config/mcp-background-job/config.toml. Its keys are the toml names above; an "
+      "unknown key is an error.",
+      "Sizes: a number of bytes, or a number with a unit B, K/KB/KiB, M/MB/MiB, G/GB/GiB (any "
+      "case, optional space, decimals allowed: 1.5M). Every unit is binary: 1K = 1KB = 1KiB = "
+      "1024 bytes. In the config file a size may also be an integer (bytes).",
+      "Durations: a number of seconds, or a number with a unit ms, s, m, h, d (500ms, 0.5s, "
+      "1.5h). In the config file a duration may also be a number (seconds).",
+  };
+  std::string out;
+  for (const std::string& paragraph : paragraphs) {
+    if (!out.empty()) out += "\n\n";
+    out += wrap(paragraph, kHelpWidth);
+  }
+  return out;
+}
+
+std::string without_trailing_newlines(std::string text) {
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
+struct ConfigFile {
+  std::filesystem::path path;
+  std::string origin;  // Why this file: "from --config", "from MCP_BG_CONFIG", "default location".
+  bool required;       // A missing file is an error only when someone named it.
+};
+
+std::optional<std::string> get_env(const Environment& env, std::string_view name) {
+  auto it = env.find(std::string(name));
+  if (it == env.end()) return std::nullopt;
+  return it->second;
+}
+
+// The file named by --config, else by MCP_BG_CONFIG, else the XDG default (which may not exist).
+base::Result<std::optional<ConfigFile>> choose_config_file(const CLI::Option& flag,
+                                                           const std::string& flag_value,
+                                                           const Environment& env) {
+  constexpr std::string_view kAllowed = "the path of a TOML file";
+  if (flag.count() > 0) {
+    if (flag_value.empty()) {
+      return base::fail(invalid(kConfigFlag, kFlagSource, "\"\" is empty", kAllowed));
+    }
+    return ConfigFile{flag_value, fmt::format("from {}", kConfigFlag), true};
+  }
+  if (auto named = get_env(env, kConfigEnv)) {
+    if (named->empty())
+      return base::fail(invalid(kConfigEnv, kEnvSource, "\"\" is empty", kAllowed));
+    return ConfigFile{*named, fmt::format("from {}", kConfigEnv), true};
+  }
+  // The XDG base directory spec says to ignore an empty or relative XDG_CONFIG_HOME.
+  std::filesystem::path dir;
+  auto xdg = get_env(env, "XDG_CONFIG_HOME");
+  auto home = get_env(env, "HOME");
+  if (xdg && !xdg->empty() && std::filesystem::path(*xdg).is_absolute()) {
+    dir = *xdg;
+  } else if (home && !home->empty()) {
+    dir = std::filesystem::path(*home) / ".config";
+  } else {
+    return std::nullopt;
+  }
+  return ConfigFile{dir / "mcp-background-job" / "config.toml", "default location", false};
+}
+
+// The file's text, or nullopt when an optional file does not exist.
+base::Result<std::optional<std::string>> read_config_file(const ConfigFile& file) {
+  const std::string where = fmt::format("config file {} ({})", file.path.string(), file.origin);
+  base::UniqueFd fd{::open(file.path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (!fd) {
+    if (errno == ENOENT && !file.required) return std::nullopt;
+    if (errno == ENOENT) return base::fail(fmt::format("{} does not exist", where));
+    return base::fail_errno(fmt::format("cannot open {}", where));
+  }
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) return base::fail_errno(fmt::format("cannot stat {}", where));
+  if (S_ISDIR(info.st_mode)) return base::fail(fmt::format("{} is a directory", where));
+
+  std::string text;
+  char buffer[16384];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return base::fail_errno(fmt::format("cannot read {}", where));
+    if (n == 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  return text;
+}
+
+std::string_view toml_type_name(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::none:
+      break;
+  }
+  return "nothing";
+}
+
+// A float as decimal text parse_duration reads ("1.5", never "1e-05"), so that a TOML float and the
+// same number written as a string give the same value or the same error.
+std::string float_text(double value) {
+  std::string text = fmt::format("{}", value);
+  if (!std::isfinite(value) || text.find_first_of("eE") == std::string::npos) return text;
+  text = fmt::format("{:.9f}", value);
+  while (text.back() == '0') text.pop_back();
+  if (text.back() == '.') text.pop_back();
+  return text;
+}
+
+// The text a setting's parser reads for a TOML value, or why a value of this type is not taken.
+base::Result<std::string> toml_text(const toml::node& node, TomlForm form) {
+  if (const auto* string = node.as_string()) return string->get();
+  if (const auto* integer = node.as_integer()) {
+    if (form != TomlForm::kStringOnly) return std::to_string(integer->get());
+  }
+  if (const auto* floating = node.as_floating_point()) {
+    if (form == TomlForm::kDuration) return float_text(floating->get());
+  }
+  std::string_view expected;
+  switch (form) {
+    case TomlForm::kInteger:
+      expected = "an integer or a string";
+      break;
+    case TomlForm::kSize:
+      expected = "an integer (bytes) or a string";
+      break;
+    case TomlForm::kDuration:
+      expected = "a number (seconds) or a string";
+      break;
+    case TomlForm::kStringOnly:
+      expected = "a string";
+      break;
+  }
+  if (node.is_table() || node.is_array()) {
+    return base::fail(fmt::format("got {}, expected {}", toml_type_name(node), expected));
+  }
+  std::ostringstream shown;
+  node.visit([&shown](const auto& value) { shown << value; });
+  return base::fail(fmt::format("{} is {}, not {}", shown.str(), toml_type_name(node), expected));
+}
+
+base::Result<void> apply_config_file(const ConfigFile& file, const std::string& text,
+                                     const Environment& env, Config& config) {
+  const std::string path = file.path.string();
+  toml::table table;
+  try {
+    table = toml::parse(text, path);
+  } catch (const toml::parse_error& error) {
+    return base::fail(fmt::format("config file {}: syntax error at line {}, column {}: {}", path,
+                                  error.source().begin.line, error.source().begin.column,
+                                  error.description()));
+  }
+
+  std::vector<std::string> unknown;
+  for (const auto& entry : table) {
+    const toml::key& key = entry.first;
+    const bool known = std::any_of(settings().begin(), settings().end(),
+                                   [&key](const Setting& s) { return s.names.key == key.str(); });
+    if (!known) {
+      unknown.push_back(fmt::format("'{}' (line {})", key.str(), key.source().begin.line));
+    }
+  }
+  if (!unknown.empty()) {
+    std::vector<std::string> valid;
+    for (const Setting& setting : settings()) valid.push_back(setting.names.key);
+    return base::fail(fmt::format("config file {}: unknown key{} {}; valid keys: {}", path,
+                                  unknown.size() > 1 ? "s" : "", fmt::join(unknown, ", "),
+                                  fmt::join(valid, ", ")));
+  }
+
+  std::error_code error;
+  const ValueContext context{std::filesystem::absolute(file.path, error).parent_path(), &env};
+  for (const Setting& setting : settings()) {
+    const toml::node* node = table.get(setting.names.key);
+    if (node == nullptr) continue;
+    const std::string source =
+        fmt::format("config file {}, line {}", path, node->source().begin.line);
+    auto value_text = toml_text(*node, setting.toml_form);
+    if (!value_text) {
+      return base::fail(
+          invalid(setting.names.key, source, value_text.error().message, setting.allowed));
+    }
+    auto applied = setting.apply(*value_text, context, config);
+    if (!applied) {
+      return base::fail(
+          invalid(setting.names.key, source, applied.error().message, setting.allowed));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+LoadOutcome load_config(const std::vector<std::string>& args, const Environment& env) {
+  const std::vector<Setting>& table = settings();
+
+  CLI::App app{"An MCP server on stdio that runs shell commands as background jobs.",
+               std::string(kProgram)};
+  app.get_formatter()->column_width(kHelpColumn);
+  app.set_help_flag("-h,--help", "Print this help and exit.");
+  app.set_version_flag("--version", fmt::format("{} {}", kProgram, kVersion),
+                       "Print the version and exit.");
+  app.footer(footer());
+
+  // Flags are taken as text and parsed by the same code as the other sources, so that an error
+  // reads the same wherever the value came from.
+  std::vector<std::string> flag_values(table.size());
+  std::vector<CLI::Option*> flag_options;
+  for (size_t i = 0; i < table.size(); ++i) {
+    flag_options.push_back(app.add_option(table[i].names.flag, flag_values[i], describe(table[i]))
+                               ->type_name(table[i].type_name));
+  }
+  std::string config_path;
+  CLI::Option* config_option =
+      app.add_option(
+             std::string(kConfigFlag), config_path,
+             wrap("The TOML config file. A file named here must exist; the default one may be "
+                  "absent.",
+                  kHelpWidth - kHelpColumn) +
+                 "\n" +
+                 wrap(fmt::format("env: {}, default: $XDG_CONFIG_HOME/mcp-background-job/"
+                                  "config.toml, else $HOME/.config/mcp-background-job/config.toml",
+                                  kConfigEnv),
+                      kHelpWidth - kHelpColumn))
+          ->type_name("PATH");
+
+  // CLI11 consumes a vector from the back.
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    return LoadOutcome{std::nullopt, 0, without_trailing_newlines(app.help())};
+  } catch (const CLI::CallForVersion& version) {
+    return LoadOutcome{std::nullopt, 0, version.what()};
+  } catch (const CLI::ParseError& error) {
+    return failure(fmt::format("{}; see --help", error.what()));
+  }
+
+  // Lowest precedence first, so that each source overwrites what the one below it set.
+  Config config;
+
+  auto file = choose_config_file(*config_option, config_path, env);
+  if (!file) return failure(file.error().message);
+  if (*file) {
+    auto text = read_config_file(**file);
+    if (!text) return failure(text.error().message);
+    if (*text) {
+      if (auto applied = apply_config_file(**file, **text, env, config); !applied) {
+        return failure(applied.error().message);
+      }
+    }
+  }
+
+  const ValueContext process_context{{}, &env};
+  for (const Setting& setting : table) {
+    auto value = get_env(env, setting.names.env_var);
+    if (!value) continue;
+    if (auto applied = setting.apply(*value, process_context, config); !applied) {
+      return failure(
+          invalid(setting.names.env_var, kEnvSource, applied.error().message, setting.allowed));
+    }
+  }
+
+  for (size_t i = 0; i < table.size(); ++i) {
+    if (flag_options[i]->count() == 0) continue;
+    if (auto applied = table[i].apply(flag_values[i], process_context, config); !applied) {
+      return failure(
+          invalid(table[i].names.flag, kFlagSource, applied.error().message, table[i].allowed));
+    }
+  }
+
+  if (config.working_dir.empty()) {
+    std::error_code error;
+    auto cwd = std::filesystem::current_path(error);
+    if (!error) cwd = std::filesystem::canonical(cwd, error);
+    if (error) {
+      return failure(fmt::format(
+          "cannot determine the current directory, the default working_dir: {}; set --working-dir",
+          error.message()));
+    }
+    config.working_dir = std::move(cwd);
+  }
+  return LoadOutcome{std::move(config), 0, ""};
+}
+
+Environment current_environment() {
+  Environment env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    std::string_view text{*entry};
+    const size_t equals = text.find('=');
+    if (equals == std::string_view::npos) continue;
+    // getenv returns the first of duplicate entries; emplace keeps the first too.
+    env.emplace(std::string(text.substr(0, equals)), std::string(text.substr(equals + 1)));
+  }
+  return env;
+}
+
+}  // namespace config

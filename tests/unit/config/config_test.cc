@@ -1,0 +1,551 @@
+#include "config/config.h"
+
+#include <stdlib.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "helpers/fd_leak_check.h"
+
+namespace config {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// A fresh directory from mkdtemp per test, removed with everything in it afterwards. The base
+// environment points XDG_CONFIG_HOME and HOME into it, so that no real config file is read.
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "config_test.XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = fs::canonical(pattern);
+    fs::create_directory(dir_ / "xdg");
+    fs::create_directory(dir_ / "home");
+    env_ = {{"XDG_CONFIG_HOME", (dir_ / "xdg").string()}, {"HOME", (dir_ / "home").string()}};
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path write(const fs::path& relative, const std::string& text) {
+    fs::path path = dir_ / relative;
+    fs::create_directories(path.parent_path());
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  LoadOutcome load(const std::vector<std::string>& args) { return load_config(args, env_); }
+
+  // Loads and expects success, reporting the message otherwise.
+  Config load_ok(const std::vector<std::string>& args) {
+    LoadOutcome outcome = load(args);
+    EXPECT_EQ(outcome.exit_code, 0) << outcome.message;
+    EXPECT_TRUE(outcome.config.has_value()) << outcome.message;
+    return outcome.config.value_or(Config{});
+  }
+
+  // Loads and expects a usage error (exit 2, no config), returning its message.
+  std::string load_error(const std::vector<std::string>& args) {
+    LoadOutcome outcome = load(args);
+    EXPECT_EQ(outcome.exit_code, 2);
+    EXPECT_FALSE(outcome.config.has_value());
+    EXPECT_FALSE(outcome.message.empty());
+    return outcome.message;
+  }
+
+  fs::path dir_;
+  Environment env_;
+};
+
+TEST_F(ConfigTest, DefaultsWhenNothingIsSetAndTheDefaultFileIsMissing) {
+  const size_t fds_before = test::open_fd_count();
+  const Config config = load_ok({});
+  const Config defaults;
+  EXPECT_EQ(config.working_dir, fs::canonical(fs::current_path()));
+  EXPECT_TRUE(config.working_dir.is_absolute());
+  EXPECT_EQ(config.max_jobs, 10);
+  EXPECT_EQ(config.max_output_size, 10ull << 20);
+  EXPECT_EQ(config.max_finished, 100);
+  EXPECT_EQ(config.retention, milliseconds(1h));
+  EXPECT_EQ(config.cleanup_interval, milliseconds(1min));
+  EXPECT_EQ(config.log_level, LogLevel::kInfo);
+  EXPECT_EQ(config.max_message_size, 4ull << 20);
+  EXPECT_EQ(config.max_read_bytes, 1ull << 20);
+  EXPECT_EQ(config.stdin_buffer_size, 1ull << 20);
+  EXPECT_EQ(config.max_interact_wait, milliseconds(30s));
+  EXPECT_EQ(config.shutdown_grace, milliseconds(2s));
+  EXPECT_EQ(test::open_fd_count(), fds_before);
+}
+
+TEST_F(ConfigTest, NoHomeAndNoXdgMeansNoConfigFile) {
+  env_.clear();
+  EXPECT_EQ(load_ok({}).max_jobs, 10);
+}
+
+// Every setting at a non-default value; the same expectations serve all three sources.
+void expect_all_set(const Config& config, const fs::path& working_dir) {
+  EXPECT_EQ(config.working_dir, working_dir);
+  EXPECT_EQ(config.max_jobs, 3);
+  EXPECT_EQ(config.max_output_size, 2ull << 20);
+  EXPECT_EQ(config.max_finished, 0);
+  EXPECT_EQ(config.retention, milliseconds(90s));
+  EXPECT_EQ(config.cleanup_interval, milliseconds(500ms));
+  EXPECT_EQ(config.log_level, LogLevel::kWarn);
+  EXPECT_EQ(config.max_message_size, 64ull << 10);
+  EXPECT_EQ(config.max_read_bytes, 1536ull);
+  EXPECT_EQ(config.stdin_buffer_size, 3ull << 20);
+  EXPECT_EQ(config.max_interact_wait, milliseconds(2min));
+  EXPECT_EQ(config.shutdown_grace, milliseconds(0));
+}
+
+TEST_F(ConfigTest, EverySettingFromFlags) {
+  fs::create_directory(dir_ / "work");
+  // clang-format off
+  const Config config = load_ok({
+      "--working-dir", (dir_ / "work").string(),
+      "--max-jobs", "3",
+      "--max-output-size", "2MiB",
+      "--max-finished", "0",
+      "--retention", "1.5m",
+      "--cleanup-interval=500ms",
+      "--log-level", "WARNING",
+      "--max-message-size", "64K",
+      "--max-read-bytes", "1.5k",
+      "--stdin-buffer-size", "3 MB",
+      "--max-interact-wait", "120",
+      "--shutdown-grace", "0",
+  });
+  // clang-format on
+  expect_all_set(config, dir_ / "work");
+}
+
+TEST_F(ConfigTest, EverySettingFromTheEnvironment) {
+  fs::create_directory(dir_ / "work");
+  env_["MCP_BG_WORKING_DIR"] = (dir_ / "work").string();
+  env_["MCP_BG_MAX_JOBS"] = "3";
+  env_["MCP_BG_MAX_OUTPUT_SIZE"] = "2MiB";
+  env_["MCP_BG_MAX_FINISHED"] = "0";
+  env_["MCP_BG_RETENTION"] = "1.5m";
+  env_["MCP_BG_CLEANUP_INTERVAL"] = "500ms";
+  env_["MCP_BG_LOG_LEVEL"] = "warn";
+  env_["MCP_BG_MAX_MESSAGE_SIZE"] = "64K";
+  env_["MCP_BG_MAX_READ_BYTES"] = "1536";
+  env_["MCP_BG_STDIN_BUFFER_SIZE"] = "3m";
+  env_["MCP_BG_MAX_INTERACT_WAIT"] = "2m";
+  env_["MCP_BG_SHUTDOWN_GRACE"] = "0s";
+  expect_all_set(load_ok({}), dir_ / "work");
+}
+
+TEST_F(ConfigTest, EverySettingFromTheConfigFileWithNativeTomlTypes) {
+  fs::create_directory(dir_ / "work");
+  const fs::path file = write("conf/config.toml",
+                              "# sizes as integers or strings, durations as numbers or strings\n"
+                              "working_dir = \"" +
+                                  (dir_ / "work").string() +
+                                  "\"\n"
+                                  "max_jobs = 3\n"
+                                  "max_output_size = \"2MiB\"\n"
+                                  "max_finished = 0\n"
+                                  "retention = 90\n"
+                                  "cleanup_interval = 0.5\n"
+                                  "log_level = \"Warn\"\n"
+                                  "max_message_size = 65536\n"
+                                  "max_read_bytes = \"1.5KiB\"\n"
+                                  "stdin_buffer_size = \"3MiB\"\n"
+                                  "max_interact_wait = \"2m\"\n"
+                                  "shutdown_grace = 0.0\n");
+  expect_all_set(load_ok({"--config", file.string()}), dir_ / "work");
+}
+
+TEST_F(ConfigTest, ConfigFileNamedByEnvironment) {
+  const fs::path file = write("elsewhere.toml", "max_jobs = 7\n");
+  env_["MCP_BG_CONFIG"] = file.string();
+  EXPECT_EQ(load_ok({}).max_jobs, 7);
+}
+
+TEST_F(ConfigTest, ConfigFlagBeatsConfigEnvironmentVariable) {
+  const fs::path from_flag = write("flag.toml", "max_jobs = 8\n");
+  env_["MCP_BG_CONFIG"] = (dir_ / "does-not-exist.toml").string();
+  EXPECT_EQ(load_ok({"--config", from_flag.string()}).max_jobs, 8);
+}
+
+TEST_F(ConfigTest, DefaultFileUnderXdgConfigHome) {
+  write("xdg/mcp-background-job/config.toml", "max_jobs = 7\n");
+  write("home/.config/mcp-background-job/config.toml", "max_jobs = 9\n");
+  EXPECT_EQ(load_ok({}).max_jobs, 7);
+}
+
+TEST_F(ConfigTest, DefaultFileUnderHomeWhenXdgIsUnsetOrRelative) {
+  write("home/.config/mcp-background-job/config.toml", "max_jobs = 9\n");
+  env_.erase("XDG_CONFIG_HOME");
+  EXPECT_EQ(load_ok({}).max_jobs, 9);
+  env_["XDG_CONFIG_HOME"] = "relative/dir";  // The XDG spec says to ignore it.
+  EXPECT_EQ(load_ok({}).max_jobs, 9);
+}
+
+TEST_F(ConfigTest, PrecedenceFlagBeatsEnvironmentBeatsFileBeatsDefault) {
+  write("xdg/mcp-background-job/config.toml", "max_jobs = 3\n");
+  env_["MCP_BG_MAX_JOBS"] = "4";
+  EXPECT_EQ(load_ok({"--max-jobs", "5"}).max_jobs, 5);
+  EXPECT_EQ(load_ok({}).max_jobs, 4);
+  env_.erase("MCP_BG_MAX_JOBS");
+  EXPECT_EQ(load_ok({}).max_jobs, 3);
+  fs::remove(dir_ / "xdg/mcp-background-job/config.toml");
+  EXPECT_EQ(load_ok({}).max_jobs, 10);
+}
+
+TEST_F(ConfigTest, SourcesCombineSettingBySetting) {
+  write("xdg/mcp-background-job/config.toml", "max_jobs = 3\nmax_finished = 4\n");
+  env_["MCP_BG_RETENTION"] = "5m";
+  const Config config = load_ok({"--max-finished", "6"});
+  EXPECT_EQ(config.max_jobs, 3);
+  EXPECT_EQ(config.max_finished, 6);
+  EXPECT_EQ(config.retention, milliseconds(5min));
+  EXPECT_EQ(config.shutdown_grace, milliseconds(2s));
+}
+
+TEST_F(ConfigTest, EnvironmentErrorMatchesTheDocumentedFormat) {
+  env_["MCP_BG_MAX_JOBS"] = "ten";
+  EXPECT_EQ(load_error({}),
+            "invalid MCP_BG_MAX_JOBS (environment): \"ten\" is not an integer; allowed: a whole "
+            "number from 1 to 10000");
+}
+
+TEST_F(ConfigTest, FlagErrorNamesFlagSourceValueAndAllowed) {
+  EXPECT_EQ(load_error({"--max-jobs", "ten"}),
+            "invalid --max-jobs (command line): \"ten\" is not an integer; allowed: a whole "
+            "number from 1 to 10000");
+}
+
+TEST_F(ConfigTest, ConfigFileErrorNamesKeyFileLineValueAndAllowed) {
+  const fs::path file = write("c.toml", "# comment\nmax_jobs = \"ten\"\n");
+  EXPECT_EQ(load_error({"--config", file.string()}),
+            "invalid max_jobs (config file " + file.string() +
+                ", line 2): \"ten\" is not an integer; allowed: a whole number from 1 to 10000");
+}
+
+TEST_F(ConfigTest, InvalidValueInAnOverriddenSourceIsStillAnError) {
+  const fs::path file = write("c.toml", "max_jobs = 0\n");
+  const std::string message = load_error({"--config", file.string(), "--max-jobs", "5"});
+  EXPECT_TRUE(contains(message, "invalid max_jobs (config file " + file.string())) << message;
+  EXPECT_TRUE(contains(message, "\"0\" is out of range")) << message;
+}
+
+TEST_F(ConfigTest, EmptyEnvironmentValueIsAnError) {
+  env_["MCP_BG_LOG_LEVEL"] = "";
+  const std::string message = load_error({});
+  EXPECT_TRUE(contains(message, "invalid MCP_BG_LOG_LEVEL (environment): \"\"")) << message;
+}
+
+// One row per setting: a garbage value, the bounds, and one step beyond each bound.
+struct Bounds {
+  std::string env_var;
+  std::string flag;
+  std::string lowest;
+  std::string below;  // Empty when the lowest allowed value is zero (negatives are tested apart).
+  std::string highest;
+  std::string above;
+  std::string allowed_fragment;
+};
+
+const std::vector<Bounds>& bounds() {
+  static const std::vector<Bounds> rows = {
+      {"MCP_BG_MAX_JOBS", "--max-jobs", "1", "0", "10000", "10001", "from 1 to 10000"},
+      {"MCP_BG_MAX_OUTPUT_SIZE", "--max-output-size", "1K", "1023", "64G", "68719476737",
+       "from 1KiB to 64GiB"},
+      {"MCP_BG_MAX_FINISHED", "--max-finished", "0", "-1", "100000", "100001", "from 0 to 100000"},
+      {"MCP_BG_RETENTION", "--retention", "0", "", "30d", "2592000001ms", "from 0s to 30d"},
+      {"MCP_BG_CLEANUP_INTERVAL", "--cleanup-interval", "100ms", "99ms", "1d", "86400001ms",
+       "from 100ms to 1d"},
+      {"MCP_BG_MAX_MESSAGE_SIZE", "--max-message-size", "1KiB", "1023B", "1GiB", "1073741825",
+       "from 1KiB to 1GiB"},
+      {"MCP_BG_MAX_READ_BYTES", "--max-read-bytes", "1kb", "1023", "64MiB", "67108865",
+       "from 1KiB to 64MiB"},
+      {"MCP_BG_STDIN_BUFFER_SIZE", "--stdin-buffer-size", "1024", "1023", "1G", "1.0000001G",
+       "from 1KiB to 1GiB"},
+      {"MCP_BG_MAX_INTERACT_WAIT", "--max-interact-wait", "0.1", "0.099", "10m", "600.001",
+       "from 100ms to 10m"},
+      {"MCP_BG_SHUTDOWN_GRACE", "--shutdown-grace", "0ms", "", "60", "60001ms", "from 0s to 1m"},
+  };
+  return rows;
+}
+
+TEST_F(ConfigTest, EveryBoundIsInclusiveAndOneStepBeyondIsAnError) {
+  for (const Bounds& row : bounds()) {
+    SCOPED_TRACE(row.env_var);
+    const Environment base = env_;
+    for (const std::string& ok : {row.lowest, row.highest}) {
+      env_[row.env_var] = ok;
+      LoadOutcome outcome = load({});
+      EXPECT_EQ(outcome.exit_code, 0) << ok << ": " << outcome.message;
+    }
+    for (const std::string& bad : {row.below, row.above}) {
+      if (bad.empty()) continue;
+      env_[row.env_var] = bad;
+      const std::string message = load_error({});
+      EXPECT_EQ(message.rfind("invalid " + row.env_var + " (environment): \"" + bad + "\"", 0), 0u)
+          << message;
+      EXPECT_TRUE(contains(message, row.allowed_fragment)) << message;
+      env_ = base;
+      const std::string flag_message = load_error({row.flag, bad});
+      EXPECT_EQ(flag_message.rfind("invalid " + row.flag + " (command line): \"" + bad + "\"", 0),
+                0u)
+          << flag_message;
+    }
+    env_ = base;
+  }
+}
+
+TEST_F(ConfigTest, EveryNumericSettingRejectsGarbageAndNegativesFromEverySource) {
+  for (const Bounds& row : bounds()) {
+    SCOPED_TRACE(row.env_var);
+    const Environment base = env_;
+    for (const std::string& bad : {std::string("bogus!"), std::string("-5")}) {
+      env_[row.env_var] = bad;
+      const std::string message = load_error({});
+      EXPECT_TRUE(contains(message, row.env_var)) << message;
+      EXPECT_TRUE(contains(message, "(environment)")) << message;
+      EXPECT_TRUE(contains(message, "\"" + bad + "\"")) << message;
+      EXPECT_TRUE(contains(message, "; allowed: ")) << message;
+      env_ = base;
+    }
+  }
+}
+
+TEST_F(ConfigTest, SameParserSameReasonInEverySource) {
+  // The reason after the source is identical whether the value came from a flag, env or file.
+  const std::string reason = ": \"12 parsecs\" has an unknown unit \"parsecs\"; allowed: ";
+  env_["MCP_BG_RETENTION"] = "12 parsecs";
+  EXPECT_TRUE(contains(load_error({}), reason));
+  env_.erase("MCP_BG_RETENTION");
+  EXPECT_TRUE(contains(load_error({"--retention", "12 parsecs"}), reason));
+  const fs::path file = write("c.toml", "retention = \"12 parsecs\"\n");
+  EXPECT_TRUE(contains(load_error({"--config", file.string()}), reason));
+}
+
+TEST_F(ConfigTest, TomlValuesOfTheWrongTypeAreErrors) {
+  struct Case {
+    std::string toml;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"max_jobs = true", "true is a boolean, not an integer or a string"},
+      {"max_jobs = 2.5", "2.5 is a float, not an integer or a string"},
+      {"max_output_size = 1.5", "1.5 is a float, not an integer (bytes) or a string"},
+      {"log_level = 3", "3 is an integer, not a string"},
+      {"working_dir = [\"/tmp\"]", "got an array, expected a string"},
+      {"retention = { s = 1 }", "got a table, expected a number (seconds) or a string"},
+      {"retention = -1", "\"-1\" is negative"},
+      {"max_read_bytes = -2048", "\"-2048\" is negative"},
+  };
+  for (const Case& c : cases) {
+    const fs::path file = write("c.toml", c.toml + "\n");
+    const std::string message = load_error({"--config", file.string()});
+    EXPECT_TRUE(contains(message, c.expected)) << c.toml << " -> " << message;
+    EXPECT_TRUE(contains(message, "config file " + file.string() + ", line 1")) << message;
+  }
+}
+
+TEST_F(ConfigTest, TomlStringsAndNumbersReadTheSameAsFlags) {
+  const fs::path file =
+      write("c.toml", "max_jobs = \"12\"\nretention = 0.25\nshutdown_grace = 3\n");
+  const Config config = load_ok({"--config", file.string()});
+  EXPECT_EQ(config.max_jobs, 12);
+  EXPECT_EQ(config.retention, milliseconds(250));
+  EXPECT_EQ(config.shutdown_grace, milliseconds(3s));
+}
+
+TEST_F(ConfigTest, TomlFloatInExponentFormIsReadAsDecimal) {
+  const fs::path file = write("c.toml", "cleanup_interval = 1.5e2\nretention = 1e20\n");
+  const std::string message = load_error({"--config", file.string()});
+  // cleanup_interval = 150s is fine; retention 1e20 seconds is too large, not "not a duration".
+  EXPECT_TRUE(contains(message, "invalid retention")) << message;
+  EXPECT_TRUE(contains(message, "is too large")) << message;
+}
+
+TEST_F(ConfigTest, UnknownTomlKeyIsNamedWithTheValidKeys) {
+  const fs::path file = write("c.toml", "max_jobs = 3\nmax_job = 4\n[server]\nport = 1\n");
+  const std::string message = load_error({"--config", file.string()});
+  EXPECT_TRUE(contains(message, file.string())) << message;
+  EXPECT_TRUE(contains(message, "'max_job' (line 2)")) << message;
+  EXPECT_TRUE(contains(message, "'server'")) << message;
+  EXPECT_TRUE(contains(message, "valid keys: working_dir, max_jobs, max_output_size")) << message;
+  EXPECT_TRUE(contains(message, "shutdown_grace")) << message;
+}
+
+TEST_F(ConfigTest, TomlSyntaxErrorNamesFileAndLine) {
+  const fs::path file = write("c.toml", "max_jobs = 3\nretention = = 5\n");
+  const std::string message = load_error({"--config", file.string()});
+  EXPECT_TRUE(contains(message, "config file " + file.string())) << message;
+  EXPECT_TRUE(contains(message, "syntax error at line 2")) << message;
+}
+
+TEST_F(ConfigTest, SyntaxErrorInTheDefaultFileIsAnError) {
+  const fs::path file = write("xdg/mcp-background-job/config.toml", "max_jobs = \n");
+  const std::string message = load_error({});
+  EXPECT_TRUE(contains(message, file.string())) << message;
+}
+
+TEST_F(ConfigTest, ExplicitConfigFileThatIsMissingIsAnError) {
+  const fs::path missing = dir_ / "missing.toml";
+  const std::string from_flag = load_error({"--config", missing.string()});
+  EXPECT_EQ(from_flag, "config file " + missing.string() + " (from --config) does not exist");
+  env_["MCP_BG_CONFIG"] = missing.string();
+  const std::string from_env = load_error({});
+  EXPECT_EQ(from_env, "config file " + missing.string() + " (from MCP_BG_CONFIG) does not exist");
+}
+
+TEST_F(ConfigTest, ConfigPathThatIsADirectoryOrEmptyIsAnError) {
+  EXPECT_TRUE(contains(load_error({"--config", dir_.string()}), "is a directory"));
+  env_["MCP_BG_CONFIG"] = "";
+  EXPECT_TRUE(contains(load_error({}), "invalid MCP_BG_CONFIG (environment): \"\" is empty"));
+}
+
+TEST_F(ConfigTest, WorkingDirIsCanonicalAndAbsolute) {
+  fs::create_directories(dir_ / "a/b");
+  fs::create_directory_symlink(dir_ / "a/b", dir_ / "link");
+  EXPECT_EQ(load_ok({"--working-dir", (dir_ / "a/../a/b/.").string()}).working_dir, dir_ / "a/b");
+  EXPECT_EQ(load_ok({"--working-dir", (dir_ / "link").string()}).working_dir, dir_ / "a/b");
+  EXPECT_EQ(load_ok({"--working-dir", "."}).working_dir, fs::canonical(fs::current_path()));
+}
+
+TEST_F(ConfigTest, WorkingDirMustBeAnExistingDirectory) {
+  const std::string missing = (dir_ / "nope").string();
+  EXPECT_EQ(load_error({"--working-dir", missing}),
+            "invalid --working-dir (command line): \"" + missing +
+                "\" does not exist; allowed: an existing directory (a relative path in the config "
+                "file is relative to the file's directory)");
+  const fs::path file = write("plain-file", "x");
+  env_["MCP_BG_WORKING_DIR"] = file.string();
+  const std::string message = load_error({});
+  EXPECT_TRUE(contains(message, "invalid MCP_BG_WORKING_DIR (environment)")) << message;
+  EXPECT_TRUE(contains(message, "is not a directory")) << message;
+}
+
+TEST_F(ConfigTest, RelativeWorkingDirInConfigFileIsRelativeToTheFile) {
+  fs::create_directories(dir_ / "conf/jobs");
+  const fs::path file = write("conf/config.toml", "working_dir = \"jobs\"\n");
+  EXPECT_EQ(load_ok({"--config", file.string()}).working_dir, dir_ / "conf/jobs");
+
+  const fs::path bad = write("conf/bad.toml", "working_dir = \"nowhere\"\n");
+  const std::string message = load_error({"--config", bad.string()});
+  EXPECT_TRUE(contains(message, "(resolved to " + (dir_ / "conf/nowhere").string() + ")"))
+      << message;
+}
+
+TEST_F(ConfigTest, TildeInWorkingDirExpandsWithHome) {
+  fs::create_directories(dir_ / "home/projects");
+  EXPECT_EQ(load_ok({"--working-dir", "~/projects"}).working_dir, dir_ / "home/projects");
+  EXPECT_EQ(load_ok({"--working-dir", "~"}).working_dir, dir_ / "home");
+  env_.erase("HOME");
+  EXPECT_TRUE(contains(load_error({"--working-dir", "~/projects"}), "HOME is not set"));
+}
+
+TEST_F(ConfigTest, LogLevelIsCaseInsensitiveAndValidated) {
+  EXPECT_EQ(load_ok({"--log-level", "TRACE"}).log_level, LogLevel::kTrace);
+  EXPECT_EQ(load_ok({"--log-level", "Off"}).log_level, LogLevel::kOff);
+  EXPECT_EQ(load_ok({"--log-level", "warning"}).log_level, LogLevel::kWarn);
+  const std::string message = load_error({"--log-level", "loud"});
+  EXPECT_TRUE(contains(message, "invalid --log-level (command line): \"loud\"")) << message;
+  EXPECT_TRUE(contains(message, "trace, debug, info, warn")) << message;
+}
+
+TEST_F(ConfigTest, HelpExitsZeroAndDocumentsEverySetting) {
+  env_["MCP_BG_MAX_JOBS"] = "ten";  // Help works even when a setting is invalid.
+  for (const char* flag : {"--help", "-h"}) {
+    LoadOutcome outcome = load({flag});
+    EXPECT_EQ(outcome.exit_code, 0);
+    EXPECT_FALSE(outcome.config.has_value());
+    const std::string& help = outcome.message;
+    for (const char* name : {"MCP_BG_WORKING_DIR",
+                             "MCP_BG_MAX_JOBS",
+                             "MCP_BG_MAX_OUTPUT_SIZE",
+                             "MCP_BG_MAX_FINISHED",
+                             "MCP_BG_RETENTION",
+                             "MCP_BG_CLEANUP_INTERVAL",
+                             "MCP_BG_LOG_LEVEL",
+                             "MCP_BG_MAX_MESSAGE_SIZE",
+                             "MCP_BG_MAX_READ_BYTES",
+                             "MCP_BG_STDIN_BUFFER_SIZE",
+                             "MCP_BG_MAX_INTERACT_WAIT",
+                             "MCP_BG_SHUTDOWN_GRACE",
+                             "MCP_BG_CONFIG",
+                             "--config",
+                             "--working-dir",
+                             "--max-jobs",
+                             "--max-output-size",
+                             "--max-finished",
+                             "--retention",
+                             "--cleanup-interval",
+                             "--log-level",
+                             "--max-message-size",
+                             "--max-read-bytes",
+                             "--stdin-buffer-size",
+                             "--max-interact-wait",
+                             "--shutdown-grace",
+                             "--version"}) {
+      EXPECT_TRUE(contains(help, name)) << name;
+    }
+    EXPECT_TRUE(contains(help, "env: MCP_BG_MAX_JOBS, toml: max_jobs, default: 10")) << help;
+    EXPECT_TRUE(contains(help, "toml: max_output_size, default: 10MiB")) << help;
+    EXPECT_TRUE(contains(help, "toml: retention, default: 1h")) << help;
+    EXPECT_TRUE(contains(help, "allowed: a whole number from 1 to 10000")) << help;
+    EXPECT_TRUE(contains(help,
+                         "Precedence: command-line flag > environment variable > config "
+                         "file > default"))
+        << help;
+    EXPECT_TRUE(contains(help, "1K = 1KB = 1KiB = 1024 bytes")) << help;
+    // House style: 100 columns.
+    size_t longest = 0, start = 0;
+    for (size_t end; (end = help.find('\n', start)) != std::string::npos; start = end + 1) {
+      longest = std::max(longest, end - start);
+    }
+    EXPECT_LE(longest, 100u);
+  }
+}
+
+TEST_F(ConfigTest, VersionExitsZeroWithProgramAndVersion) {
+  LoadOutcome outcome = load({"--version"});
+  EXPECT_EQ(outcome.exit_code, 0);
+  EXPECT_FALSE(outcome.config.has_value());
+  EXPECT_TRUE(
+      std::regex_match(outcome.message, std::regex(R"(mcp-background-job \d+\.\d+\.\d+.*)")))
+      << outcome.message;
+}
+
+TEST_F(ConfigTest, UnknownFlagsAndStrayArgumentsAreErrors) {
+  std::string message = load_error({"--max-jobz", "3"});
+  EXPECT_TRUE(contains(message, "--max-jobz")) << message;
+  EXPECT_TRUE(contains(message, "see --help")) << message;
+  message = load_error({"stray"});
+  EXPECT_TRUE(contains(message, "stray")) << message;
+}
+
+TEST_F(ConfigTest, FlagWithoutValueOrRepeatedIsAnError) {
+  EXPECT_TRUE(contains(load_error({"--max-jobs"}), "--max-jobs"));
+  EXPECT_TRUE(contains(load_error({"--max-jobs", "2", "--max-jobs", "3"}), "--max-jobs"));
+}
+
+TEST(CurrentEnvironment, SnapshotsTheProcessEnvironment) {
+  ASSERT_EQ(::setenv("MCPBG_CONFIG_TEST_VARIABLE", "a=b c", 1), 0);
+  const Environment env = current_environment();
+  ::unsetenv("MCPBG_CONFIG_TEST_VARIABLE");
+  auto it = env.find("MCPBG_CONFIG_TEST_VARIABLE");
+  ASSERT_NE(it, env.end());
+  EXPECT_EQ(it->second, "a=b c");  // Split at the first '=' only.
+  EXPECT_FALSE(current_environment().contains("MCPBG_CONFIG_TEST_VARIABLE"));
+}
+
+}  // namespace
+}  // namespace config
