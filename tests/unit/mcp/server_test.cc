@@ -1,0 +1,180 @@
+// The protocol engine driven directly: messages in, messages out, real jobs underneath.
+#include "mcp/server.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include "helpers/run_until.h"
+
+namespace mcp {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  ServerTest()
+      : jobs_(io_.get_executor(), jobs::EngineSettings{.working_dir = "/tmp"}),
+        server_(io_.get_executor(), jobs_, ToolLimits{}, "9.9.9",
+                [this](std::string message) { sent_.push_back(Json::parse(message)); }) {}
+
+  ~ServerTest() override {
+    for (const auto& job : jobs_.jobs_newest_first()) {
+      if (job->running()) job->kill(SIGKILL, 0ms);
+    }
+    test::run_until(io_, [&] { return jobs_.running_count() == 0; });
+  }
+
+  // Sends one message and returns the response with that id (driving the loop until it comes).
+  Json request(const Json& message) {
+    server_.handle_message(message.dump());
+    Json id = message["id"];
+    Json found;
+    test::run_until(io_, [&] {
+      for (const auto& m : sent_) {
+        if (m.contains("id") && m["id"] == id) found = m;
+      }
+      return !found.is_null();
+    });
+    return found;
+  }
+  Json call(const std::string& tool, const Json& arguments, Json meta = nullptr) {
+    Json params{{"name", tool}, {"arguments", arguments}};
+    if (!meta.is_null()) params["_meta"] = meta;
+    return request(Json{{"jsonrpc", "2.0"}, {"id", ++next_id_}, {"method", "tools/call"},
+                        {"params", params}});
+  }
+  Json last() { return sent_.back(); }
+
+  boost::asio::io_context io_;
+  jobs::JobManager jobs_;
+  McpServer server_;
+  std::vector<Json> sent_;
+  int next_id_ = 100;
+};
+
+TEST_F(ServerTest, NegotiatesTheLegacyVersion) {
+  auto response = request(Json::parse(
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})"));
+  EXPECT_EQ(response["result"]["protocolVersion"], "2025-06-18");
+  EXPECT_EQ(response["result"]["serverInfo"]["version"], "9.9.9");
+  EXPECT_TRUE(response["result"]["capabilities"].contains("tools"));
+  response = request(Json::parse(
+      R"({"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2024-01-01","capabilities":{}}})"));
+  EXPECT_EQ(response["result"]["protocolVersion"], "2025-11-25");
+  EXPECT_EQ(request(Json::parse(R"({"jsonrpc":"2.0","id":3,"method":"ping"})"))["result"], Json::object());
+}
+
+TEST_F(ServerTest, ServesTheModernEraWithoutAHandshake) {
+  Json meta{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+            {"io.modelcontextprotocol/clientCapabilities", Json::object()}};
+  auto discover = request(Json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "server/discover"},
+                               {"params", {{"_meta", meta}}}});
+  EXPECT_EQ(discover["result"]["resultType"], "complete");
+  EXPECT_EQ(discover["result"]["supportedVersions"][0], "2026-07-28");
+  EXPECT_EQ(discover["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+            "mcp-background-job");
+  auto list = request(Json{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/list"},
+                           {"params", {{"_meta", meta}}}});
+  EXPECT_EQ(list["result"]["resultType"], "complete");
+  EXPECT_EQ(list["result"]["cacheScope"], "public");
+  EXPECT_EQ(list["result"]["tools"].size(), 7u);
+  auto result = call("list", Json::object(), meta);
+  EXPECT_EQ(result["result"]["resultType"], "complete");
+
+  Json old_meta{{"io.modelcontextprotocol/protocolVersion", "2030-01-01"},
+                {"io.modelcontextprotocol/clientCapabilities", Json::object()}};
+  auto unsupported = request(Json{{"jsonrpc", "2.0"}, {"id", 3}, {"method", "tools/list"},
+                                  {"params", {{"_meta", old_meta}}}});
+  EXPECT_EQ(unsupported["error"]["code"], -32022);
+  EXPECT_EQ(unsupported["error"]["data"]["requested"], "2030-01-01");
+  EXPECT_EQ(unsupported["error"]["data"]["supported"][0], "2026-07-28");
+  Json no_caps{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"}};
+  auto missing = request(Json{{"jsonrpc", "2.0"}, {"id", 4}, {"method", "tools/list"},
+                              {"params", {{"_meta", no_caps}}}});
+  EXPECT_EQ(missing["error"]["code"], -32602);
+  auto ping = request(Json{{"jsonrpc", "2.0"}, {"id", 5}, {"method", "ping"},
+                           {"params", {{"_meta", meta}}}});
+  EXPECT_EQ(ping["error"]["code"], -32601);  // ping is gone in 2026-07-28
+}
+
+TEST_F(ServerTest, AnswersMalformedMessagesWithTheRightErrors) {
+  server_.handle_message("{not json");
+  EXPECT_EQ(last()["error"]["code"], -32700);
+  EXPECT_TRUE(last()["id"].is_null());
+  server_.handle_message(R"({"id":1,"method":"ping"})");  // no jsonrpc
+  EXPECT_EQ(last()["error"]["code"], -32600);
+  EXPECT_EQ(last()["id"], 1);
+  server_.handle_message(R"([{"jsonrpc":"2.0","id":1,"method":"ping"}])");
+  EXPECT_EQ(last()["error"]["code"], -32600);
+  server_.handle_message(R"("just a string")");
+  EXPECT_EQ(last()["error"]["code"], -32600);
+  server_.handle_message(R"({"jsonrpc":"2.0","id":{"a":1},"method":"ping"})");
+  EXPECT_EQ(last()["error"]["code"], -32600);
+  server_.handle_message(R"({"jsonrpc":"2.0","id":9,"method":"no/such"})");
+  EXPECT_EQ(last()["error"]["code"], -32601);
+  size_t before = sent_.size();
+  server_.handle_message(R"({"jsonrpc":"2.0","method":"notifications/whatever"})");
+  server_.handle_message(R"({"jsonrpc":"2.0","id":5,"result":{}})");  // a stray response
+  EXPECT_EQ(sent_.size(), before);
+  server_.reject_oversized(5000000, 4194304);
+  EXPECT_EQ(last()["error"]["code"], -32600);
+}
+
+TEST_F(ServerTest, UnknownToolIsAProtocolErrorAndBadArgumentsAToolError) {
+  auto unknown = call("nope", Json::object());
+  EXPECT_EQ(unknown["error"]["code"], -32602);
+  EXPECT_NE(unknown["error"]["message"].get<std::string>().find("execute"), std::string::npos);
+  auto bad = call("tail", Json{{"job_id", "x"}, {"lines", 0}});
+  EXPECT_EQ(bad["result"]["isError"], true);
+  EXPECT_EQ(bad["result"]["content"][0]["text"], "argument 'lines' must be at least 1 (got 0)");
+  auto malformed_id = call("status", Json{{"job_id", "123"}});
+  EXPECT_NE(malformed_id["result"]["content"][0]["text"].get<std::string>().find("not a job id"),
+            std::string::npos);
+  auto unknown_id = call("status", Json{{"job_id", "3f0c9a52-6a1e-4b9e-9d55-2f1d8f3c7e10"}});
+  EXPECT_NE(unknown_id["result"]["content"][0]["text"].get<std::string>().find("no such job"),
+            std::string::npos);
+  auto both = call("execute", Json{{"command", "true"}, {"argv", {"true"}}});
+  EXPECT_EQ(both["result"]["isError"], true);
+  auto neither = call("execute", Json::object());
+  EXPECT_NE(neither["result"]["content"][0]["text"].get<std::string>().find("exactly one"),
+            std::string::npos);
+}
+
+TEST_F(ServerTest, ToolResultsCarryStructuredContentAndTheSameJsonAsText) {
+  auto started = call("execute", Json{{"command", "printf 'a\\nb\\n'"}});
+  const Json& job = started["result"]["structuredContent"];
+  EXPECT_EQ(Json::parse(started["result"]["content"][0]["text"].get<std::string>()), job);
+  std::string id = job["job_id"];
+  ASSERT_TRUE(test::run_until(io_, [&] { return jobs_.running_count() == 0; }));
+  auto tail = call("tail", Json{{"job_id", id}, {"lines", 1}});
+  EXPECT_EQ(tail["result"]["structuredContent"]["output"], "b\n");
+  EXPECT_EQ(tail["result"]["structuredContent"]["status"], "completed");
+  auto output = call("output", Json{{"job_id", id}, {"offset", 99}});
+  EXPECT_EQ(output["result"]["isError"], true);  // past the end
+}
+
+TEST_F(ServerTest, CancelledCallsGetNoResponse) {
+  auto started = call("execute", Json{{"argv", {"cat"}}});
+  std::string id = started["result"]["structuredContent"]["job_id"];
+  server_.handle_message(Json{{"jsonrpc", "2.0"}, {"id", "slow"}, {"method", "tools/call"},
+                              {"params", {{"name", "interact"},
+                                          {"arguments", {{"job_id", id}, {"input", ""},
+                                                         {"newline", false}, {"wait_ms", 30000}}}}}}
+                             .dump());
+  io_.poll();
+  size_t before = sent_.size();
+  server_.handle_message(
+      R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow"}})");
+  // Were the wait still going, the job's end would make interact answer: end the job and
+  // check that no answer ever comes for the cancelled request.
+  auto killed = call("kill", Json{{"job_id", id}, {"signal", "KILL"}});
+  EXPECT_EQ(killed["result"]["structuredContent"]["result"], "signalled");
+  ASSERT_TRUE(test::run_until(io_, [&] { return jobs_.running_count() == 0; }));
+  io_.run_for(300ms);
+  for (size_t i = before; i < sent_.size(); ++i) EXPECT_NE(sent_[i].value("id", Json()), "slow");
+}
+
+}  // namespace
+}  // namespace mcp

@@ -1,0 +1,94 @@
+#include "sys/spawn.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include "helpers/fd_leak_check.h"
+#include "sys/process.h"
+
+namespace sys {
+namespace {
+
+std::string read_to_end(int fd) {
+  std::string out;
+  char buffer[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 10000) <= 0) break;  // deadline: a test failure, not a hang
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n <= 0) break;
+    out.append(buffer, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+ExitInfo wait_exit(int pidfd) {
+  pollfd p{pidfd, POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 10000), 1);
+  auto reaped = reap_exited(pidfd);
+  EXPECT_TRUE(reaped.has_value());
+  EXPECT_TRUE(reaped->has_value());
+  return reaped->value_or(ExitInfo{});
+}
+
+TEST(Spawn, RunsInItsOwnProcessGroupWithPipes) {
+  size_t fds_before = test::open_fd_count();
+  {
+    auto process = spawn_process({{"/bin/sh", "-c", "echo $$ $(ps -o pgid= $$); echo err >&2"},
+                                  "/", {"PATH=/usr/bin:/bin"}});
+    ASSERT_TRUE(process.has_value()) << process.error().message;
+    std::string out = read_to_end(process->stdout_fd.get());
+    EXPECT_EQ(read_to_end(process->stderr_fd.get()), "err\n");
+    ExitInfo exit = wait_exit(process->pidfd.get());
+    EXPECT_EQ(exit.exit_code, 0);
+    // pid == pgid: the job leads its own group, so kill(-pid) reaches all it starts.
+    std::string pid = std::to_string(process->pid);
+    EXPECT_EQ(out.substr(0, out.find(' ')), pid);
+    EXPECT_NE(out.find(" " + pid), std::string::npos) << out;
+  }
+  EXPECT_EQ(test::open_fd_count(), fds_before);
+}
+
+TEST(Spawn, ChildGetsDefaultSignalDispositions) {
+  // The server (and this test binary) ignores SIGPIPE; a job must not inherit that.
+  auto process = spawn_process({{"/bin/sh", "-c", "yes | head -n 1"}, "/", {"PATH=/usr/bin:/bin"}});
+  ASSERT_TRUE(process.has_value());
+  EXPECT_EQ(read_to_end(process->stdout_fd.get()), "y\n");
+  EXPECT_EQ(wait_exit(process->pidfd.get()).exit_code, 0);
+}
+
+TEST(Spawn, ReportsWhyAProgramCannotStart) {
+  size_t fds_before = test::open_fd_count();
+  auto missing = spawn_process({{"no-such-program-abc"}, "/", {"PATH=/usr/bin:/bin"}});
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().message.find("not found on PATH"), std::string::npos);
+  auto bad_path = spawn_process({{"/nonexistent/prog"}, "/", {}});
+  ASSERT_FALSE(bad_path.has_value());
+  EXPECT_NE(bad_path.error().message.find("does not exist"), std::string::npos);
+  auto bad_cwd = spawn_process({{"/bin/true"}, "/nonexistent-dir", {}});
+  ASSERT_FALSE(bad_cwd.has_value());
+  EXPECT_NE(bad_cwd.error().message.find("cwd"), std::string::npos);
+  EXPECT_EQ(test::open_fd_count(), fds_before);
+}
+
+TEST(Spawn, LooksUpProgramsOnTheJobsPath) {
+  auto found = resolve_program("sh", "/nonexistent:/bin");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(*found, "/bin/sh");
+  EXPECT_EQ(*resolve_program("./local", "/bin"), "./local");
+  EXPECT_FALSE(resolve_program("sh", "/nonexistent").has_value());
+}
+
+TEST(Spawn, ReportsDeathBySignal) {
+  auto process = spawn_process({{"/bin/sh", "-c", "kill -TERM $$"}, "/", {}});
+  ASSERT_TRUE(process.has_value());
+  ExitInfo exit = wait_exit(process->pidfd.get());
+  EXPECT_FALSE(exit.exit_code.has_value());
+  EXPECT_EQ(exit.term_signal, SIGTERM);
+}
+
+}  // namespace
+}  // namespace sys
