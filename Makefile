@@ -1,0 +1,57 @@
+# The two commands a new user needs:
+#   make run    installs what is missing, builds, and starts the server on stdio
+#   make test   installs what is missing, builds (release and ASan+UBSan), runs every test
+# Everything but the server's own protocol output goes to stderr, so `make run` can itself be
+# registered as an MCP server command.
+MAKEFLAGS += --no-print-directory
+BUILD      ?= build/release
+ASAN_BUILD ?= build/asan
+JOBS       ?= $(shell nproc)
+# ctest runs this many tests at once; most of them wait on processes, not on the CPU.
+TEST_JOBS  ?= $(shell echo $$(( $(JOBS) * 2 )))
+BINARY     := $(BUILD)/src/mcp-background-job
+E2E_DEPS   := tests/e2e/node_modules/.package-lock.json
+
+.PHONY: run test test-release test-asan build build-asan deps bench bench-quick format clean
+
+run: build
+	@exec $(BINARY) $(ARGS)
+
+test: test-release test-asan
+
+test-release: build $(E2E_DEPS)
+	@cd $(BUILD) && ctest --output-on-failure -j $(TEST_JOBS)
+
+# The whole suite again, unit to end-to-end, against the sanitized binary.
+test-asan: build-asan $(E2E_DEPS)
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 MCP_BG_SANITIZED=1 \
+	  ctest --output-on-failure -j $(TEST_JOBS)
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
+	@cmake --build $(BUILD) -j $(JOBS) >&2
+
+build-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMCPBG_SANITIZE=ON \
+	  -DMCPBG_BENCH=OFF >&2
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) >&2
+
+deps:
+	@scripts/install-deps.sh >&2
+
+# The end-to-end tests' npm packages, exactly as the lockfile pins them.
+$(E2E_DEPS): tests/e2e/package-lock.json
+	@cd tests/e2e && npm ci --no-audit --no-fund >&2
+
+bench: build
+	@$(BUILD)/bench/bench_driver $(ARGS)
+
+bench-quick: build
+	@$(BUILD)/bench/bench_driver --quick $(ARGS)
+
+format:
+	@clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	@rm -rf build
