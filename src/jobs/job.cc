@@ -9,6 +9,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
@@ -81,39 +82,48 @@ base::Result<std::shared_ptr<Job>> Job::start(asio::any_io_executor executor, Jo
   return job;
 }
 
+// asio's async_wait never tries the operation first and epoll runs edge-triggered, so an edge
+// that fires before a wait is queued is lost (a fast job's EOF or exit). Hence the rule in these
+// loops: wait only right after seeing "not ready yet" in the same handler, with no other handler
+// (and so no epoll_wait) running in between.
+
 asio::awaitable<void> Job::pump_output(std::shared_ptr<Job> self,
                                        asio::posix::stream_descriptor& pipe, Stream stream) {
   for (;;) {
-    auto [ec] = co_await pipe.async_wait(asio::posix::descriptor_base::wait_read, kAsTuple);
-    if (ec || !pipe.is_open()) co_return;  // closed by close(): the job is being discarded
-    bool at_end = false;
-    for (int i = 0; i < kReadsPerWakeup; ++i) {
+    enum class Next { kWait, kYield, kEnd } next = Next::kYield;
+    for (int i = 0; i < kReadsPerWakeup && pipe.is_open(); ++i) {
       ssize_t n = ::read(pipe.native_handle(), g_read_buffer.data(), g_read_buffer.size());
       if (n > 0) {
         self->output_.append(stream, std::string_view(g_read_buffer.data(), static_cast<size_t>(n)));
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      at_end = true;  // EOF: every process holding the write end has closed it (or a read error)
+      // EOF: every process holding the write end has closed it; or a read error, which ends
+      // the stream just the same.
+      next = (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? Next::kWait : Next::kEnd;
       break;
     }
-    if (at_end) {
+    if (!pipe.is_open()) co_return;  // closed by close(): the job is being discarded
+    self->notify_change();
+    if (next == Next::kEnd) {
       boost::system::error_code ignored;
       pipe.close(ignored);
-    }
-    self->notify_change();
-    if (at_end) {
       if (!self->output_open() && self->events_.output_closed) self->events_.output_closed(*self);
       co_return;
     }
+    if (next == Next::kYield) {
+      // More is waiting: let other jobs and requests run, then read again without waiting.
+      co_await asio::post(self->executor_, asio::use_awaitable);
+      continue;
+    }
+    auto [ec] = co_await pipe.async_wait(asio::posix::descriptor_base::wait_read, kAsTuple);
+    if (ec) co_return;  // cancelled by close()
   }
 }
 
 asio::awaitable<void> Job::watch_exit(std::shared_ptr<Job> self) {
   for (;;) {
-    auto [ec] = co_await self->pidfd_.async_wait(asio::posix::descriptor_base::wait_read, kAsTuple);
-    if (ec || !self->pidfd_.is_open()) co_return;
+    if (!self->pidfd_.is_open()) co_return;
     auto reaped = sys::reap_exited(self->pidfd_.native_handle());
     if (!reaped) {
       // Someone else reaped it (which the server never does): record what we know and stop.
@@ -125,6 +135,8 @@ asio::awaitable<void> Job::watch_exit(std::shared_ptr<Job> self) {
       self->on_exit(**reaped);
       co_return;
     }
+    auto [ec] = co_await self->pidfd_.async_wait(asio::posix::descriptor_base::wait_read, kAsTuple);
+    if (ec) co_return;  // cancelled by close()
   }
 }
 
