@@ -9,6 +9,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <spdlog/spdlog.h>
 
 #include "helpers/fd_leak_check.h"
 #include "helpers/process_probe.h"
@@ -22,6 +23,7 @@ using namespace std::chrono_literals;
 class JobManagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    spdlog::set_level(spdlog::level::warn);  // job start/end lines would drown test output
     test::open_reactor(io_);
     fds_before_ = test::open_fd_count();
     char pattern[] = "/tmp/mcpbg-jobs-XXXXXX";
@@ -269,6 +271,23 @@ TEST_F(JobManagerTest, StatusFollowsTheMainProcessWhenAGrandchildHoldsThePipes) 
   EXPECT_EQ(job->kill(SIGKILL, 0ms), Job::SignalResult::kAlreadyTerminated);
   EXPECT_TRUE(test::run_until(io_, [&] { return !job->output_open(); }));
   EXPECT_EQ(all_output(*job), "started\n");
+}
+
+TEST_F(JobManagerTest, EveryFastJobIsSeenToEnd) {
+  // A job that exits before its watchers first wait must still be seen to end (an edge that
+  // fired early must not be lost), alone and many at once.
+  settings_.max_jobs = 100;
+  for (int i = 0; i < 200; ++i) {
+    auto job = run("true");
+    ASSERT_TRUE(finished(job)) << "job " << i << " never seen to end";
+    EXPECT_EQ(job->status(), JobStatus::kCompleted);
+  }
+  std::vector<std::shared_ptr<Job>> batch;
+  for (int i = 0; i < 50; ++i) batch.push_back(run("echo " + std::to_string(i)));
+  for (const auto& job : batch) {
+    ASSERT_TRUE(finished(job));
+    EXPECT_EQ(job->output().total_bytes(), job->spec().command.size() - 5 + 1);
+  }
 }
 
 }  // namespace
