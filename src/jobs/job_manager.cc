@@ -129,17 +129,15 @@ void JobManager::handle_exit(Job& job) {
                job.term_signal() ? sys::signal_name(*job.term_signal()) : "-");
   any_change_.cancel();
   if (job_end_observer_) job_end_observer_(job);
-  // Evicting now would destroy `job` under its caller; do it on the next turn of the loop.
-  if (!shutting_down_ && finished_order_.size() > static_cast<size_t>(settings_.max_finished)) {
-    asio::post(executor_, [this] {
-      while (finished_order_.size() > static_cast<size_t>(settings_.max_finished)) {
-        evict(finished_order_.front());
-      }
-    });
+  // Evicting here is safe even for `job` itself: its own coroutine still holds it.
+  if (!shutting_down_) {
+    while (finished_order_.size() > static_cast<size_t>(settings_.max_finished)) {
+      evict(finished_order_.front());
+    }
   }
 }
 
-void JobManager::evict(const std::string& id) {
+void JobManager::evict(std::string id) {  // by value: callers pass an element it erases
   auto it = jobs_.find(id);
   if (it != jobs_.end()) {
     it->second->close();

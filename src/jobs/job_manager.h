@@ -69,7 +69,7 @@ class JobManager {
 
  private:
   void handle_exit(Job& job);
-  void evict(const std::string& id);
+  void evict(std::string id);
   void schedule_cleanup();
   std::vector<std::string> build_environment(const std::map<std::string, std::string>& extra) const;
 
