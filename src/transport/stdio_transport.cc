@@ -50,6 +50,8 @@ asio::awaitable<void> StdioTransport::read_loop() {
   uint64_t skipped_size = 0;  // how long that line has been so far
   for (;;) {
     auto [ec, n] = co_await input_.async_read_some(asio::buffer(chunk), kAsTuple);
+    // Aborted means the transport was destroyed: `this` is gone, touch nothing.
+    if (ec == asio::error::operation_aborted) co_return;
     if (ec) break;  // EOF (the client closed stdin) or a read error: both end the session
     std::string_view data(chunk.data(), n);
     while (!data.empty()) {
@@ -94,6 +96,7 @@ void StdioTransport::send(std::string message) {
 asio::awaitable<void> StdioTransport::write_loop() {
   while (!outbox_.empty()) {
     auto [ec, n] = co_await asio::async_write(output_, asio::buffer(outbox_.front()), kAsTuple);
+    if (ec == asio::error::operation_aborted) co_return;  // destroyed: `this` is gone
     if (ec) {
       // The client stopped reading (EPIPE): nothing can reach it any more.
       spdlog::warn("stdout write failed: {}; dropping further output", ec.message());
