@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "jobs/job_manager.h"
 #include "mcp/server.h"
+#include "sys/process.h"
 #include "transport/stdio_transport.h"
 
 #ifndef MCPBG_VERSION
@@ -62,6 +63,11 @@ constexpr const char* kTerminalHint =
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Whatever started us may have leaked fds to us; they must not leak on into every job.
+  if (auto marked = sys::mark_inherited_fds_cloexec(); !marked) {
+    std::fprintf(stderr, "mcp-background-job: %s\n", marked.error().message.c_str());
+    return 1;
+  }
   std::vector<std::string> args(argv + 1, argv + argc);
   auto outcome = config::load_config(args, config::current_environment());
   if (!outcome.config) {

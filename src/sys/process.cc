@@ -1,6 +1,8 @@
 #include "sys/process.h"
 
+#include <linux/close_range.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -70,6 +72,15 @@ std::string signal_name(int sig) {
   const char* abbrev = ::sigabbrev_np(sig);
   if (abbrev != nullptr) return fmt::format("SIG{}", abbrev);
   return fmt::format("SIG{}", sig);
+}
+
+}  // namespace sys
+
+namespace sys {
+
+base::Result<void> mark_inherited_fds_cloexec() {
+  if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) return base::fail_errno("close_range");
+  return {};
 }
 
 }  // namespace sys

@@ -32,3 +32,11 @@ std::optional<int> parse_signal_name(std::string_view name);
 std::string signal_name(int sig);
 
 }  // namespace sys
+
+namespace sys {
+
+/// Marks every fd above stderr close-on-exec. The server may inherit stray fds from whatever
+/// started it; without this, every job would inherit them too. Call once, first thing in main.
+base::Result<void> mark_inherited_fds_cloexec();
+
+}  // namespace sys

@@ -1,4 +1,5 @@
 // The real binary over raw pipes: framing, malformed input, shutdown and exit codes.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -134,6 +135,23 @@ TEST(Server, ResponsesMayArriveOutOfOrder) {
   auto slow = server.response("slow");
   ASSERT_TRUE(slow);
   EXPECT_EQ((*slow)["result"]["structuredContent"]["output"], "");
+}
+
+TEST(Server, JobsDoNotInheritFdsTheServerInherited) {
+  // Opened without O_CLOEXEC, so the server inherits it as a stray fd, as from a careless parent.
+  int stray = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(stray, 3);
+  ServerProcess server;
+  ::close(stray);
+  server.initialize();
+  auto job = server.call("execute", Json{{"argv", {"/bin/ls", "/proc/self/fd"}}});
+  Json tail;
+  ASSERT_TRUE(eventually([&] {
+    tail = server.call("tail", {{"job_id", job["job_id"]}});
+    return tail["status"] == "completed";
+  }));
+  // 0, 1, 2, and the directory ls itself opened: nothing else.
+  EXPECT_EQ(tail["output"], "0\n1\n2\n3\n");
 }
 
 }  // namespace
