@@ -1,0 +1,58 @@
+#include "scenario.h"
+
+#include "failure.h"
+#include "fds.h"
+#include "process.h"
+
+namespace bench {
+
+Scale Scale::quick() {
+  Scale full;
+  Scale quick = full;
+  quick.round_trips = full.round_trips / 10;
+  quick.spawn_runs = full.spawn_runs / 10;
+  quick.zero_bytes = 100ull << 20;
+  quick.concurrent_jobs = full.concurrent_jobs / 10;
+  quick.idle_window = std::chrono::seconds(3);
+  quick.churn_jobs = full.churn_jobs / 10;
+  // The repeats feed a median and the warm-up settles the baseline: neither shrinks.
+  return quick;
+}
+
+ScenarioContext::ScenarioContext(std::string server_path, Scale scale,
+                                 std::filesystem::path run_dir)
+    : server_path_(std::move(server_path)),
+      scale_(scale),
+      run_dir_(std::move(run_dir)),
+      empty_config_(run_dir_ / "empty-config.toml") {
+  // An empty TOML file is a valid config that sets nothing.
+  unwrap(create_file(empty_config_), "creating the empty server config");
+}
+
+ServerLaunch ScenarioContext::server(std::string_view log_name,
+                                     const ServerSettings& settings) const {
+  std::vector<std::string> env;
+  for (auto& entry : current_environment()) {
+    if (!entry.starts_with("MCP_BG_")) env.push_back(std::move(entry));
+  }
+  env.push_back("MCP_BG_CONFIG=" + empty_config_.string());
+  for (const auto& [name, value] : settings) env.push_back(fmt::format("{}={}", name, value));
+  return ServerLaunch{.path = server_path_,
+                      .env = std::move(env),
+                      .log_path = run_dir_ / fmt::format("{}.log", log_name)};
+}
+
+const std::vector<Scenario>& all_scenarios() {
+  static const std::vector<Scenario> scenarios = {
+      {"round-trip", "status vs ping round trip over stdio (p50, p99)", run_round_trip},
+      {"spawn", "execute(true) until completed vs the driver's own posix_spawn + waitpid",
+       run_spawn},
+      {"capture", "capturing seq 1 2000000 and head -c 1G /dev/zero vs sh -c 'CMD > /dev/null'",
+       run_capture},
+      {"idle", "threads, RSS, idle CPU and shutdown time with 1000 sleep jobs", run_idle},
+      {"churn", "RSS, fds and zombies before and after 10,000 short jobs", run_churn},
+  };
+  return scenarios;
+}
+
+}  // namespace bench
