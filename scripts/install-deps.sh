@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev        # JSON
   libcli11-dev              # command-line parsing
   libspdlog-dev libfmt-dev  # logging to stderr, formatting
+  libre2-dev                # wait/grep patterns: linear-time regular expressions
   libtomlplusplus-dev       # TOML config file
   libexpected-dev           # tl::expected
   libgtest-dev libgmock-dev # unit and integration tests

@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
       .max_finished = config.max_finished,
       .retention = config.retention,
       .cleanup_interval = config.cleanup_interval,
+      .job_timeout = config.job_timeout,
       .limits = {.max_output_size = config.max_output_size,
                  .stdin_buffer_size = config.stdin_buffer_size}};
   jobs::JobManager jobs(io.get_executor(), engine);
@@ -110,7 +111,8 @@ int main(int argc, char** argv) {
   server = std::make_unique<mcp::McpServer>(
       io.get_executor(), jobs,
       mcp::ToolLimits{.max_read_bytes = config.max_read_bytes,
-                      .max_interact_wait = config.max_interact_wait},
+                      .max_interact_wait = config.max_interact_wait,
+                      .max_wait = config.max_wait},
       MCPBG_VERSION, [&](std::string message) { stdio.send(std::move(message)); });
 
   asio::signal_set signals(io, SIGTERM, SIGINT);

@@ -267,6 +267,14 @@ const std::vector<Setting>& settings() {
       duration_setting({"max_interact_wait", "--max-interact-wait", "MCP_BG_MAX_INTERACT_WAIT"},
                        "Longest wait_ms a caller of `interact` may ask for.",
                        &Config::max_interact_wait, 100ms, milliseconds(10min)),
+      duration_setting({"max_wait", "--max-wait", "MCP_BG_MAX_WAIT"},
+                       "Longest a `wait` (or `execute` with wait_seconds) may block; longer "
+                       "requests are clamped. Keep it below your client's tool-call timeout.",
+                       &Config::max_wait, 1000ms, milliseconds(10min)),
+      duration_setting({"job_timeout", "--job-timeout", "MCP_BG_JOB_TIMEOUT"},
+                       "Default time limit of a job (0: none); `execute` timeout_seconds "
+                       "overrides it. At the limit the job is stopped and marked timed_out.",
+                       &Config::job_timeout, 0ms, milliseconds(24h * 30)),
       duration_setting({"shutdown_grace", "--shutdown-grace", "MCP_BG_SHUTDOWN_GRACE"},
                        "At shutdown, the time between SIGTERM to every job's process group and "
                        "SIGKILL to what remains.",

@@ -35,6 +35,12 @@ struct Config {
   uint64_t stdin_buffer_size = 1ull << 20;
   // Longest `interact` wait_ms a caller may ask for.
   std::chrono::milliseconds max_interact_wait = std::chrono::seconds(30);
+  // Ceiling of `wait`'s timeout_seconds and `execute`'s wait_seconds: below the ~60 s after which
+  // common clients cancel a tool call.
+  std::chrono::milliseconds max_wait = std::chrono::seconds(50);
+  // Default time limit of a job, ended (TERM, then KILL) and marked timed_out beyond it. Zero:
+  // no limit.
+  std::chrono::milliseconds job_timeout{0};
   // At shutdown, time between TERM to every job's process group and KILL to what remains.
   std::chrono::milliseconds shutdown_grace = std::chrono::seconds(2);
 };

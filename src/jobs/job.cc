@@ -42,6 +42,8 @@ std::string_view to_string(JobStatus status) {
       return "failed";
     case JobStatus::kKilled:
       return "killed";
+    case JobStatus::kTimedOut:
+      return "timed_out";
   }
   return "unknown";
 }
@@ -59,6 +61,7 @@ Job::Job(PrivateTag, asio::any_io_executor executor, JobSpec spec, JobLimits lim
       stderr_pipe_(executor),
       stdin_pipe_(executor),
       escalation_(executor),
+      time_limit_(executor),
       changed_(executor, std::chrono::steady_clock::time_point::max()) {}
 
 base::Result<std::shared_ptr<Job>> Job::start(asio::any_io_executor executor, JobSpec spec,
@@ -144,7 +147,10 @@ void Job::on_exit(const sys::ExitInfo& exit) {
   exit_ = exit;
   ended_ = base::WallClock::now();
   ended_steady_ = std::chrono::steady_clock::now();
-  if (stop_requested_) {
+  time_limit_.cancel();
+  if (timed_out_) {
+    status_ = JobStatus::kTimedOut;
+  } else if (stop_requested_) {
     status_ = JobStatus::kKilled;
   } else if (exit.exit_code == 0) {
     status_ = JobStatus::kCompleted;
@@ -182,6 +188,16 @@ Job::SignalResult Job::kill(int sig, std::chrono::milliseconds grace) {
     });
   }
   return SignalResult::kSignalled;
+}
+
+void Job::set_time_limit(std::chrono::milliseconds limit, std::chrono::milliseconds grace) {
+  time_limit_.expires_after(limit);
+  time_limit_.async_wait([self = shared_from_this(), grace](boost::system::error_code ec) {
+    if (ec || !self->running()) return;
+    spdlog::info("job {}: time limit reached; stopping it", self->id_);
+    self->timed_out_ = true;
+    self->kill(SIGTERM, grace);
+  });
 }
 
 base::Result<void> Job::write_stdin(std::string_view bytes, bool close_after) {
@@ -244,6 +260,7 @@ asio::awaitable<bool> Job::wait_for_change(std::chrono::steady_clock::time_point
 void Job::close() {
   boost::system::error_code ignored;
   escalation_.cancel();
+  time_limit_.cancel();
   pidfd_.close(ignored);
   stdout_pipe_.close(ignored);
   stderr_pipe_.close(ignored);

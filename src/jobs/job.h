@@ -29,7 +29,7 @@ namespace jobs {
 
 namespace asio = boost::asio;
 
-enum class JobStatus { kRunning, kCompleted, kFailed, kKilled };
+enum class JobStatus { kRunning, kCompleted, kFailed, kKilled, kTimedOut };
 std::string_view to_string(JobStatus status);
 
 struct JobSpec {
@@ -86,6 +86,10 @@ class Job : public std::enable_shared_from_this<Job> {
   /// kAlreadyTerminated, though processes it left behind holding its output are still signalled.
   SignalResult kill(int sig, std::chrono::milliseconds grace);
 
+  /// Ends the job (TERM, then KILL after `grace`) if it is still running `limit` from now; its
+  /// status is then timed_out.
+  void set_time_limit(std::chrono::milliseconds limit, std::chrono::milliseconds grace);
+
   /// Queues `bytes` for the job's stdin and starts writing them; `close_after` closes stdin once
   /// they are written. Fails without queueing anything if the job has exited, its stdin is closed,
   /// or the queue would exceed the limit.
@@ -117,6 +121,7 @@ class Job : public std::enable_shared_from_this<Job> {
   pid_t pid_ = -1;
   JobStatus status_ = JobStatus::kRunning;
   bool stop_requested_ = false;
+  bool timed_out_ = false;
   sys::ExitInfo exit_;
   base::WallClock::time_point started_;
   std::optional<base::WallClock::time_point> ended_;
@@ -131,6 +136,7 @@ class Job : public std::enable_shared_from_this<Job> {
   bool stdin_close_requested_ = false;
 
   asio::steady_timer escalation_;  // KILL after the grace of a kill().
+  asio::steady_timer time_limit_;  // The job's own timeout_seconds.
   asio::steady_timer changed_;     // Never expires; cancelled to wake every waiter.
 };
 

@@ -114,6 +114,8 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
                      [this](Job&) { any_change_.cancel(); }};
   auto job = Job::start(executor_, std::move(spec), settings_.limits, std::move(events));
   if (!job) return tl::unexpected(job.error());
+  auto limit = request.timeout.value_or(settings_.job_timeout);
+  if (limit.count() > 0) (*job)->set_time_limit(limit, settings_.timeout_grace);
   jobs_.emplace((*job)->id(), *job);
   start_order_.push_back((*job)->id());
   ++running_;

@@ -29,6 +29,9 @@ struct EngineSettings {
   int max_finished = 100;             // Finished jobs kept.
   std::chrono::milliseconds retention = std::chrono::hours(1);
   std::chrono::milliseconds cleanup_interval = std::chrono::minutes(1);
+  // Default time limit of a job (zero: none), and the grace between TERM and KILL at the limit.
+  std::chrono::milliseconds job_timeout{0};
+  std::chrono::milliseconds timeout_grace = std::chrono::seconds(5);
   JobLimits limits;
 };
 
@@ -38,6 +41,7 @@ struct ExecuteRequest {
   std::optional<std::string> cwd;          // Relative paths are taken from working_dir.
   std::map<std::string, std::string> env;  // Added to (or replacing in) the inherited environment.
   std::string label;
+  std::optional<std::chrono::milliseconds> timeout;  // Overrides job_timeout; zero: none.
 };
 
 class JobManager {

@@ -90,6 +90,10 @@ std::optional<std::string> check(const Json& value, const Json& schema, const st
     if (auto min = schema.find("minimum"); min != schema.end() && number < min->get<double>()) {
       return fmt::format("{} must be at least {} (got {})", name, min->dump(), value.dump());
     }
+    if (auto min = schema.find("exclusiveMinimum");
+        min != schema.end() && number <= min->get<double>()) {
+      return fmt::format("{} must be greater than {} (got {})", name, min->dump(), value.dump());
+    }
     if (auto max = schema.find("maximum"); max != schema.end() && number > max->get<double>()) {
       return fmt::format("{} must be at most {} (got {})", name, max->dump(), value.dump());
     }

@@ -39,8 +39,7 @@ McpServer::McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jo
       limits_(limits),
       version_(std::move(version)),
       send_(std::move(send)),
-      tools_(make_tools(limits_)),
-      context_{jobs_, limits_} {}
+      tools_(make_tools(limits_)) {}
 
 void McpServer::send_result(const Json& id, Json result, Era era) {
   if (era == Era::kModern) result["resultType"] = "complete";
@@ -238,14 +237,30 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
   auto& in_flight = in_flight_[key];
   in_flight = std::make_unique<InFlight>();
   InFlight* state = in_flight.get();
+  std::function<void(double, std::optional<double>, std::string)> report_progress;
+  Json meta = params.contains("_meta") && params["_meta"].is_object() ? params["_meta"] : Json();
+  if (!meta.is_null() && meta.contains("progressToken") &&
+      (meta["progressToken"].is_string() || meta["progressToken"].is_number_integer())) {
+    report_progress = [this, state, token = meta["progressToken"]](
+                          double progress, std::optional<double> total, std::string message) {
+      if (state->answered || state->cancelled) return;
+      Json params{{"progressToken", token}, {"progress", progress}, {"message", std::move(message)}};
+      if (total) params["total"] = *total;
+      send_(serialize(make_notification("notifications/progress", std::move(params))));
+    };
+  } else {
+    report_progress = [](double, std::optional<double>, std::string) {};
+  }
+  state->context = std::make_unique<ToolContext>(ToolContext{jobs_, limits_, report_progress});
 
   boost::asio::co_spawn(
-      executor_, tool->handler(arguments, context_),
+      executor_, tool->handler(arguments, *state->context),
       boost::asio::bind_cancellation_slot(
           state->cancel.slot(),
           [this, id, key, era, tool_name = tool->name, tool_error](std::exception_ptr failure,
                                                                    ToolOutcome outcome) {
             bool cancelled = in_flight_.at(key)->cancelled;
+            in_flight_.at(key)->answered = true;
             in_flight_.erase(key);
             if (cancelled) return;  // The client withdrew the request: it wants no response.
             if (failure) {

@@ -42,6 +42,8 @@ class McpServer {
   struct InFlight {
     boost::asio::cancellation_signal cancel;
     bool cancelled = false;
+    bool answered = false;  // no progress may follow the response
+    std::unique_ptr<ToolContext> context;
   };
 
   void handle_request(const Json& id, const std::string& method, const Json& params);
@@ -59,7 +61,6 @@ class McpServer {
   std::string version_;
   Send send_;
   std::vector<Tool> tools_;
-  ToolContext context_;
   std::unordered_map<std::string, std::unique_ptr<InFlight>> in_flight_;  // by id.dump()
   bool initialized_ = false;
   std::string legacy_version_;

@@ -21,11 +21,19 @@ namespace mcp {
 struct ToolLimits {
   uint64_t max_read_bytes = 1ull << 20;
   std::chrono::milliseconds max_interact_wait = std::chrono::seconds(30);
+  // Ceiling of `wait`'s timeout_seconds and `execute`'s wait_seconds: below the ~60 s after
+  // which common clients cancel a call.
+  std::chrono::milliseconds max_wait = std::chrono::seconds(50);
 };
 
+/// What one call's handler may use. Made per call, and kept alive until the call completes.
 struct ToolContext {
   jobs::JobManager& jobs;
   const ToolLimits& limits;
+  /// Sends notifications/progress for this call if the client asked for it (it sent a
+  /// progressToken); otherwise does nothing. `progress` must grow from one report to the next.
+  std::function<void(double progress, std::optional<double> total, std::string message)>
+      report_progress;
 };
 
 /// A handler's answer: structured content, or an error the model can act on (isError: true).

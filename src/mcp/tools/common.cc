@@ -73,6 +73,11 @@ Json job_id_schema() {
               {"description", "The job's id (a UUID), as returned by execute or list."}};
 }
 
+Json status_schema() {
+  return Json{{"type", "string"},
+              {"enum", {"running", "completed", "failed", "killed", "timed_out"}}};
+}
+
 Json stream_schema() {
   return Json{{"type", "string"},
               {"enum", {"stdout", "stderr"}},

@@ -37,6 +37,8 @@ Json job_status(const jobs::Job& job);
 Json job_id_schema();
 /// The schema of the optional `stream` argument.
 Json stream_schema();
+/// The schema of a job's status.
+Json status_schema();
 
 /// Tool factories, one per file.
 Tool make_execute_tool(const ToolLimits& limits);
@@ -46,5 +48,6 @@ Tool make_output_tool(const ToolLimits& limits);
 Tool make_tail_tool(const ToolLimits& limits);
 Tool make_interact_tool(const ToolLimits& limits);
 Tool make_kill_tool(const ToolLimits& limits);
+Tool make_wait_tool(const ToolLimits& limits);
 
 }  // namespace mcp::tools

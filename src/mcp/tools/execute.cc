@@ -2,9 +2,12 @@
 #include <fmt/format.h>
 
 #include "mcp/tools/common.h"
+#include "mcp/tools/waiting.h"
 
 namespace mcp::tools {
 namespace {
+
+constexpr uint64_t kDefaultMaxBytes = 64 * 1024;
 
 boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context) {
   bool has_command = arguments.contains("command");
@@ -36,13 +39,35 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
   if (auto label = arguments.find("label"); label != arguments.end()) {
     request.label = label->get<std::string>();
   }
+  if (auto timeout = arguments.find("timeout_seconds"); timeout != arguments.end()) {
+    request.timeout =
+        std::chrono::milliseconds(static_cast<int64_t>(timeout->get<double>() * 1000.0));
+  }
 
-  auto job = context.jobs.execute(request);
-  if (!job) co_return ToolOutcome::fail("cannot start the job: " + job.error().message);
-  co_return ToolOutcome::ok(Json{{"job_id", (*job)->id()},
-                                 {"status", jobs::to_string((*job)->status())},
-                                 {"pid", (*job)->pid()},
-                                 {"started", base::iso8601_utc((*job)->started())}});
+  auto started = context.jobs.execute(request);
+  if (!started) co_return ToolOutcome::fail("cannot start the job: " + started.error().message);
+  std::shared_ptr<jobs::Job> job = *started;
+
+  // A fast command costs one call: wait a little for it to finish, if asked to.
+  double wait_seconds = arguments.value("wait_seconds", 0.0);
+  bool waited = false;
+  if (wait_seconds > 0) {
+    co_await wait_for_job(job, context, nullptr, 0, clamp_wait(wait_seconds, context.limits));
+    waited = true;
+  }
+  Json result{{"job_id", job->id()},
+              {"status", jobs::to_string(job->status())},
+              {"pid", job->pid()},
+              {"started", base::iso8601_utc(job->started())}};
+  if (waited && !job->running()) {
+    Json output = recent_output(job->output(), 0,
+                                std::min(arguments.value<uint64_t>("max_bytes", kDefaultMaxBytes),
+                                         context.limits.max_read_bytes));
+    result.update(output);
+    result["exit_code"] = exit_code_or_null(*job);
+    result["ended"] = timestamp_or_null(job->ended());
+  }
+  co_return ToolOutcome::ok(std::move(result));
 }
 
 }  // namespace
@@ -59,8 +84,12 @@ Tool make_execute_tool(const ToolLimits&) {
       "of the two. `cwd` (default: the server's working directory) must exist; `env` adds "
       "variables to the inherited environment. The job gets its own process group and a stdin "
       "pipe (write to it with interact); stdout and stderr are captured. Returns {job_id, status, "
-      "pid, started}. Fails, with nothing left running, if the program cannot start or max_jobs "
-      "jobs are already running.";
+      "pid, started}. With wait_seconds, the call waits up to that long (clamped to the server's "
+      "ceiling) for the job to finish, and if it does, the result also has exit_code, ended and "
+      "its output (the last max_bytes; offset, next_offset, truncated): a quick command costs one "
+      "call. timeout_seconds ends the job (TERM, then KILL) if it runs longer; its status is then "
+      "timed_out. Fails, with nothing left running, if the program cannot start or max_jobs jobs "
+      "are already running.";
   tool.input_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
@@ -73,7 +102,13 @@ Tool make_execute_tool(const ToolLimits&) {
       "env": {"type": "object", "additionalProperties": {"type": "string"},
               "description": "Environment variables to add or override, name to value."},
       "label": {"type": "string", "maxLength": 200,
-                "description": "A short name for the job, shown by list and status."}
+                "description": "A short name for the job, shown by list and status."},
+      "wait_seconds": {"type": "number", "minimum": 0,
+                       "description": "Wait up to this long for the job to finish and return its output (default 0: return at once)."},
+      "timeout_seconds": {"type": "number", "exclusiveMinimum": 0,
+                          "description": "End the job if it runs longer than this (default: the server's job_timeout, if any)."},
+      "max_bytes": {"type": "integer", "minimum": 1,
+                    "description": "With wait_seconds: most output bytes to return (default 65536)."}
     },
     "additionalProperties": false
   })json");
@@ -81,9 +116,15 @@ Tool make_execute_tool(const ToolLimits&) {
     "type": "object",
     "properties": {
       "job_id": {"type": "string"},
-      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed"]},
+      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed", "timed_out"]},
       "pid": {"type": "integer"},
-      "started": {"type": "string"}
+      "started": {"type": "string"},
+      "exit_code": {"type": ["integer", "null"]},
+      "ended": {"type": ["string", "null"]},
+      "output": {"type": "string"},
+      "offset": {"type": "integer"},
+      "next_offset": {"type": "integer"},
+      "truncated": {"type": "boolean"}
     },
     "required": ["job_id", "status", "pid", "started"]
   })json");

@@ -66,7 +66,7 @@ Tool make_interact_tool(const ToolLimits& limits) {
       "offset": {"type": "integer"},
       "next_offset": {"type": "integer"},
       "truncated": {"type": "boolean"},
-      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed"]},
+      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed", "timed_out"]},
       "exit_code": {"type": ["integer", "null"]},
       "stdin_open": {"type": "boolean"}
     },

@@ -57,7 +57,7 @@ Tool make_kill_tool(const ToolLimits&) {
       "job_id": {"type": "string"},
       "result": {"type": "string", "enum": ["signalled", "already_terminated"]},
       "signal": {"type": "string"},
-      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed"]},
+      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed", "timed_out"]},
       "exit_code": {"type": ["integer", "null"]}
     },
     "required": ["job_id", "result", "signal", "status", "exit_code"]

@@ -28,7 +28,7 @@ Tool make_list_tool(const ToolLimits&) {
   tool.input_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
-      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed"],
+      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed", "timed_out"],
                  "description": "Only jobs with this status."}
     },
     "additionalProperties": false
@@ -42,7 +42,7 @@ Tool make_list_tool(const ToolLimits&) {
           "job_id": {"type": "string"},
           "label": {"type": "string"},
           "command": {"type": "string"},
-          "status": {"type": "string", "enum": ["running", "completed", "failed", "killed"]},
+          "status": {"type": "string", "enum": ["running", "completed", "failed", "killed", "timed_out"]},
           "exit_code": {"type": ["integer", "null"]},
           "started": {"type": "string"},
           "ended": {"type": ["string", "null"]}

@@ -20,7 +20,7 @@ Json output_schema() {
       "total_bytes": {"type": "integer"},
       "dropped_bytes": {"type": "integer"},
       "truncated": {"type": "boolean"},
-      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed"]},
+      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed", "timed_out"]},
       "exit_code": {"type": ["integer", "null"]}
     },
     "required": ["output", "offset", "next_offset", "total_bytes", "dropped_bytes", "truncated",

@@ -34,7 +34,7 @@ Tool make_status_tool(const ToolLimits&) {
       "label": {"type": "string"},
       "command": {"type": "string"},
       "cwd": {"type": "string"},
-      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed"]},
+      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed", "timed_out"]},
       "pid": {"type": "integer"},
       "exit_code": {"type": ["integer", "null"]},
       "signal": {"type": ["string", "null"]},

@@ -14,7 +14,7 @@ const Json kSchema = Json::parse(R"json({
     "argv": {"type": "array", "items": {"type": "string"}, "minItems": 1},
     "env": {"type": "object", "additionalProperties": {"type": "string"}},
     "command": {"type": "string", "minLength": 1},
-    "grace": {"type": "number"}
+    "grace": {"type": "number", "exclusiveMinimum": 0}
   },
   "required": ["job_id"],
   "additionalProperties": false
@@ -47,6 +47,7 @@ TEST(SchemaCheck, NamesTheArgumentAndTheFix) {
   EXPECT_EQ(problem(R"({"job_id": "x", "env": {"A": 1}})"),
             "argument 'env.A' must be a string (got an integer)");
   EXPECT_EQ(problem(R"({"job_id": "x", "command": ""})"), "argument 'command' must not be empty");
+  EXPECT_EQ(problem(R"({"job_id": "x", "grace": 0})"), "argument 'grace' must be greater than 0 (got 0)");
   EXPECT_EQ(problem(R"({"job_id": "x", "bogus": 1})").rfind("unknown argument 'bogus'; the arguments are: ", 0), 0u);
 }
 

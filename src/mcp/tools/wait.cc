@@ -1,0 +1,129 @@
+// wait: block (within a bound) until a job exits or prints a line matching a pattern.
+#include <fmt/format.h>
+
+#include "mcp/tools/common.h"
+#include "mcp/tools/waiting.h"
+
+namespace mcp::tools {
+namespace {
+
+constexpr double kDefaultTimeoutSeconds = 30;
+constexpr uint64_t kDefaultMaxBytes = 64 * 1024;
+
+}  // namespace
+
+Tool make_wait_tool(const ToolLimits& limits) {
+  double ceiling = std::chrono::duration<double>(limits.max_wait).count();
+  uint64_t default_max = std::min(kDefaultMaxBytes, limits.max_read_bytes);
+  Tool tool;
+  tool.name = "wait";
+  tool.title = "Wait for a job";
+  tool.description = fmt::format(
+      "Wait until a job exits, or, with `until` (an RE2 regular expression), until a line of its "
+      "new output matches (for example \"Listening on|error\" for a dev server, \"passed|failed\" "
+      "for tests), or until timeout_seconds (default {}, at most {:g}: longer requests are "
+      "clamped, and the result says the timeout used). Use it instead of polling status: one "
+      "call, no tokens spent while the job runs. Only output that arrives after the call begins "
+      "is matched, unless `offset` says where to start (0: all output). Returns {{job_id, reason: "
+      "exited|matched|timeout, status, exit_code, match: {{line, offset}} (when matched), output "
+      "(the most recent new output, at most max_bytes), offset, next_offset, truncated, "
+      "timeout_seconds, elapsed_seconds}}. On timeout, call wait again with offset=next_offset to "
+      "continue without missing a line. Sends progress notifications while waiting when the "
+      "request has a progressToken.",
+      kDefaultTimeoutSeconds, ceiling);
+  tool.input_schema = Json{
+      {"type", "object"},
+      {"properties",
+       {{"job_id", job_id_schema()},
+        {"until",
+         {{"type", "string"},
+          {"minLength", 1},
+          {"description", "RE2 pattern; return as soon as a line of new output matches it."}}},
+        {"timeout_seconds",
+         {{"type", "number"},
+          {"minimum", 0},
+          {"description", fmt::format("Longest wait (default {}, clamped to {:g}).",
+                                      kDefaultTimeoutSeconds, ceiling)}}},
+        {"stream", stream_schema()},
+        {"offset",
+         {{"type", "integer"},
+          {"minimum", 0},
+          {"description", "Match output from this byte offset on (default: where it ends now)."}}},
+        {"max_bytes",
+         {{"type", "integer"},
+          {"minimum", 1},
+          {"maximum", limits.max_read_bytes},
+          {"description", fmt::format("Most output bytes to return (default {}).", default_max)}}}}},
+      {"required", {"job_id"}},
+      {"additionalProperties", false}};
+  tool.output_schema = Json{
+      {"type", "object"},
+      {"properties",
+       {{"job_id", {{"type", "string"}}},
+        {"reason", {{"type", "string"}, {"enum", {"exited", "matched", "timeout"}}}},
+        {"status", status_schema()},
+        {"exit_code", {{"type", {"integer", "null"}}}},
+        {"match",
+         {{"type", "object"},
+          {"properties", {{"line", {{"type", "string"}}}, {"offset", {{"type", "integer"}}}}},
+          {"required", {"line", "offset"}}}},
+        {"output", {{"type", "string"}}},
+        {"offset", {{"type", "integer"}}},
+        {"next_offset", {{"type", "integer"}}},
+        {"truncated", {{"type", "boolean"}}},
+        {"timeout_seconds", {{"type", "number"}}},
+        {"elapsed_seconds", {{"type", "number"}}}}},
+      {"required",
+       {"job_id", "reason", "status", "exit_code", "output", "offset", "next_offset", "truncated",
+        "timeout_seconds", "elapsed_seconds"}}};
+  tool.annotations = Json{{"title", tool.title},
+                          {"readOnlyHint", true},
+                          {"destructiveHint", false},
+                          {"idempotentHint", true},
+                          {"openWorldHint", false}};
+  tool.handler = [default_max](Json arguments,
+                               ToolContext& context) -> boost::asio::awaitable<ToolOutcome> {
+    auto found = find_job(context.jobs, arguments);
+    if (!found) co_return ToolOutcome::fail(found.error().message);
+    std::shared_ptr<jobs::Job> job = *found;
+    const auto& log = job->output();
+
+    std::unique_ptr<RE2> pattern;
+    if (arguments.contains("until")) {
+      if (auto problem = compile_pattern("until", arguments["until"].get<std::string>(), pattern)) {
+        co_return ToolOutcome::fail(*problem);
+      }
+    }
+    uint64_t from = log.total_bytes();
+    if (arguments.contains("offset")) {
+      from = arguments["offset"].get<uint64_t>();
+      if (from > log.total_bytes()) {
+        co_return ToolOutcome::fail(fmt::format(
+            "argument 'offset' is past the end of the output: {} > total_bytes {}; use 0 to {}",
+            from, log.total_bytes(), log.total_bytes()));
+      }
+    }
+    auto timeout = clamp_wait(arguments.value("timeout_seconds", kDefaultTimeoutSeconds),
+                              context.limits);
+    std::optional<LineMatcher> matcher;
+    if (pattern) matcher.emplace(*pattern, from, stream_filter(arguments));
+
+    auto outcome = co_await wait_for_job(job, context, matcher ? &*matcher : nullptr, from, timeout);
+
+    Json result = recent_output(log, from, arguments.value<uint64_t>("max_bytes", default_max));
+    result["job_id"] = job->id();
+    result["reason"] = to_string(outcome.reason);
+    result["status"] = jobs::to_string(job->status());
+    result["exit_code"] = exit_code_or_null(*job);
+    if (outcome.match) {
+      result["match"] = Json{{"line", output_text(outcome.match->text)},
+                             {"offset", outcome.match->offset}};
+    }
+    result["timeout_seconds"] = std::chrono::duration<double>(timeout).count();
+    result["elapsed_seconds"] = std::round(outcome.elapsed.count() * 1000.0) / 1000.0;
+    co_return ToolOutcome::ok(std::move(result));
+  };
+  return tool;
+}
+
+}  // namespace mcp::tools

@@ -1,0 +1,109 @@
+#include "mcp/tools/waiting.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "mcp/tools/common.h"
+
+namespace mcp::tools {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Clients that reset their timeout on progress need a report well inside their window.
+constexpr std::chrono::seconds kProgressInterval{2};
+// After the main process exits, how long to let its pipes drain before answering anyway
+// (a grandchild may hold them open for good).
+constexpr std::chrono::milliseconds kDrainAfterExit{250};
+
+}  // namespace
+
+std::string_view to_string(WaitReason reason) {
+  switch (reason) {
+    case WaitReason::kExited:
+      return "exited";
+    case WaitReason::kMatched:
+      return "matched";
+    case WaitReason::kTimeout:
+      return "timeout";
+  }
+  return "unknown";
+}
+
+std::chrono::milliseconds clamp_wait(double seconds, const ToolLimits& limits) {
+  auto asked = std::chrono::milliseconds(static_cast<int64_t>(std::max(0.0, seconds) * 1000.0));
+  return std::min(asked, limits.max_wait);
+}
+
+boost::asio::awaitable<WaitOutcome> wait_for_job(std::shared_ptr<jobs::Job> job,
+                                                 ToolContext& context, LineMatcher* matcher,
+                                                 uint64_t from_offset,
+                                                 std::chrono::milliseconds timeout) {
+  const auto& log = job->output();
+  auto start = Clock::now();
+  auto deadline = start + timeout;
+  auto next_progress = start + kProgressInterval;
+  std::optional<Clock::time_point> drain_deadline;
+  uint64_t lines_counted_to = from_offset;
+  uint64_t new_lines = 0;
+  auto finish = [&](WaitReason reason, std::optional<Line> match = std::nullopt) {
+    return WaitOutcome{reason, std::move(match), Clock::now() - start};
+  };
+
+  for (;;) {
+    if (matcher != nullptr) {
+      if (auto match = matcher->scan(log)) co_return finish(WaitReason::kMatched, std::move(match));
+    }
+    auto now = Clock::now();
+    if (!job->running()) {
+      if (!drain_deadline) drain_deadline = now + kDrainAfterExit;
+      if (!job->output_open() || now >= *drain_deadline) co_return finish(WaitReason::kExited);
+    }
+    if (now >= deadline) co_return finish(WaitReason::kTimeout);
+    if (now >= next_progress) {
+      for (const auto& piece : log.pieces(lines_counted_to, log.total_bytes(),
+                                          jobs::StreamFilter::kBoth)) {
+        new_lines += static_cast<uint64_t>(std::count(piece.bytes.begin(), piece.bytes.end(), '\n'));
+      }
+      lines_counted_to = log.total_bytes();
+      double elapsed = std::chrono::duration<double>(now - start).count();
+      context.report_progress(
+          elapsed, std::chrono::duration<double>(timeout).count(),
+          fmt::format("job {} {}: {} bytes and {} lines of new output; {:.1f} s elapsed",
+                      job->id(), jobs::to_string(job->status()),
+                      log.total_bytes() - std::min(from_offset, log.total_bytes()), new_lines,
+                      elapsed));
+      next_progress += kProgressInterval;
+    }
+    auto wake = std::min(deadline, next_progress);
+    if (drain_deadline) wake = std::min(wake, *drain_deadline);
+    co_await job->wait_for_change(wake);
+  }
+}
+
+Json recent_output(const jobs::OutputLog& log, uint64_t from, uint64_t max_bytes) {
+  uint64_t total = log.total_bytes();
+  from = std::min(from, total);
+  uint64_t start = total - from > max_bytes ? total - max_bytes : from;
+  // A read cannot span the dropped middle; the recent part is what matters here.
+  if (log.dropped_bytes() > 0 && start < log.tail_start()) start = log.tail_start();
+  auto slice = log.read(start, max_bytes, jobs::StreamFilter::kBoth);
+  std::string bytes = std::move(slice.bytes);
+  uint64_t offset = slice.offset;
+  if (start > from) {
+    // Cut at a character boundary: skip continuation bytes at the front.
+    size_t skip = 0;
+    while (skip < 3 && skip < bytes.size() && (static_cast<uint8_t>(bytes[skip]) & 0xC0) == 0x80) {
+      ++skip;
+    }
+    bytes.erase(0, skip);
+    offset += skip;
+  }
+  return Json{{"output", output_text(bytes)},
+              {"offset", offset},
+              {"next_offset", slice.next_offset},
+              {"truncated", offset > from || slice.truncated}};
+}
+
+}  // namespace mcp::tools
