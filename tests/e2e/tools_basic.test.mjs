@@ -9,9 +9,9 @@ import { test } from 'node:test';
 
 import { ISO_UTC, TOOL_NAMES, UUID_V4, child, processAlive, scratchDir, withServer } from './lib/harness.mjs';
 
-const READ_ONLY = ['list', 'status', 'output', 'tail'];
+const READ_ONLY = ['list', 'status', 'output', 'tail', 'wait'];
 
-test('tools/list: 7 tools with title, description, strict input schema, output schema, annotations', withServer(async (srv) => {
+test('tools/list: 8 tools with title, description, strict input schema, output schema, annotations', withServer(async (srv) => {
   const tools = srv.tools;
   assert.deepEqual(tools.map((t) => t.name).sort(), [...TOOL_NAMES].sort());
   for (const tool of tools) {
@@ -25,7 +25,7 @@ test('tools/list: 7 tools with title, description, strict input schema, output s
     if (READ_ONLY.includes(tool.name)) {
       assert.equal(tool.annotations.readOnlyHint, true, `${where}: readOnlyHint`);
     }
-    if (['status', 'output', 'tail', 'interact', 'kill'].includes(tool.name)) {
+    if (['status', 'output', 'tail', 'wait', 'interact', 'kill'].includes(tool.name)) {
       assert.ok(tool.inputSchema.required?.includes('job_id'), `${where}: job_id is required`);
       assert.ok(tool.inputSchema.properties?.job_id, `${where}: job_id property`);
     }
