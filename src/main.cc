@@ -1,5 +1,7 @@
 // mcp-background-job: an MCP server, spoken to over stdio, that runs shell commands as
 // background jobs. main() only wires the modules together; see docs/ARCHITECTURE.md.
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -9,6 +11,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -17,6 +20,7 @@
 #include "jobs/job_manager.h"
 #include "mcp/server.h"
 #include "sys/process.h"
+#include "sys/watchdog.h"
 #include "transport/stdio_transport.h"
 
 #ifndef MCPBG_VERSION
@@ -79,9 +83,17 @@ int main(int argc, char** argv) {
   }
   const config::Config& config = *outcome.config;
 
+  // Forked while the process is still single-threaded and holds no loop: see sys/watchdog.h.
+  auto watchdog = sys::Watchdog::start();
+
   // A job or client that goes away must surface as EPIPE on write, not kill the server.
   std::signal(SIGPIPE, SIG_IGN);
   set_up_logging(config.log_level);
+  if (!watchdog) {
+    spdlog::error("cannot start the watchdog ({}): jobs will not be stopped if this server is "
+                  "killed without a chance to shut down",
+                  watchdog.error().message);
+  }
   if (::isatty(STDIN_FILENO)) std::fprintf(stderr, kTerminalHint, argv[0]);
 
   asio::io_context io(1);  // One thread runs everything; the hint lets asio skip locking.
@@ -95,7 +107,19 @@ int main(int argc, char** argv) {
       .job_timeout = config.job_timeout,
       .limits = {.max_output_size = config.max_output_size,
                  .stdin_buffer_size = config.stdin_buffer_size}};
-  jobs::JobManager jobs(io.get_executor(), engine);
+  jobs::JobManager jobs(io.get_executor(), engine, watchdog ? &*watchdog : nullptr);
+  // Should the watchdog die (it never exits while we live), reap it and say so.
+  asio::posix::stream_descriptor watchdog_exit(io);
+  if (watchdog) {
+    watchdog_exit.assign(static_cast<int>(::syscall(SYS_pidfd_open, watchdog->pid(), 0)));
+    watchdog_exit.async_wait(asio::posix::descriptor_base::wait_read,
+                             [&](boost::system::error_code ec) {
+                               if (ec) return;
+                               ::waitpid(watchdog->pid(), nullptr, WNOHANG);
+                               spdlog::error("the watchdog process exited; jobs will not be "
+                                             "stopped if this server is killed");
+                             });
+  }
 
   std::unique_ptr<mcp::McpServer> server;
   bool stopping = false;
@@ -130,6 +154,7 @@ int main(int argc, char** argv) {
         io,
         [&]() -> asio::awaitable<void> {
           co_await jobs.shutdown(config.shutdown_grace);
+          watchdog_exit.cancel();
           co_await stdio.flush();
           signals.cancel();
           io.stop();

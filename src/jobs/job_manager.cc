@@ -52,11 +52,13 @@ std::string shell_join(const std::vector<std::string>& argv) {
   return out;
 }
 
-JobManager::JobManager(asio::any_io_executor executor, EngineSettings settings)
+JobManager::JobManager(asio::any_io_executor executor, EngineSettings settings,
+                       sys::Watchdog* watchdog)
     : executor_(executor),
       settings_(std::move(settings)),
       cleanup_timer_(executor),
-      any_change_(executor, std::chrono::steady_clock::time_point::max()) {
+      any_change_(executor, std::chrono::steady_clock::time_point::max()),
+      watchdog_(watchdog) {
   schedule_cleanup();
 }
 
@@ -111,11 +113,16 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
   spec.label = request.label;
 
   Job::Events events{[this](Job& ended) { handle_exit(ended); },
-                     [this](Job&) { any_change_.cancel(); }};
+                     [this](Job& job) {
+                       any_change_.cancel();
+                       release_group_if_gone(job);
+                     }};
   auto job = Job::start(executor_, std::move(spec), settings_.limits, std::move(events));
   if (!job) return tl::unexpected(job.error());
   auto limit = request.timeout.value_or(settings_.job_timeout);
   if (limit.count() > 0) (*job)->set_time_limit(limit, settings_.timeout_grace);
+  if (watchdog_ != nullptr) watchdog_->watch_group((*job)->pid());
+  watched_groups_.emplace((*job)->id(), (*job)->pid());
   jobs_.emplace((*job)->id(), *job);
   start_order_.push_back((*job)->id());
   ++running_;
@@ -130,6 +137,7 @@ void JobManager::handle_exit(Job& job) {
                job.exit_code() ? std::to_string(*job.exit_code()) : "-",
                job.term_signal() ? sys::signal_name(*job.term_signal()) : "-");
   any_change_.cancel();
+  release_group_if_gone(job);
   if (job_end_observer_) job_end_observer_(job);
   // Evicting here is safe even for `job` itself: its own coroutine still holds it.
   if (!shutting_down_) {
@@ -139,11 +147,23 @@ void JobManager::handle_exit(Job& job) {
   }
 }
 
+void JobManager::release_group_if_gone(Job& job) {
+  if (job.running() || job.output_open()) return;
+  auto it = watched_groups_.find(job.id());
+  if (it == watched_groups_.end()) return;
+  if (watchdog_ != nullptr) watchdog_->release_group(it->second);
+  watched_groups_.erase(it);
+}
+
 void JobManager::evict(std::string id) {  // by value: callers pass an element it erases
   auto it = jobs_.find(id);
   if (it != jobs_.end()) {
     it->second->close();
     jobs_.erase(it);
+  }
+  if (auto group = watched_groups_.find(id); group != watched_groups_.end()) {
+    if (watchdog_ != nullptr) watchdog_->release_group(group->second);
+    watched_groups_.erase(group);
   }
   std::erase(start_order_, id);
   std::erase(finished_order_, id);
@@ -208,7 +228,11 @@ asio::awaitable<void> JobManager::shutdown(std::chrono::milliseconds grace) {
   co_await wait_until(std::chrono::steady_clock::now() + kReapAfterKillBound,
                       [&] { return running_ == 0; });
   if (running_ > 0) spdlog::error("{} job(s) could not be reaped at shutdown", running_);
-  for (auto& [id, job] : jobs_) job->close();
+  for (auto& [id, job] : jobs_) {
+    job->close();
+    // Everything was KILLed; only a job still unreaped stays with the watchdog.
+    if (!job->running()) release_group_if_gone(*job);
+  }
 }
 
 }  // namespace jobs

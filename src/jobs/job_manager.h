@@ -20,6 +20,7 @@
 
 #include "base/result.h"
 #include "jobs/job.h"
+#include "sys/watchdog.h"
 
 namespace jobs {
 
@@ -46,7 +47,10 @@ struct ExecuteRequest {
 
 class JobManager {
  public:
-  JobManager(asio::any_io_executor executor, EngineSettings settings);
+  /// `watchdog` (may be null) is told of every job's process group, so that the groups are
+  /// stopped even if this process dies without shutting down.
+  JobManager(asio::any_io_executor executor, EngineSettings settings,
+             sys::Watchdog* watchdog = nullptr);
   ~JobManager();
   JobManager(const JobManager&) = delete;
   JobManager& operator=(const JobManager&) = delete;
@@ -73,6 +77,9 @@ class JobManager {
 
  private:
   void handle_exit(Job& job);
+  // Once the main process is reaped and the output pipes are closed, nothing proves the group
+  // is still ours: stop watching it, so a recycled pid is never signalled.
+  void release_group_if_gone(Job& job);
   void evict(std::string id);
   void schedule_cleanup();
   std::vector<std::string> build_environment(const std::map<std::string, std::string>& extra) const;
@@ -87,6 +94,8 @@ class JobManager {
   asio::steady_timer cleanup_timer_;
   asio::steady_timer any_change_;  // Never expires; cancelled when a job ends or its output closes.
   std::function<void(const Job&)> job_end_observer_;
+  sys::Watchdog* watchdog_;
+  std::unordered_map<std::string, pid_t> watched_groups_;  // job id -> group, until released
 };
 
 /// Quotes argv for display the way a POSIX shell would read it back.

@@ -9,7 +9,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import {
   TOOL_NAMES,
   child,
-  childrenOf,
+  jobChildrenOf,
   fdTable,
   inheritableFds,
   runBinary,
@@ -182,7 +182,7 @@ test('20 short jobs: no zombie children, no leaked fds once finished and evicted
     for (const v of victims) await srv.call('kill', { job_id: v.job_id });
 
     // Every job process is reaped as soon as it has ended.
-    await srv.waitFor(() => srv.zombies().length === 0 && childrenOf(srv.pid).length === 0, {
+    await srv.waitFor(() => srv.zombies().length === 0 && jobChildrenOf(srv.pid).length === 0, {
       timeoutMs: 10_000,
       what: 'no children and no zombies of the server',
     });

@@ -137,6 +137,35 @@ TEST(Server, ResponsesMayArriveOutOfOrder) {
   EXPECT_EQ((*slow)["result"]["structuredContent"]["output"], "");
 }
 
+TEST(Server, NoJobOutlivesAServerKilledWithSigkill) {
+  char pattern[] = "/tmp/mcpbg-int-XXXXXX";
+  std::string dir = ::mkdtemp(pattern);
+  ServerProcess server;
+  server.initialize();
+  auto stubborn = server.call("execute", Json{{"argv", {TEST_CHILD_PATH, "ignore-term"}}});
+  auto parent = server.call("execute",
+                            Json{{"argv", {TEST_CHILD_PATH, "grandchild", dir + "/gc.pid"}}});
+  auto shell = server.call("execute", Json{{"command", "sleep 1000 & sleep 1000; wait"}});
+  pid_t grandchild = 0;
+  ASSERT_TRUE(eventually([&] {
+    std::ifstream in(dir + "/gc.pid");
+    return static_cast<bool>(in >> grandchild) && grandchild > 0;
+  }));
+  ASSERT_TRUE(eventually([&] {
+    return server.call("status", {{"job_id", stubborn["job_id"]}})["output_bytes"] == 6;
+  }));
+  ::kill(server.pid(), SIGKILL);  // no chance to shut down
+  ASSERT_TRUE(server.wait_exit());
+  // The watchdog TERMs every group, and KILLs what ignores TERM a second later.
+  auto started = std::chrono::steady_clock::now();
+  for (pid_t pid : {stubborn["pid"].get<pid_t>(), parent["pid"].get<pid_t>(), grandchild,
+                    shell["pid"].get<pid_t>()}) {
+    EXPECT_TRUE(eventually([&] { return process_gone(pid); }, 3s)) << "pid " << pid << " survived";
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Server, JobsDoNotInheritFdsTheServerInherited) {
   // Opened without O_CLOEXEC, so the server inherits it as a stray fd, as from a careless parent.
   int stray = ::open("/dev/null", O_RDONLY);

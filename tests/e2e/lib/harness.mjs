@@ -146,6 +146,14 @@ export function processAlive(pid) {
 }
 
 /** Every process whose parent is `ppid`: [{pid, comm, state, ...}]. */
+/** The server's one permanent child: the watchdog that stops jobs if the server is killed. */
+export const WATCHDOG_NAME = 'mcp-bg-watchdog';
+
+/** Children of `ppid` that are jobs (every child but the server's watchdog). */
+export function jobChildrenOf(ppid) {
+  return childrenOf(ppid).filter((stat) => stat.comm !== WATCHDOG_NAME);
+}
+
 export function childrenOf(ppid) {
   const result = [];
   for (const name of fs.readdirSync('/proc')) {
