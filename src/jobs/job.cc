@@ -1,5 +1,6 @@
 #include "jobs/job.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -77,6 +78,8 @@ base::Result<std::shared_ptr<Job>> Job::start(asio::any_io_executor executor, Jo
   job->pidfd_.assign(process->pidfd.release());
   job->stdout_pipe_.assign(process->stdout_fd.release());
   job->stderr_pipe_.assign(process->stderr_fd.release());
+  struct stat stdin_stat {};
+  if (::fstat(process->stdin_fd.get(), &stdin_stat) == 0) job->stdin_inode_ = stdin_stat.st_ino;
   job->stdin_pipe_.assign(process->stdin_fd.release());
 
   asio::co_spawn(executor, watch_exit(job), asio::detached);
@@ -188,6 +191,14 @@ Job::SignalResult Job::kill(int sig, std::chrono::milliseconds grace) {
     });
   }
   return SignalResult::kSignalled;
+}
+
+std::optional<sys::ProcessTreeStats> Job::tree_stats() const {
+  if (!running()) return std::nullopt;
+  auto stats = sys::process_tree_stats(pid_, stdin_inode_);
+  // Input cannot be awaited from a stdin the server has closed.
+  if (!stdin_pipe_.is_open()) stats.waiting_for_input = false;
+  return stats;
 }
 
 void Job::set_time_limit(std::chrono::milliseconds limit, std::chrono::milliseconds grace) {

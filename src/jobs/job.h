@@ -23,6 +23,7 @@
 #include "base/result.h"
 #include "base/time.h"
 #include "jobs/output_log.h"
+#include "sys/proc_stats.h"
 #include "sys/process.h"
 
 namespace jobs {
@@ -80,6 +81,10 @@ class Job : public std::enable_shared_from_this<Job> {
   bool stdin_open() const { return stdin_pipe_.is_open() && !stdin_close_requested_; }
   uint64_t stdin_pending_bytes() const { return pending_input_.size(); }
 
+  /// Memory, CPU and stdin state of the job's process tree, read from /proc now. Empty once
+  /// the main process has exited.
+  std::optional<sys::ProcessTreeStats> tree_stats() const;
+
   enum class SignalResult { kSignalled, kAlreadyTerminated };
   /// Sends `sig` to the job's process group and, unless it is SIGKILL, KILL to the group after
   /// `grace` if anything of it is left. Never waits. A job whose main process has exited answers
@@ -131,6 +136,7 @@ class Job : public std::enable_shared_from_this<Job> {
   asio::posix::stream_descriptor stdout_pipe_;
   asio::posix::stream_descriptor stderr_pipe_;
   asio::posix::stream_descriptor stdin_pipe_;
+  ino_t stdin_inode_ = 0;  // identifies the job's stdin in /proc/<pid>/fd/0
   std::string pending_input_;
   bool stdin_writer_active_ = false;
   bool stdin_close_requested_ = false;

@@ -46,13 +46,18 @@ Json exit_code_or_null(const jobs::Job& job) {
 }
 
 Json job_summary(const jobs::Job& job) {
+  auto stats = job.tree_stats();
   return Json{{"job_id", job.id()},
               {"label", job.spec().label},
               {"command", job.spec().command},
               {"status", jobs::to_string(job.status())},
               {"exit_code", exit_code_or_null(job)},
               {"started", base::iso8601_utc(job.started())},
-              {"ended", timestamp_or_null(job.ended())}};
+              {"ended", timestamp_or_null(job.ended())},
+              {"waiting_for_input", stats && stats->waiting_for_input},
+              {"rss_bytes", stats ? Json(stats->rss_bytes) : Json(nullptr)},
+              {"cpu_seconds",
+               stats ? Json(std::round(stats->cpu_seconds * 100.0) / 100.0) : Json(nullptr)}};
 }
 
 Json job_status(const jobs::Job& job) {

@@ -22,7 +22,9 @@ Tool make_list_tool(const ToolLimits&) {
   tool.title = "List jobs";
   tool.description =
       "List the background jobs this server knows, newest first: running ones and finished ones "
-      "still retained. Each row: {job_id, label, command, status, exit_code, started, ended}. "
+      "still retained. Each row: {job_id, label, command, status, exit_code, started, ended, "
+      "waiting_for_input, rss_bytes, cpu_seconds}; the last three describe a running job's "
+      "process tree (waiting_for_input: blocked reading its stdin, so answer it with interact). "
       "Filter with `status` (running, completed, failed, killed). Use it to recover a lost "
       "job_id or see what is still running.";
   tool.input_schema = Json::parse(R"json({
@@ -45,9 +47,13 @@ Tool make_list_tool(const ToolLimits&) {
           "status": {"type": "string", "enum": ["running", "completed", "failed", "killed", "timed_out"]},
           "exit_code": {"type": ["integer", "null"]},
           "started": {"type": "string"},
-          "ended": {"type": ["string", "null"]}
+          "ended": {"type": ["string", "null"]},
+          "waiting_for_input": {"type": "boolean"},
+          "rss_bytes": {"type": ["integer", "null"]},
+          "cpu_seconds": {"type": ["number", "null"]}
         },
-        "required": ["job_id", "label", "command", "status", "exit_code", "started", "ended"]
+        "required": ["job_id", "label", "command", "status", "exit_code", "started", "ended",
+                     "waiting_for_input", "rss_bytes", "cpu_seconds"]
       }}
     },
     "required": ["jobs"]

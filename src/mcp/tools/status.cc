@@ -18,9 +18,13 @@ Tool make_status_tool(const ToolLimits&) {
   tool.title = "Job status";
   tool.description =
       "Get one job's current state: {job_id, label, command, cwd, status, pid, exit_code, "
-      "signal, started, ended, duration_seconds, output_bytes, dropped_bytes}. status is running, "
-      "completed (exit 0), failed (non-zero exit, or killed by a signal this server did not "
-      "send) or killed (stopped by the kill tool or server shutdown). It is always current: no "
+      "signal, started, ended, duration_seconds, output_bytes, dropped_bytes, waiting_for_input, "
+      "rss_bytes, cpu_seconds}. status is running, completed (exit 0), failed (non-zero exit, or "
+      "killed by a signal this server did not send), killed (stopped by the kill tool or server "
+      "shutdown) or timed_out (ran past its timeout_seconds). For a running job, "
+      "waiting_for_input is true when one of its processes is blocked reading its stdin (read "
+      "from /proc, not guessed from the output): answer it with interact. rss_bytes and "
+      "cpu_seconds are summed over the job's process tree. It is always current: no "
       "polling is needed for the server to notice an exit. output_bytes counts everything the "
       "job printed; dropped_bytes what was discarded from the middle to stay within the bound.";
   tool.input_schema = Json{{"type", "object"},
@@ -42,10 +46,14 @@ Tool make_status_tool(const ToolLimits&) {
       "ended": {"type": ["string", "null"]},
       "duration_seconds": {"type": "number"},
       "output_bytes": {"type": "integer"},
-      "dropped_bytes": {"type": "integer"}
+      "dropped_bytes": {"type": "integer"},
+      "waiting_for_input": {"type": "boolean"},
+          "rss_bytes": {"type": ["integer", "null"]},
+          "cpu_seconds": {"type": ["number", "null"]}
     },
     "required": ["job_id", "label", "command", "cwd", "status", "pid", "exit_code", "signal",
-                 "started", "ended", "duration_seconds", "output_bytes", "dropped_bytes"]
+                 "started", "ended", "duration_seconds", "output_bytes", "dropped_bytes",
+                 "waiting_for_input", "rss_bytes", "cpu_seconds"]
   })json");
   tool.annotations = Json{{"title", tool.title},
                           {"readOnlyHint", true},

@@ -273,6 +273,36 @@ TEST_F(JobManagerTest, StatusFollowsTheMainProcessWhenAGrandchildHoldsThePipes) 
   EXPECT_EQ(all_output(*job), "started\n");
 }
 
+TEST_F(JobManagerTest, SeesWhenAJobWaitsForInputAndWhatItUses) {
+  auto reader = run("i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; read answer; echo $answer");
+  auto sleeper = run("sleep 30");
+  // Blocked in read(0) on its own stdin: visible in /proc, without guessing from the output.
+  ASSERT_TRUE(test::run_until(io_, [&] {
+    auto stats = reader->tree_stats();
+    return stats && stats->waiting_for_input;
+  }));
+  auto stats = *reader->tree_stats();
+  EXPECT_GT(stats.cpu_seconds, 0.0);  // the loop burned CPU before it read
+  EXPECT_GT(stats.rss_bytes, 0u);
+  EXPECT_GE(stats.processes, 1);
+  ASSERT_TRUE(test::run_until(io_, [&] { return sleeper->tree_stats()->processes >= 1; }));
+  EXPECT_FALSE(sleeper->tree_stats()->waiting_for_input);  // sleeping, not reading
+
+  ASSERT_TRUE(reader->write_stdin("yes\n", false).has_value());
+  ASSERT_TRUE(finished(reader));
+  EXPECT_FALSE(reader->tree_stats().has_value());  // nothing to measure once it has exited
+  EXPECT_EQ(all_output(*reader), "yes\n");
+  sleeper->kill(SIGKILL, 0ms);
+  ASSERT_TRUE(finished(sleeper));
+}
+
+TEST_F(JobManagerTest, CountsTheWholeProcessTree) {
+  auto job = run("sleep 30 & sleep 30 & wait");
+  ASSERT_TRUE(test::run_until(io_, [&] { return job->tree_stats()->processes == 3; }));
+  job->kill(SIGKILL, 0ms);
+  ASSERT_TRUE(finished(job));
+}
+
 TEST_F(JobManagerTest, EveryFastJobIsSeenToEnd) {
   // A job that exits before its watchers first wait must still be seen to end (an edge that
   // fired early must not be lost), alone and many at once.

@@ -1,0 +1,102 @@
+#include "sys/proc_stats.h"
+
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace sys {
+namespace {
+
+std::string read_small_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return {};
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+struct ProcStat {
+  char state = '?';
+  uint64_t utime = 0, stime = 0, cutime = 0, cstime = 0;
+  int64_t rss_pages = 0;
+};
+
+// /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so the
+// fields are counted from the last ')'.
+bool read_stat(pid_t pid, ProcStat& out) {
+  std::string text = read_small_file("/proc/" + std::to_string(pid) + "/stat");
+  size_t close = text.rfind(')');
+  if (close == std::string::npos) return false;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  std::vector<std::string> values;  // values[0] is field 3 (state)
+  while (fields >> field) values.push_back(field);
+  if (values.size() < 22) return false;
+  out.state = values[0][0];
+  out.utime = std::strtoull(values[11].c_str(), nullptr, 10);
+  out.stime = std::strtoull(values[12].c_str(), nullptr, 10);
+  out.cutime = std::strtoull(values[13].c_str(), nullptr, 10);
+  out.cstime = std::strtoull(values[14].c_str(), nullptr, 10);
+  out.rss_pages = std::strtoll(values[21].c_str(), nullptr, 10);
+  return true;
+}
+
+// Blocked in read(2)/readv(2)/pread64(2) on fd 0, where fd 0 is the job's stdin.
+bool blocked_reading_stdin(pid_t pid, ino_t stdin_inode) {
+  std::string base = "/proc/" + std::to_string(pid);
+  std::istringstream syscall_line(read_small_file(base + "/syscall"));
+  long number = -1;
+  std::string first_argument;
+  if (!(syscall_line >> number >> first_argument)) return false;  // "running", or no access
+  if (number != SYS_read && number != SYS_readv && number != SYS_pread64) return false;
+  if (std::strtoull(first_argument.c_str(), nullptr, 16) != 0) return false;
+  struct stat st {};
+  if (::stat((base + "/fd/0").c_str(), &st) != 0) return false;
+  return stdin_inode == 0 || st.st_ino == stdin_inode;
+}
+
+std::vector<pid_t> children_of(pid_t pid) {
+  std::vector<pid_t> children;
+  std::error_code error;
+  std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks, error)) {
+    std::istringstream list(read_small_file(task.path().string() + "/children"));
+    pid_t child;
+    while (list >> child) children.push_back(child);
+  }
+  return children;
+}
+
+}  // namespace
+
+ProcessTreeStats process_tree_stats(pid_t root, ino_t stdin_inode) {
+  static const long kTicksPerSecond = ::sysconf(_SC_CLK_TCK);
+  static const long kPageSize = ::sysconf(_SC_PAGESIZE);
+  ProcessTreeStats stats;
+  std::vector<pid_t> pending{root};
+  // Bounded, in case /proc ever showed a cycle mid-change: a job tree is not this large.
+  for (size_t visited = 0; !pending.empty() && visited < 100000; ++visited) {
+    pid_t pid = pending.back();
+    pending.pop_back();
+    ProcStat stat;
+    if (!read_stat(pid, stat) || stat.state == 'Z') continue;
+    ++stats.processes;
+    stats.rss_bytes += static_cast<uint64_t>(std::max<int64_t>(stat.rss_pages, 0) * kPageSize);
+    stats.cpu_seconds += static_cast<double>(stat.utime + stat.stime + stat.cutime + stat.cstime) /
+                         static_cast<double>(kTicksPerSecond);
+    if (!stats.waiting_for_input && stat.state == 'S') {
+      stats.waiting_for_input = blocked_reading_stdin(pid, stdin_inode);
+    }
+    for (pid_t child : children_of(pid)) pending.push_back(child);
+  }
+  return stats;
+}
+
+}  // namespace sys
