@@ -155,8 +155,12 @@ test('list: newest first, fields, and status filter', withServer(async (srv) => 
   const [jc, jb, ja] = all.jobs;
   assert.deepEqual(
     Object.keys(jc).sort(),
-    ['command', 'ended', 'exit_code', 'job_id', 'label', 'started', 'status'],
+    ['command', 'cpu_seconds', 'ended', 'exit_code', 'job_id', 'label', 'rss_bytes', 'started', 'status',
+      'waiting_for_input'],
   );
+  assert.ok(jc.rss_bytes > 0, 'a running job has a resident size');
+  assert.equal(jc.waiting_for_input, false, 'sleep is not reading its stdin');
+  assert.equal(jb.rss_bytes, null, 'a finished job has none');
   assert.equal(jc.label, 'c');
   assert.equal(jc.command, 'exec sleep 1000');
   assert.equal(jc.status, 'running');
