@@ -78,6 +78,29 @@ Json job_id_schema() {
               {"description", "The job's id (a UUID), as returned by execute or list."}};
 }
 
+Json grep_schema() {
+  return Json{{"type", "string"},
+              {"minLength", 1},
+              {"description",
+               "RE2 regular expression: return only the lines that match it (with their byte "
+               "offsets in `matches`). Nothing is discarded from the job's output."}};
+}
+
+Json context_schema() {
+  return Json{{"type", "integer"},
+              {"minimum", 0},
+              {"maximum", 20},
+              {"description", "With grep: lines of context before and after each match (default 0)."}};
+}
+
+Json matches_schema() {
+  return Json{{"type", "array"},
+              {"items",
+               {{"type", "object"},
+                {"properties", {{"offset", {{"type", "integer"}}}, {"line", {{"type", "string"}}}}},
+                {"required", {"offset", "line"}}}}};
+}
+
 Json status_schema() {
   return Json{{"type", "string"},
               {"enum", {"running", "completed", "failed", "killed", "timed_out"}}};

@@ -37,6 +37,11 @@ Json job_status(const jobs::Job& job);
 Json job_id_schema();
 /// The schema of the optional `stream` argument.
 Json stream_schema();
+/// The `grep` and `context` argument schemas, and the `matches` result schema.
+Json grep_schema();
+Json context_schema();
+Json matches_schema();
+
 /// The schema of a job's status.
 Json status_schema();
 

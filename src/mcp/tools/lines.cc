@@ -56,6 +56,83 @@ std::optional<Line> LineMatcher::scan(const jobs::OutputLog& log) {
   return std::nullopt;
 }
 
+namespace {
+
+uint64_t end_of(const Line& line) { return line.offset + line.text.size() + (line.complete ? 1 : 0); }
+
+// Appends lines[first..last] to `result.text`, with "--" (when context was asked for, as grep
+// does) if it does not continue the lines already there. Returns false, adding nothing, if that
+// would exceed max_bytes.
+bool append_group(const std::vector<Line>& lines, size_t first, size_t last, size_t context,
+                  std::optional<size_t>& last_emitted, uint64_t max_bytes, GrepResult& result) {
+  if (last_emitted && first <= *last_emitted) first = *last_emitted + 1;
+  if (first > last) return true;
+  std::string group;
+  if (context > 0 && last_emitted && first > *last_emitted + 1) group += "--\n";
+  for (size_t i = first; i <= last; ++i) group += lines[i].text + "\n";
+  if (result.text.size() + group.size() > max_bytes) return false;
+  result.text += group;
+  last_emitted = last;
+  return true;
+}
+
+}  // namespace
+
+GrepResult grep_forward(const std::vector<Line>& lines, const RE2& pattern, size_t context,
+                        uint64_t max_bytes) {
+  GrepResult result;
+  result.scanned_to = lines.empty() ? 0 : end_of(lines.back());
+  std::optional<size_t> last_emitted;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (!RE2::PartialMatch(lines[i].text, pattern)) continue;
+    size_t first = i >= context ? i - context : 0;
+    size_t last = std::min(lines.size() - 1, i + context);
+    if (!append_group(lines, first, last, context, last_emitted, max_bytes, result)) {
+      result.truncated = true;
+      result.scanned_to = lines[first].offset;  // the next read starts with this group
+      break;
+    }
+    result.matches.push_back(lines[i]);
+  }
+  return result;
+}
+
+GrepResult grep_last(const std::vector<Line>& lines, const RE2& pattern, size_t context,
+                     size_t count, uint64_t max_bytes) {
+  GrepResult result;
+  result.scanned_to = lines.empty() ? 0 : end_of(lines.back());
+  std::vector<size_t> hits;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (RE2::PartialMatch(lines[i].text, pattern)) hits.push_back(i);
+  }
+  size_t skip = hits.size() > count ? hits.size() - count : 0;
+  result.truncated = skip > 0;
+  // Keep the most recent groups that fit, then emit them oldest first.
+  std::vector<size_t> kept;
+  uint64_t budget = 0;
+  for (size_t k = hits.size(); k-- > skip;) {
+    size_t i = hits[k];
+    uint64_t size = 0;
+    for (size_t j = i >= context ? i - context : 0; j <= std::min(lines.size() - 1, i + context); ++j) {
+      size += lines[j].text.size() + 1;
+    }
+    if (budget + size > max_bytes) {
+      result.truncated = true;
+      break;
+    }
+    budget += size;
+    kept.insert(kept.begin(), i);
+  }
+  std::optional<size_t> last_emitted;
+  for (size_t i : kept) {
+    size_t first = i >= context ? i - context : 0;
+    size_t last = std::min(lines.size() - 1, i + context);
+    append_group(lines, first, last, context, last_emitted, ~0ull, result);
+    result.matches.push_back(lines[i]);
+  }
+  return result;
+}
+
 std::optional<std::string> compile_pattern(const std::string& argument, const std::string& text,
                                            std::unique_ptr<RE2>& out) {
   RE2::Options options;

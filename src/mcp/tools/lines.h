@@ -41,6 +41,21 @@ class LineMatcher {
   jobs::StreamFilter filter_;
 };
 
+/// Lines matching a pattern, with up to `context` lines around each, like grep -C.
+struct GrepResult {
+  std::vector<Line> matches;  // The matching lines only.
+  std::string text;           // Matches and context as lines; "--" between separate groups.
+  uint64_t scanned_to = 0;    // Offset after the last line considered (where to continue).
+  bool truncated = false;     // Stopped at max_bytes (forward) or left out older matches (last).
+};
+
+/// Forward: matches in order from the first line, stopping before max_bytes of text is exceeded.
+GrepResult grep_forward(const std::vector<Line>& lines, const RE2& pattern, size_t context,
+                        uint64_t max_bytes);
+/// The last `count` matches (and their context), at most max_bytes of text.
+GrepResult grep_last(const std::vector<Line>& lines, const RE2& pattern, size_t context,
+                     size_t count, uint64_t max_bytes);
+
 /// Compiles a pattern given by a client, or says what is wrong with it, naming the argument.
 std::optional<std::string> compile_pattern(const std::string& argument, const std::string& text,
                                            std::unique_ptr<RE2>& out);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "mcp/tools/common.h"
+#include "mcp/tools/lines.h"
 
 namespace mcp::tools {
 namespace {
@@ -43,7 +44,9 @@ Tool make_output_tool(const ToolLimits& limits) {
       "status, exit_code}}; truncated means more output remains after next_offset. At most "
       "`max_bytes` (default {}, at most {}) are returned per call. When the job printed more than "
       "the server keeps, the middle is dropped: a read in the dropped part starts where the kept "
-      "output resumes, and `offset` in the result says where that is. For the last lines, use "
+      "output resumes, and `offset` in the result says where that is. With `grep` (an RE2 "
+      "pattern), only matching lines are returned, with `context` lines around each and their "
+      "byte offsets in `matches`; next_offset then continues the search. For the last lines, use "
       "tail.",
       default_max, limits.max_read_bytes);
   tool.input_schema = Json{
@@ -59,10 +62,13 @@ Tool make_output_tool(const ToolLimits& limits) {
          {{"type", "integer"},
           {"minimum", 1},
           {"maximum", limits.max_read_bytes},
-          {"description", fmt::format("Most bytes to return (default {}).", default_max)}}}}},
+          {"description", fmt::format("Most bytes to return (default {}).", default_max)}}},
+        {"grep", grep_schema()},
+        {"context", context_schema()}}},
       {"required", {"job_id"}},
       {"additionalProperties", false}};
   tool.output_schema = output_schema();
+  tool.output_schema["properties"]["matches"] = matches_schema();
   tool.annotations = Json{{"title", tool.title},
                           {"readOnlyHint", true},
                           {"destructiveHint", false},
@@ -81,6 +87,29 @@ Tool make_output_tool(const ToolLimits& limits) {
           offset, log.total_bytes(), log.total_bytes()));
     }
     uint64_t max_bytes = arguments.value<uint64_t>("max_bytes", default_max);
+    if (arguments.contains("grep")) {
+      std::unique_ptr<RE2> pattern;
+      if (auto problem = compile_pattern("grep", arguments["grep"].get<std::string>(), pattern)) {
+        co_return ToolOutcome::fail(*problem);
+      }
+      if (offset >= log.head_size() && offset < log.tail_start()) offset = log.tail_start();
+      auto lines = collect_lines(log, offset, log.total_bytes(), stream_filter(arguments));
+      auto found = grep_forward(lines, *pattern, arguments.value<size_t>("context", 0), max_bytes);
+      Json matches = Json::array();
+      for (const auto& line : found.matches) {
+        matches.push_back({{"offset", line.offset}, {"line", output_text(line.text)}});
+      }
+      co_return ToolOutcome::ok(
+          Json{{"output", output_text(found.text)},
+               {"offset", offset},
+               {"next_offset", found.truncated ? found.scanned_to : log.total_bytes()},
+               {"total_bytes", log.total_bytes()},
+               {"dropped_bytes", log.dropped_bytes()},
+               {"truncated", found.truncated},
+               {"status", jobs::to_string((*job)->status())},
+               {"exit_code", exit_code_or_null(**job)},
+               {"matches", std::move(matches)}});
+    }
     auto slice = log.read(offset, max_bytes, stream_filter(arguments));
     co_return ToolOutcome::ok(Json{{"output", output_text(slice.bytes)},
                                    {"offset", slice.offset},

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "mcp/tools/common.h"
+#include "mcp/tools/lines.h"
 
 namespace mcp::tools {
 
@@ -16,7 +17,9 @@ Tool make_tail_tool(const ToolLimits& limits) {
       "total_bytes, dropped_bytes, truncated, status, exit_code}}; pass next_offset to output "
       "later to read only what is new. truncated means fewer lines than asked were available "
       "because older output was dropped, or the lines exceeded {} bytes and only their end is "
-      "returned.",
+      "returned. With `grep` (an RE2 pattern), `lines` counts matching lines instead: the last "
+      "matches (for example \"error|FAIL\"), with `context` lines around each and their byte "
+      "offsets in `matches`.",
       limits.max_read_bytes);
   tool.input_schema = Json{
       {"type", "object"},
@@ -27,7 +30,9 @@ Tool make_tail_tool(const ToolLimits& limits) {
           {"minimum", 1},
           {"maximum", 10000},
           {"description", "How many lines (default 50)."}}},
-        {"stream", stream_schema()}}},
+        {"stream", stream_schema()},
+        {"grep", grep_schema()},
+        {"context", context_schema()}}},
       {"required", {"job_id"}},
       {"additionalProperties", false}};
   tool.output_schema = Json::parse(R"json({
@@ -45,6 +50,7 @@ Tool make_tail_tool(const ToolLimits& limits) {
     "required": ["output", "lines", "next_offset", "total_bytes", "dropped_bytes", "truncated",
                  "status", "exit_code"]
   })json");
+  tool.output_schema["properties"]["matches"] = matches_schema();
   tool.annotations = Json{{"title", tool.title},
                           {"readOnlyHint", true},
                           {"destructiveHint", false},
@@ -56,7 +62,30 @@ Tool make_tail_tool(const ToolLimits& limits) {
     auto job = find_job(context.jobs, arguments);
     if (!job) co_return ToolOutcome::fail(job.error().message);
     const auto& log = (*job)->output();
-    auto slice = log.tail(arguments.value<uint64_t>("lines", 50), max_bytes,
+    uint64_t wanted = arguments.value<uint64_t>("lines", 50);
+    if (arguments.contains("grep")) {
+      std::unique_ptr<RE2> pattern;
+      if (auto problem = compile_pattern("grep", arguments["grep"].get<std::string>(), pattern)) {
+        co_return ToolOutcome::fail(*problem);
+      }
+      auto lines = collect_lines(log, 0, log.total_bytes(), stream_filter(arguments));
+      auto found = grep_last(lines, *pattern, arguments.value<size_t>("context", 0), wanted,
+                             max_bytes);
+      Json matches = Json::array();
+      for (const auto& line : found.matches) {
+        matches.push_back({{"offset", line.offset}, {"line", output_text(line.text)}});
+      }
+      co_return ToolOutcome::ok(Json{{"output", output_text(found.text)},
+                                     {"lines", found.matches.size()},
+                                     {"next_offset", log.total_bytes()},
+                                     {"total_bytes", log.total_bytes()},
+                                     {"dropped_bytes", log.dropped_bytes()},
+                                     {"truncated", found.truncated},
+                                     {"status", jobs::to_string((*job)->status())},
+                                     {"exit_code", exit_code_or_null(**job)},
+                                     {"matches", std::move(matches)}});
+    }
+    auto slice = log.tail(wanted, max_bytes,
                           stream_filter(arguments));
     co_return ToolOutcome::ok(Json{{"output", output_text(slice.bytes)},
                                    {"lines", slice.lines},
