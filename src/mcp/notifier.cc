@@ -33,7 +33,7 @@ constexpr size_t kMaxCommandBytes = 200;
 }  // namespace
 
 struct Notifier::Watch {
-  Watch(asio::any_io_executor executor, std::shared_ptr<jobs::Job> watched)
+  Watch(const asio::any_io_executor& executor, std::shared_ptr<jobs::Job> watched)
       : job(std::move(watched)), throttle(executor) {}
 
   std::shared_ptr<jobs::Job> job;
@@ -46,7 +46,7 @@ struct Notifier::Watch {
   asio::steady_timer throttle;  // Holds back the next output update until kMinInterval passed.
 };
 
-Notifier::Notifier(asio::any_io_executor executor, jobs::JobManager& jobs, Notify notify)
+Notifier::Notifier(const asio::any_io_executor& executor, jobs::JobManager& jobs, Notify notify)
     : executor_(executor),
       jobs_(jobs),
       notify_(std::move(notify)),
@@ -62,7 +62,8 @@ Notifier::Notifier(asio::any_io_executor executor, jobs::JobManager& jobs, Notif
   });
 }
 
-Notifier::~Notifier() {
+// Timer cancellation reports failure by exception only in theory (a broken reactor).
+Notifier::~Notifier() {  // NOLINT(bugprone-exception-escape)
   for (auto& [id, watch] : watches_) {
     watch->stopped = true;
     watch->throttle.cancel();

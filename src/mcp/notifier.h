@@ -36,7 +36,7 @@ class Notifier {
   static constexpr std::chrono::milliseconds kMinInterval{1000};
   static constexpr std::string_view kLoggerName = "mcp-background-job";
 
-  Notifier(boost::asio::any_io_executor executor, jobs::JobManager& jobs, Notify notify);
+  Notifier(const boost::asio::any_io_executor& executor, jobs::JobManager& jobs, Notify notify);
   ~Notifier();
   Notifier(const Notifier&) = delete;
   Notifier& operator=(const Notifier&) = delete;

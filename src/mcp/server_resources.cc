@@ -13,7 +13,7 @@ namespace {
 constexpr int kResourceNotFound = -32002;
 // The templates change only with the binary; the jobs (and so the list and every read) at any
 // time.
-constexpr int64_t kTemplatesTtlMs = 3600 * 1000;
+constexpr int64_t kTemplatesTtlMs = int64_t{3600} * 1000;
 
 }  // namespace
 
