@@ -193,8 +193,9 @@ void Notifier::jobs_changed(const std::string& id) {
   // A burst of starts or evictions becomes one notification.
   list_changed_pending_ = true;
   list_timer_.expires_at(due);
-  list_timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec) return;  // cancelled: the notifier is going away
+  // A handler already queued when the notifier goes away runs without an error: hence `alive`.
+  list_timer_.async_wait([this, alive = std::weak_ptr<int>(alive_)](boost::system::error_code ec) {
+    if (ec || alive.expired()) return;
     list_changed_pending_ = false;
     send_list_changed();
   });
