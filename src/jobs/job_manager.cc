@@ -127,6 +127,7 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
   start_order_.push_back((*job)->id());
   ++running_;
   spdlog::info("job {} started (pid {}): {}", (*job)->id(), (*job)->pid(), (*job)->spec().command);
+  for (const auto& observer : jobs_changed_observers_) observer((*job)->id());
   return job;
 }
 
@@ -138,7 +139,7 @@ void JobManager::handle_exit(Job& job) {
                job.term_signal() ? sys::signal_name(*job.term_signal()) : "-");
   any_change_.cancel();
   release_group_if_gone(job);
-  if (job_end_observer_) job_end_observer_(job);
+  for (const auto& observer : job_end_observers_) observer(job);
   // Evicting here is safe even for `job` itself: its own coroutine still holds it.
   if (!shutting_down_) {
     while (finished_order_.size() > static_cast<size_t>(settings_.max_finished)) {
@@ -157,7 +158,8 @@ void JobManager::release_group_if_gone(Job& job) {
 
 void JobManager::evict(std::string id) {  // by value: callers pass an element it erases
   auto it = jobs_.find(id);
-  if (it != jobs_.end()) {
+  bool forgotten = it != jobs_.end();
+  if (forgotten) {
     it->second->close();
     jobs_.erase(it);
   }
@@ -167,6 +169,9 @@ void JobManager::evict(std::string id) {  // by value: callers pass an element i
   }
   std::erase(start_order_, id);
   std::erase(finished_order_, id);
+  if (forgotten) {
+    for (const auto& observer : jobs_changed_observers_) observer(id);
+  }
 }
 
 void JobManager::evict_expired() {

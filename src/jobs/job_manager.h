@@ -64,8 +64,15 @@ class JobManager {
   int running_count() const { return running_; }
   const EngineSettings& settings() const { return settings_; }
 
-  /// Called once for every job that ends (after its status is final).
-  void on_job_end(std::function<void(const Job&)> observer) { job_end_observer_ = std::move(observer); }
+  /// Called once for every job that ends (after its status is final). Each call adds an observer.
+  void on_job_end(std::function<void(const Job&)> observer) {
+    job_end_observers_.push_back(std::move(observer));
+  }
+  /// Called with a job's id when the set of remembered jobs changes: after the job started, and
+  /// after it was forgotten (evicted; find() no longer has it). Each call adds an observer.
+  void on_jobs_changed(std::function<void(const std::string& id)> observer) {
+    jobs_changed_observers_.push_back(std::move(observer));
+  }
 
   /// Evicts finished jobs older than the retention, now (the timer also does this periodically).
   void evict_expired();
@@ -93,7 +100,8 @@ class JobManager {
   bool shutting_down_ = false;
   asio::steady_timer cleanup_timer_;
   asio::steady_timer any_change_;  // Never expires; cancelled when a job ends or its output closes.
-  std::function<void(const Job&)> job_end_observer_;
+  std::vector<std::function<void(const Job&)>> job_end_observers_;
+  std::vector<std::function<void(const std::string&)>> jobs_changed_observers_;
   sys::Watchdog* watchdog_;
   std::unordered_map<std::string, pid_t> watched_groups_;  // job id -> group, until released
 };

@@ -39,7 +39,10 @@ McpServer::McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jo
       limits_(limits),
       version_(std::move(version)),
       send_(std::move(send)),
-      tools_(make_tools(limits_)) {}
+      tools_(make_tools(limits_)),
+      notifier_(executor, jobs_, [this](std::string method, Json params) {
+        notify(std::move(method), std::move(params));
+      }) {}
 
 void McpServer::send_result(const Json& id, Json result, Era era) {
   if (era == Era::kModern) result["resultType"] = "complete";
@@ -159,6 +162,8 @@ void McpServer::handle_request(const Json& id, const std::string& method, const 
     send_result(id, std::move(result), era);
   } else if (method == "tools/call") {
     call_tool(id, params, era);
+  } else if (method.starts_with("resources/") || method == "logging/setLevel") {
+    serve_resources(id, method, params, era);
   } else {
     send_error(id, error_code::kMethodNotFound, fmt::format("method not found: {}", method));
   }
@@ -179,7 +184,10 @@ Json McpServer::initialize_result(const Json& params) {
                  client->value("version", "?"), legacy_version_);
   }
   return Json{{"protocolVersion", legacy_version_},
-              {"capabilities", {{"tools", {{"listChanged", false}}}}},
+              {"capabilities",
+               {{"tools", {{"listChanged", false}}},
+                {"resources", {{"subscribe", true}, {"listChanged", true}}},
+                {"logging", Json::object()}}},
               {"serverInfo", server_info()},
               {"instructions", kInstructions}};
 }
@@ -187,8 +195,11 @@ Json McpServer::initialize_result(const Json& params) {
 Json McpServer::discover_result() const {
   Json supported = Json::array({kModernVersion});
   for (auto v : kLegacyVersions) supported.push_back(v);
+  // Resources without subscribe/listChanged: in 2026-07-28 those travel on subscriptions/listen,
+  // which this server does not offer yet.
   return Json{{"supportedVersions", supported},
-              {"capabilities", {{"tools", {{"listChanged", false}}}}},
+              {"capabilities",
+               {{"tools", {{"listChanged", false}}}, {"resources", Json::object()}}},
               {"instructions", kInstructions},
               {"ttlMs", kToolListTtlMs},
               {"cacheScope", "public"},

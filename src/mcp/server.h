@@ -17,6 +17,7 @@
 
 #include "jobs/job_manager.h"
 #include "mcp/json_rpc.h"
+#include "mcp/notifier.h"
 #include "mcp/tool.h"
 
 namespace mcp {
@@ -54,6 +55,10 @@ class McpServer {
   void call_tool(const Json& id, const Json& params, Era era);
   void send_result(const Json& id, Json result, Era era);
   void send_error(const Json& id, int code, std::string message, Json data = nullptr);
+  // resources/* and logging/setLevel (server_resources.cc).
+  void serve_resources(const Json& id, const std::string& method, const Json& params, Era era);
+  // A notification the server sends unasked: only within a legacy session.
+  void notify(std::string method, Json params);
 
   boost::asio::any_io_executor executor_;
   jobs::JobManager& jobs_;
@@ -64,6 +69,7 @@ class McpServer {
   std::unordered_map<std::string, std::unique_ptr<InFlight>> in_flight_;  // by id.dump()
   bool initialized_ = false;
   std::string legacy_version_;
+  Notifier notifier_;  // Last: its observers call back into the members above.
 };
 
 }  // namespace mcp

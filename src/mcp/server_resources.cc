@@ -1,0 +1,106 @@
+// McpServer's resources/* and logging/setLevel requests, and the gate for what it sends unasked.
+// Kept apart from server.cc: the dispatcher only routes these methods here.
+#include "mcp/server.h"
+
+#include <fmt/format.h>
+
+#include "mcp/resources.h"
+
+namespace mcp {
+namespace {
+
+// "Resource not found" up to 2025-11-25; 2026-07-28 answers it with -32602 instead (SEP-2164).
+constexpr int kResourceNotFound = -32002;
+// The templates change only with the binary; the jobs (and so the list and every read) at any
+// time.
+constexpr int64_t kTemplatesTtlMs = int64_t{3600} * 1000;
+
+}  // namespace
+
+void McpServer::notify(std::string method, Json params) {
+  // Only a legacy session has a channel for unasked messages; in 2026-07-28 they travel on
+  // subscriptions/listen, which this server does not offer yet.
+  if (legacy_version_.empty()) return;
+  send_(serialize(make_notification(std::move(method), std::move(params))));
+}
+
+void McpServer::serve_resources(const Json& id, const std::string& method, const Json& params,
+                                Era era) {
+  const bool modern = era == Era::kModern;
+  auto cacheable = [modern](Json result, int64_t ttl_ms, std::string_view scope) {
+    if (modern) {
+      result["ttlMs"] = ttl_ms;
+      result["cacheScope"] = scope;
+    }
+    return result;
+  };
+  // Job output and commands belong to whoever runs the server: "private".
+  if (method == "resources/list") {
+    notifier_.list_requested();
+    send_result(id, cacheable(resources::list(jobs_), 0, "private"), era);
+    return;
+  }
+  if (method == "resources/templates/list") {
+    send_result(id, cacheable(resources::templates(), kTemplatesTtlMs, "public"), era);
+    return;
+  }
+  bool uri_method = method == "resources/read" || method == "resources/subscribe" ||
+                    method == "resources/unsubscribe";
+  bool legacy_only = method == "resources/subscribe" || method == "resources/unsubscribe" ||
+                     method == "logging/setLevel";
+  if (!uri_method && method != "logging/setLevel") {
+    send_error(id, error_code::kMethodNotFound, fmt::format("method not found: {}", method));
+    return;
+  }
+  if (modern && legacy_only) {
+    send_error(
+        id, error_code::kMethodNotFound,
+        fmt::format("method not found: {} is not part of protocol {}; {}", method, kModernVersion,
+                    method == "logging/setLevel"
+                        ? "set _meta[\"io.modelcontextprotocol/logLevel\"] per request"
+                        : "resource subscriptions travel on subscriptions/listen, which "
+                          "this server does not offer yet"));
+    return;
+  }
+
+  if (method == "logging/setLevel") {
+    auto level = params.find("level");
+    if (level == params.end() || !level->is_string() ||
+        !notifier_.set_log_level(level->get_ref<const std::string&>())) {
+      send_error(id, error_code::kInvalidParams,
+                 "invalid params: 'level' must be one of debug, info, notice, warning, error, "
+                 "critical, alert, emergency");
+      return;
+    }
+    send_result(id, Json::object(), era);
+    return;
+  }
+
+  auto uri_param = params.find("uri");
+  if (uri_param == params.end() || !uri_param->is_string()) {
+    send_error(id, error_code::kInvalidParams,
+               fmt::format("invalid params: {} needs 'uri' (a string), such as job://{{job_id}} "
+                           "or job://{{job_id}}/output",
+                           method));
+    return;
+  }
+  const std::string& uri = uri_param->get_ref<const std::string&>();
+  auto not_found = [&](std::string message) {
+    send_error(id, modern ? error_code::kInvalidParams : kResourceNotFound, std::move(message),
+               Json{{"uri", uri}});
+  };
+  if (method == "resources/read") {
+    auto result = resources::read(jobs_, uri, limits_.max_read_bytes);
+    if (!result) return not_found(result.error().message);
+    send_result(id, cacheable(std::move(*result), 0, "private"), era);
+  } else if (method == "resources/subscribe") {
+    auto subscribed = notifier_.subscribe(uri);
+    if (!subscribed) return not_found(subscribed.error().message);
+    send_result(id, Json::object(), era);
+  } else {
+    notifier_.unsubscribe(uri);
+    send_result(id, Json::object(), era);
+  }
+}
+
+}  // namespace mcp
