@@ -64,9 +64,7 @@ constexpr const char* kTerminalHint =
     "  claude mcp add background-job -- %s\n"
     "See README.md for Claude Desktop, Cursor and Codex. Press Ctrl-D or Ctrl-C to quit.\n";
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_server(int argc, char** argv) {
   // Whatever started us may have leaked fds to us; they must not leak on into every job.
   if (auto marked = sys::mark_inherited_fds_cloexec(); !marked) {
     std::fprintf(stderr, "mcp-background-job: %s\n", marked.error().message.c_str());
@@ -165,4 +163,19 @@ int main(int argc, char** argv) {
   stdio.start();
   io.run();
   return 0;
+}
+
+}  // namespace
+
+// The outermost boundary: an exception that escapes everything else (out of memory, a bug) is
+// logged and ends the server with a failure status instead of std::terminate's abort.
+int main(int argc, char** argv) {
+  try {
+    return run_server(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mcp-background-job: fatal: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "mcp-background-job: fatal: unknown exception\n");
+  }
+  return 1;
 }

@@ -26,7 +26,7 @@ constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 
 // Every job's output passes through this one buffer: the loop is single-threaded and each read
 // is appended to its log before the next await, so no job needs a buffer of its own.
-std::array<char, 256 * 1024> g_read_buffer;
+std::array<char, size_t{256} * 1024> g_read_buffer;
 
 // Reads per wake-up before yielding to other jobs, so one chatty job cannot starve the rest.
 constexpr int kReadsPerWakeup = 4;
@@ -49,7 +49,7 @@ std::string_view to_string(JobStatus status) {
   return "unknown";
 }
 
-Job::Job(PrivateTag, asio::any_io_executor executor, JobSpec spec, JobLimits limits,
+Job::Job(PrivateTag, const asio::any_io_executor& executor, JobSpec spec, JobLimits limits,
          Events events)
     : executor_(executor),
       id_(base::new_uuid_v4()),
@@ -65,7 +65,7 @@ Job::Job(PrivateTag, asio::any_io_executor executor, JobSpec spec, JobLimits lim
       time_limit_(executor),
       changed_(executor, std::chrono::steady_clock::time_point::max()) {}
 
-base::Result<std::shared_ptr<Job>> Job::start(asio::any_io_executor executor, JobSpec spec,
+base::Result<std::shared_ptr<Job>> Job::start(const asio::any_io_executor& executor, JobSpec spec,
                                               JobLimits limits, Events events) {
   sys::SpawnRequest request{spec.argv, spec.cwd, spec.env};
   auto process = sys::spawn_process(request);

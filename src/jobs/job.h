@@ -58,10 +58,10 @@ class Job : public std::enable_shared_from_this<Job> {
   };
 
   /// Spawns the process and starts watching it. On failure nothing is left running.
-  static base::Result<std::shared_ptr<Job>> start(asio::any_io_executor executor, JobSpec spec,
+  static base::Result<std::shared_ptr<Job>> start(const asio::any_io_executor& executor, JobSpec spec,
                                                   JobLimits limits, Events events);
 
-  Job(PrivateTag, asio::any_io_executor executor, JobSpec spec, JobLimits limits, Events events);
+  Job(PrivateTag, const asio::any_io_executor& executor, JobSpec spec, JobLimits limits, Events events);
 
   const std::string& id() const { return id_; }
   const JobSpec& spec() const { return spec_; }

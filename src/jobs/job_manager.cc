@@ -52,7 +52,7 @@ std::string shell_join(const std::vector<std::string>& argv) {
   return out;
 }
 
-JobManager::JobManager(asio::any_io_executor executor, EngineSettings settings,
+JobManager::JobManager(const asio::any_io_executor& executor, EngineSettings settings,
                        sys::Watchdog* watchdog)
     : executor_(executor),
       settings_(std::move(settings)),
@@ -74,7 +74,7 @@ std::vector<std::string> JobManager::build_environment(
     std::string name(text.substr(0, text.find('=')));
     if (!extra.contains(name)) env.emplace_back(text);
   }
-  for (const auto& [name, value] : extra) env.push_back(name + "=" + value);
+  for (const auto& [name, value] : extra) env.push_back(fmt::format("{}={}", name, value));
   return env;
 }
 
@@ -156,7 +156,8 @@ void JobManager::release_group_if_gone(Job& job) {
   watched_groups_.erase(it);
 }
 
-void JobManager::evict(std::string id) {  // by value: callers pass an element it erases
+// By value on purpose: callers pass an element of the containers this erases from.
+void JobManager::evict(std::string id) {  // NOLINT(performance-unnecessary-value-param)
   auto it = jobs_.find(id);
   bool forgotten = it != jobs_.end();
   if (forgotten) {

@@ -49,7 +49,7 @@ class JobManager {
  public:
   /// `watchdog` (may be null) is told of every job's process group, so that the groups are
   /// stopped even if this process dies without shutting down.
-  JobManager(asio::any_io_executor executor, EngineSettings settings,
+  JobManager(const asio::any_io_executor& executor, EngineSettings settings,
              sys::Watchdog* watchdog = nullptr);
   ~JobManager();
   JobManager(const JobManager&) = delete;

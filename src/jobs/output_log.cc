@@ -43,7 +43,7 @@ void split_by_runs(const Runs& runs, uint64_t offset, std::string_view bytes, St
 OutputLog::OutputLog(uint64_t max_bytes)
     : head_capacity_(max_bytes / 4),
       tail_capacity_(max_bytes - max_bytes / 4),
-      block_size_(std::clamp<uint64_t>(tail_capacity_ / 8, 4096, 64 * 1024)) {}
+      block_size_(std::clamp<uint64_t>(tail_capacity_ / 8, 4096, uint64_t{64} * 1024)) {}
 
 void OutputLog::append(Stream stream, std::string_view bytes) {
   if (head_.size() < head_capacity_) {

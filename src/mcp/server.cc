@@ -18,7 +18,7 @@ constexpr std::string_view kVersionKey = "io.modelcontextprotocol/protocolVersio
 constexpr std::string_view kCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities";
 constexpr std::string_view kServerInfoKey = "io.modelcontextprotocol/serverInfo";
 // Our tool list changes only with the binary; clients may cache it for an hour.
-constexpr int64_t kToolListTtlMs = 3600 * 1000;
+constexpr int64_t kToolListTtlMs = int64_t{3600} * 1000;
 
 constexpr std::string_view kInstructions =
     "This server runs shell commands as background jobs so you can keep working while they run. "
@@ -34,7 +34,7 @@ bool is_valid_id(const Json& id) { return id.is_string() || id.is_number_integer
 
 McpServer::McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jobs,
                      ToolLimits limits, std::string version, Send send)
-    : executor_(executor),
+    : executor_(std::move(executor)),
       jobs_(jobs),
       limits_(limits),
       version_(std::move(version)),
@@ -260,7 +260,7 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
       send_(serialize(make_notification("notifications/progress", std::move(params))));
     };
   } else {
-    report_progress = [](double, std::optional<double>, std::string) {};
+    report_progress = [](double, std::optional<double>, const std::string&) {};
   }
   state->context = std::make_unique<ToolContext>(ToolContext{jobs_, limits_, report_progress});
 
@@ -268,8 +268,8 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
       executor_, tool->handler(arguments, *state->context),
       boost::asio::bind_cancellation_slot(
           state->cancel.slot(),
-          [this, id, key, era, tool_name = tool->name, tool_error](std::exception_ptr failure,
-                                                                   ToolOutcome outcome) {
+          [this, id, key, era, tool_name = tool->name, tool_error](
+              const std::exception_ptr& failure, ToolOutcome outcome) {
             bool cancelled = in_flight_.at(key)->cancelled;
             in_flight_.at(key)->answered = true;
             in_flight_.erase(key);

@@ -89,7 +89,7 @@ base::Result<std::string> resolve_program(const std::string& name, std::string_v
     if (end == std::string_view::npos) end = path_value.size();
     std::string dir(path_value.substr(start, end - start));
     if (dir.empty()) dir = ".";  // An empty PATH entry means the current directory.
-    std::string candidate = dir + "/" + name;
+    std::string candidate = fmt::format("{}/{}", dir, name);
     struct stat st{};
     if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
         ::access(candidate.c_str(), X_OK) == 0) {

@@ -24,7 +24,7 @@ int duplicate(int fd) { return ::fcntl(fd, F_DUPFD_CLOEXEC, 3); }
 
 }  // namespace
 
-StdioTransport::StdioTransport(asio::any_io_executor executor, int input_fd, int output_fd,
+StdioTransport::StdioTransport(const asio::any_io_executor& executor, int input_fd, int output_fd,
                                uint64_t max_message_size, Handlers handlers)
     : executor_(executor),
       input_(executor, duplicate(input_fd)),
@@ -44,7 +44,7 @@ StdioTransport::~StdioTransport() {
 void StdioTransport::start() { asio::co_spawn(executor_, read_loop(), asio::detached); }
 
 asio::awaitable<void> StdioTransport::read_loop() {
-  std::array<char, 64 * 1024> chunk;
+  std::array<char, size_t{64} * 1024> chunk;
   std::string line;
   bool skipping = false;      // inside a line that already exceeded the limit
   uint64_t skipped_size = 0;  // how long that line has been so far

@@ -24,7 +24,7 @@ class StdioTransport {
     std::function<void()> on_closed;                  // input reached EOF (or failed)
   };
 
-  StdioTransport(boost::asio::any_io_executor executor, int input_fd, int output_fd,
+  StdioTransport(const boost::asio::any_io_executor& executor, int input_fd, int output_fd,
                  uint64_t max_message_size, Handlers handlers);
   ~StdioTransport();
 

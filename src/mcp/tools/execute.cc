@@ -7,7 +7,7 @@
 namespace mcp::tools {
 namespace {
 
-constexpr uint64_t kDefaultMaxBytes = 64 * 1024;
+constexpr uint64_t kDefaultMaxBytes = uint64_t{64} * 1024;
 
 boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context) {
   bool has_command = arguments.contains("command");

@@ -1,5 +1,7 @@
 #include "mcp/tools/lines.h"
 
+#include <utility>
+
 #include <fmt/format.h>
 
 namespace mcp::tools {
@@ -15,8 +17,7 @@ std::vector<Line> collect_lines(const jobs::OutputLog& log, uint64_t from, uint6
       // A gap: the dropped middle, or bytes of the other stream. The dropped middle splits a
       // line; the other stream does not (a filtered line continues across it).
       if (piece.offset >= log.tail_start() && expected <= log.head_size()) {
-        lines.push_back(std::move(current));
-        current = Line{piece.offset, "", false};
+        lines.push_back(std::exchange(current, Line{piece.offset, "", false}));
       }
     }
     std::string_view bytes = piece.bytes;
@@ -34,7 +35,7 @@ std::vector<Line> collect_lines(const jobs::OutputLog& log, uint64_t from, uint6
       }
       current.text.append(bytes.substr(0, newline));
       current.complete = true;
-      lines.push_back(std::move(current));
+      lines.push_back(std::exchange(current, Line{}));
       open = false;
       bytes.remove_prefix(newline + 1);
       position += newline + 1;

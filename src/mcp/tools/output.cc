@@ -9,7 +9,7 @@
 namespace mcp::tools {
 namespace {
 
-constexpr uint64_t kDefaultMaxBytes = 64 * 1024;
+constexpr uint64_t kDefaultMaxBytes = uint64_t{64} * 1024;
 
 Json output_schema() {
   return Json::parse(R"json({

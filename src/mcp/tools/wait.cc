@@ -8,7 +8,7 @@ namespace mcp::tools {
 namespace {
 
 constexpr double kDefaultTimeoutSeconds = 30;
-constexpr uint64_t kDefaultMaxBytes = 64 * 1024;
+constexpr uint64_t kDefaultMaxBytes = uint64_t{64} * 1024;
 
 }  // namespace
 
