@@ -30,6 +30,9 @@ struct EngineSettings {
   std::chrono::milliseconds retention = std::chrono::hours(1);
   std::chrono::milliseconds cleanup_interval = std::chrono::minutes(1);
   JobLimits limits;
+  // Jobs without a terminal get TERM=dumb, NO_COLOR=1, PAGER=cat and GIT_PAGER=cat (unless their
+  // own `env` says otherwise), so that tools neither page nor colour output nobody watches live.
+  bool non_interactive_env = true;
 };
 
 struct ExecuteRequest {
@@ -38,6 +41,7 @@ struct ExecuteRequest {
   std::optional<std::string> cwd;          // Relative paths are taken from working_dir.
   std::map<std::string, std::string> env;  // Added to (or replacing in) the inherited environment.
   std::string label;
+  std::optional<sys::TerminalSize> terminal;  // Run on a pseudo-terminal of this size.
 };
 
 class JobManager {
@@ -71,7 +75,8 @@ class JobManager {
   void handle_exit(Job& job);
   void evict(std::string id);
   void schedule_cleanup();
-  std::vector<std::string> build_environment(const std::map<std::string, std::string>& extra) const;
+  std::vector<std::string> build_environment(const std::map<std::string, std::string>& extra,
+                                             bool terminal) const;
 
   asio::any_io_executor executor_;
   EngineSettings settings_;
