@@ -93,7 +93,8 @@ int main(int argc, char** argv) {
       .retention = config.retention,
       .cleanup_interval = config.cleanup_interval,
       .limits = {.max_output_size = config.max_output_size,
-                 .stdin_buffer_size = config.stdin_buffer_size}};
+                 .stdin_buffer_size = config.stdin_buffer_size},
+      .non_interactive_env = config.non_interactive_env};
   jobs::JobManager jobs(io.get_executor(), engine);
 
   std::unique_ptr<mcp::McpServer> server;
