@@ -36,13 +36,23 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
   if (auto label = arguments.find("label"); label != arguments.end()) {
     request.label = label->get<std::string>();
   }
+  if (arguments.value("pty", false)) {
+    sys::TerminalSize size;
+    request.terminal = sys::TerminalSize{arguments.value("cols", size.cols),
+                                         arguments.value("rows", size.rows)};
+  } else if (arguments.contains("cols") || arguments.contains("rows")) {
+    co_return ToolOutcome::fail(
+        "'cols' and 'rows' are the size of a terminal and need 'pty': true; drop them, or add "
+        "'pty': true to run the job on a terminal");
+  }
 
   auto job = context.jobs.execute(request);
   if (!job) co_return ToolOutcome::fail("cannot start the job: " + job.error().message);
   co_return ToolOutcome::ok(Json{{"job_id", (*job)->id()},
                                  {"status", jobs::to_string((*job)->status())},
                                  {"pid", (*job)->pid()},
-                                 {"started", base::iso8601_utc((*job)->started())}});
+                                 {"started", base::iso8601_utc((*job)->started())},
+                                 {"pty", (*job)->has_terminal()}});
 }
 
 }  // namespace
@@ -58,9 +68,15 @@ Tool make_execute_tool(const ToolLimits&) {
       "cd work) or `argv` for a program and its arguments run directly with no shell; exactly one "
       "of the two. `cwd` (default: the server's working directory) must exist; `env` adds "
       "variables to the inherited environment. The job gets its own process group and a stdin "
-      "pipe (write to it with interact); stdout and stderr are captured. Returns {job_id, status, "
-      "pid, started}. Fails, with nothing left running, if the program cannot start or max_jobs "
-      "jobs are already running.";
+      "pipe (write to it with interact); stdout and stderr are captured. Without a pty the job's "
+      "environment is non-interactive by default (TERM=dumb, NO_COLOR=1, PAGER=cat, "
+      "GIT_PAGER=cat; `env` overrides them). `pty: true` runs it on a pseudo-terminal instead "
+      "(`cols` x `rows`, default 120 x 40; TERM=xterm-256color): for REPLs, interactive shells "
+      "and programs that behave differently on a terminal; interact can then send control "
+      "characters such as \\u0003 (Ctrl-C), and the output (stdout and stderr merged, recorded as "
+      "stdout) is what a terminal would show, echoed input and \\r\\n line ends included. Returns "
+      "{job_id, status, pid, started, pty}. Fails, with nothing left running, if the program "
+      "cannot start or max_jobs jobs are already running.";
   tool.input_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
@@ -73,7 +89,13 @@ Tool make_execute_tool(const ToolLimits&) {
       "env": {"type": "object", "additionalProperties": {"type": "string"},
               "description": "Environment variables to add or override, name to value."},
       "label": {"type": "string", "maxLength": 200,
-                "description": "A short name for the job, shown by list and status."}
+                "description": "A short name for the job, shown by list and status."},
+      "pty": {"type": "boolean",
+              "description": "Run the job on a pseudo-terminal (its controlling terminal, stdin, stdout and stderr) instead of pipes. Default false."},
+      "cols": {"type": "integer", "minimum": 20, "maximum": 500,
+               "description": "Terminal width in columns, with pty (default 120)."},
+      "rows": {"type": "integer", "minimum": 5, "maximum": 200,
+               "description": "Terminal height in rows, with pty (default 40)."}
     },
     "additionalProperties": false
   })json");
@@ -83,9 +105,10 @@ Tool make_execute_tool(const ToolLimits&) {
       "job_id": {"type": "string"},
       "status": {"type": "string", "enum": ["running", "completed", "failed", "killed"]},
       "pid": {"type": "integer"},
-      "started": {"type": "string"}
+      "started": {"type": "string"},
+      "pty": {"type": "boolean"}
     },
-    "required": ["job_id", "status", "pid", "started"]
+    "required": ["job_id", "status", "pid", "started", "pty"]
   })json");
   tool.annotations = Json{{"title", tool.title},
                           {"readOnlyHint", false},

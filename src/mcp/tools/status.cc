@@ -18,11 +18,12 @@ Tool make_status_tool(const ToolLimits&) {
   tool.title = "Job status";
   tool.description =
       "Get one job's current state: {job_id, label, command, cwd, status, pid, exit_code, "
-      "signal, started, ended, duration_seconds, output_bytes, dropped_bytes}. status is running, "
-      "completed (exit 0), failed (non-zero exit, or killed by a signal this server did not "
-      "send) or killed (stopped by the kill tool or server shutdown). It is always current: no "
+      "signal, started, ended, duration_seconds, output_bytes, dropped_bytes, pty}. status is "
+      "running, completed (exit 0), failed (non-zero exit, or killed by a signal this server did "
+      "not send) or killed (stopped by the kill tool or server shutdown). It is always current: no "
       "polling is needed for the server to notice an exit. output_bytes counts everything the "
-      "job printed; dropped_bytes what was discarded from the middle to stay within the bound.";
+      "job printed; dropped_bytes what was discarded from the middle to stay within the bound. "
+      "pty is true for a job that runs on a pseudo-terminal.";
   tool.input_schema = Json{{"type", "object"},
                            {"properties", {{"job_id", job_id_schema()}}},
                            {"required", {"job_id"}},
@@ -42,10 +43,11 @@ Tool make_status_tool(const ToolLimits&) {
       "ended": {"type": ["string", "null"]},
       "duration_seconds": {"type": "number"},
       "output_bytes": {"type": "integer"},
-      "dropped_bytes": {"type": "integer"}
+      "dropped_bytes": {"type": "integer"},
+      "pty": {"type": "boolean"}
     },
     "required": ["job_id", "label", "command", "cwd", "status", "pid", "exit_code", "signal",
-                 "started", "ended", "duration_seconds", "output_bytes", "dropped_bytes"]
+                 "started", "ended", "duration_seconds", "output_bytes", "dropped_bytes", "pty"]
   })json");
   tool.annotations = Json{{"title", tool.title},
                           {"readOnlyHint", true},
