@@ -482,6 +482,18 @@ TEST_F(JobManagerTest, KillReachesAPtyJobAndItsChildren) {
   EXPECT_TRUE(test::run_until(io_, [&] { return test::process_gone(grandchild); }));
 }
 
+TEST_F(JobManagerTest, WhenAPtyJobsMainProcessExitsItsTerminalHangsUpWhatItLeftBehind) {
+  // On pipes, `sleep 30 &` would hold the output open for 30 s (see
+  // StatusFollowsTheMainProcessWhenAGrandchildHoldsThePipes). On a terminal, the session leader's
+  // exit makes the kernel send SIGHUP to the foreground group, as closing a terminal window does.
+  auto job = run_pty({"/bin/sh", "-c", "sleep 30 & echo $!"});
+  ASSERT_TRUE(output_ends_with(*job, "\r\n"));
+  pid_t sleeper = std::stoi(all_output(*job));
+  ASSERT_TRUE(finished(job));
+  EXPECT_EQ(job->status(), JobStatus::kCompleted);
+  EXPECT_TRUE(test::run_until(io_, [&] { return test::process_gone(sleeper); }));
+}
+
 // fds of this test process that a child inherits anyway (not close-on-exec): not the engine's.
 std::set<int> inheritable_fds() {
   std::set<int> fds;
