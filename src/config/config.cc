@@ -40,7 +40,7 @@ constexpr size_t kHelpWidth = 100;
 
 // Which TOML types a setting takes besides a string, which every setting takes in the same syntax
 // as its flag and environment variable.
-enum class TomlForm { kInteger, kSize, kDuration, kStringOnly };
+enum class TomlForm { kInteger, kSize, kDuration, kBoolean, kStringOnly };
 
 // What a value's meaning may depend on besides its text.
 struct ValueContext {
@@ -166,6 +166,22 @@ Setting log_level_setting(Names names, std::string help) {
       }};
 }
 
+Setting boolean_setting(Names names, std::string help, bool Config::*member) {
+  return Setting{std::move(names),
+                 "BOOL",
+                 std::move(help),
+                 Config{}.*member ? "true" : "false",
+                 "true, false, 1, 0, yes or no, in any case",
+                 TomlForm::kBoolean,
+                 [member](std::string_view text, const ValueContext&,
+                          Config& config) -> base::Result<void> {
+                   auto value = parse_boolean(text);
+                   if (!value) return tl::unexpected(value.error());
+                   config.*member = *value;
+                   return {};
+                 }};
+}
+
 // "~" and "~/x" expand with HOME (a config file or a quoted flag gets no help from the shell);
 // a relative path resolves against the context's base directory.
 base::Result<std::filesystem::path> resolve_path(std::string_view text,
@@ -279,6 +295,11 @@ const std::vector<Setting>& settings() {
                        "At shutdown, the time between SIGTERM to every job's process group and "
                        "SIGKILL to what remains.",
                        &Config::shutdown_grace, 0ms, milliseconds(60s)),
+      boolean_setting({"non_interactive_env", "--non-interactive-env",
+                       "MCP_BG_NON_INTERACTIVE_ENV"},
+                      "Give jobs without a pty TERM=dumb, NO_COLOR=1, PAGER=cat and GIT_PAGER=cat "
+                      "(a job's own env overrides them), so that tools neither page nor colour.",
+                      &Config::non_interactive_env),
   };
   return table;
 }
@@ -461,6 +482,9 @@ base::Result<std::string> toml_text(const toml::node& node, TomlForm form) {
   if (const auto* floating = node.as_floating_point()) {
     if (form == TomlForm::kDuration) return float_text(floating->get());
   }
+  if (const auto* boolean = node.as_boolean()) {
+    if (form == TomlForm::kBoolean) return std::string(boolean->get() ? "true" : "false");
+  }
   std::string_view expected;
   switch (form) {
     case TomlForm::kInteger:
@@ -471,6 +495,9 @@ base::Result<std::string> toml_text(const toml::node& node, TomlForm form) {
       break;
     case TomlForm::kDuration:
       expected = "a number (seconds) or a string";
+      break;
+    case TomlForm::kBoolean:
+      expected = "a boolean or a string";
       break;
     case TomlForm::kStringOnly:
       expected = "a string";

@@ -43,6 +43,9 @@ struct Config {
   std::chrono::milliseconds job_timeout{0};
   // At shutdown, time between TERM to every job's process group and KILL to what remains.
   std::chrono::milliseconds shutdown_grace = std::chrono::seconds(2);
+  // Jobs without a pty get TERM=dumb, NO_COLOR=1, PAGER=cat, GIT_PAGER=cat unless their env
+  // overrides them; off, they inherit the server's values.
+  bool non_interactive_env = true;
 };
 
 /// What start-up should do: run with `config`, or print `message` and exit with `exit_code`

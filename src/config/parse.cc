@@ -180,6 +180,17 @@ base::Result<LogLevel> parse_log_level(std::string_view text) {
   return base::fail(fmt::format("{} is not a log level", quote(text)));
 }
 
+base::Result<bool> parse_boolean(std::string_view text) {
+  const std::string_view trimmed = trim(text);
+  for (std::string_view yes : {"true", "1", "yes"}) {
+    if (equals_ignoring_case(trimmed, yes)) return true;
+  }
+  for (std::string_view no : {"false", "0", "no"}) {
+    if (equals_ignoring_case(trimmed, no)) return false;
+  }
+  return base::fail(fmt::format("{} is not a boolean", quote(text)));
+}
+
 std::string format_size(uint64_t bytes) {
   if (bytes == 0) return "0B";
   if (bytes % kGiB == 0) return fmt::format("{}GiB", bytes / kGiB);

@@ -29,6 +29,9 @@ base::Result<std::chrono::milliseconds> parse_duration(std::string_view text);
 /// trace, debug, info, warn (or warning), error, off; case-insensitive.
 base::Result<LogLevel> parse_log_level(std::string_view text);
 
+/// true, false, 1, 0, yes, no; case-insensitive.
+base::Result<bool> parse_boolean(std::string_view text);
+
 /// The shortest exact spelling that parse_size reads back: "10MiB", "1KiB", "1000B".
 std::string format_size(uint64_t bytes);
 

@@ -1,6 +1,7 @@
 #include "jobs/job.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -67,9 +68,32 @@ Job::Job(PrivateTag, const asio::any_io_executor& executor, JobSpec spec, JobLim
 
 base::Result<std::shared_ptr<Job>> Job::start(const asio::any_io_executor& executor, JobSpec spec,
                                               JobLimits limits, Events events) {
-  sys::SpawnRequest request{spec.argv, spec.cwd, spec.env};
+  sys::SpawnRequest request{spec.argv, spec.cwd, spec.env, spec.terminal};
   auto process = sys::spawn_process(request);
   if (!process) return tl::unexpected(process.error());
+  // What the job's processes see as fd 0, to tell when one of them is blocked reading it.
+  ino_t stdin_inode = 0;
+  struct stat stdin_stat {};
+  if (process->terminal_fd) {
+    stdin_inode = sys::terminal_slave_inode(process->terminal_fd.get());
+  } else if (::fstat(process->stdin_fd.get(), &stdin_stat) == 0) {
+    stdin_inode = stdin_stat.st_ino;
+  }
+  if (process->terminal_fd) {
+    // One master serves both directions. The input side gets a descriptor of its own so that the
+    // stdin code stays as it is for pipes: asio (epoll) can register a descriptor only once, and
+    // this one can be waited on for writing, and closed when the job exits, independently of the
+    // output side, without closing the terminal.
+    auto input = sys::duplicate_fd(process->terminal_fd.get());
+    if (!input) {
+      // Without both directions the job cannot be driven; do not leave it running unwatched.
+      ::kill(-process->pid, SIGKILL);
+      ::waitpid(process->pid, nullptr, 0);
+      return tl::unexpected(input.error());
+    }
+    process->stdout_fd = std::move(process->terminal_fd);
+    process->stdin_fd = std::move(*input);
+  }
 
   auto job = std::make_shared<Job>(PrivateTag{}, executor, std::move(spec), limits,
                                    std::move(events));
@@ -77,14 +101,15 @@ base::Result<std::shared_ptr<Job>> Job::start(const asio::any_io_executor& execu
   job->started_ = base::WallClock::now();
   job->pidfd_.assign(process->pidfd.release());
   job->stdout_pipe_.assign(process->stdout_fd.release());
-  job->stderr_pipe_.assign(process->stderr_fd.release());
-  struct stat stdin_stat {};
-  if (::fstat(process->stdin_fd.get(), &stdin_stat) == 0) job->stdin_inode_ = stdin_stat.st_ino;
+  if (process->stderr_fd) job->stderr_pipe_.assign(process->stderr_fd.release());
+  job->stdin_inode_ = stdin_inode;
   job->stdin_pipe_.assign(process->stdin_fd.release());
 
   asio::co_spawn(executor, watch_exit(job), asio::detached);
   asio::co_spawn(executor, pump_output(job, job->stdout_pipe_, Stream::kStdout), asio::detached);
-  asio::co_spawn(executor, pump_output(job, job->stderr_pipe_, Stream::kStderr), asio::detached);
+  if (job->stderr_pipe_.is_open()) {
+    asio::co_spawn(executor, pump_output(job, job->stderr_pipe_, Stream::kStderr), asio::detached);
+  }
   return job;
 }
 
@@ -105,7 +130,8 @@ asio::awaitable<void> Job::pump_output(std::shared_ptr<Job> self,
       }
       if (n < 0 && errno == EINTR) continue;
       // EOF: every process holding the write end has closed it; or a read error, which ends
-      // the stream just the same.
+      // the stream just the same. A terminal's master reports EOF as EIO, once the last
+      // descriptor of its slave is closed; what the job wrote before that is read first.
       next = (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? Next::kWait : Next::kEnd;
       break;
     }
@@ -221,7 +247,13 @@ base::Result<void> Job::write_stdin(std::string_view bytes, bool close_after) {
                     pending_input_.size(), bytes.size(), stdin_limit_));
   }
   pending_input_.append(bytes);
-  if (close_after) stdin_close_requested_ = true;
+  if (close_after && has_terminal()) {
+    // End of input on a terminal is a character the line discipline turns into a zero-length
+    // read (at the start of a line); the terminal itself stays open.
+    pending_input_.push_back(sys::terminal_eof_char(stdin_pipe_.native_handle()));
+  } else if (close_after) {
+    stdin_close_requested_ = true;
+  }
   if (!stdin_writer_active_) {
     stdin_writer_active_ = true;
     asio::co_spawn(executor_, drain_stdin(shared_from_this()), asio::detached);

@@ -1,9 +1,9 @@
 #pragma once
-/// One background job: its process group, the pipes to and from it, its output log and its
-/// state. Everything happens on the io_context's thread: output is read when the pipes are
-/// readable, the exit is seen when the pidfd becomes readable, input is written when stdin is
-/// writable. Nothing here blocks. Created and owned by JobManager; the tools read it and call
-/// kill / write_stdin / wait_for_change.
+/// One background job: its process group, the pipes (or the pseudo-terminal) to and from it, its
+/// output log and its state. Everything happens on the io_context's thread: output is read when
+/// the pipes are readable, the exit is seen when the pidfd becomes readable, input is written when
+/// stdin is writable. Nothing here blocks. Created and owned by JobManager; the tools read it and
+/// call kill / write_stdin / wait_for_change.
 
 #include <sys/types.h>
 
@@ -25,6 +25,7 @@
 #include "jobs/output_log.h"
 #include "sys/proc_stats.h"
 #include "sys/process.h"
+#include "sys/pty.h"
 
 namespace jobs {
 
@@ -39,6 +40,9 @@ struct JobSpec {
   std::filesystem::path cwd;
   std::vector<std::string> env;   // The whole environment, "NAME=value".
   std::string label;
+  // Set: the job runs on a pseudo-terminal of this size (stdin, stdout and stderr all the
+  // terminal; its output is recorded as stdout). Unset: pipes.
+  std::optional<sys::TerminalSize> terminal;
 };
 
 struct JobLimits {
@@ -66,6 +70,7 @@ class Job : public std::enable_shared_from_this<Job> {
   const std::string& id() const { return id_; }
   const JobSpec& spec() const { return spec_; }
   pid_t pid() const { return pid_; }
+  bool has_terminal() const { return spec_.terminal.has_value(); }
   JobStatus status() const { return status_; }
   /// True until the main process has been reaped; the status follows the main process even when
   /// processes it left behind still hold its output open.
@@ -96,8 +101,9 @@ class Job : public std::enable_shared_from_this<Job> {
   void set_time_limit(std::chrono::milliseconds limit, std::chrono::milliseconds grace);
 
   /// Queues `bytes` for the job's stdin and starts writing them; `close_after` closes stdin once
-  /// they are written. Fails without queueing anything if the job has exited, its stdin is closed,
-  /// or the queue would exceed the limit.
+  /// they are written. On a terminal, `close_after` instead types the terminal's EOF character
+  /// (^D) after them: closing the master would hang the terminal up. Fails without queueing
+  /// anything if the job has exited, its stdin is closed, or the queue would exceed the limit.
   base::Result<void> write_stdin(std::string_view bytes, bool close_after);
 
   /// Returns true when output arrives or the job's state changes, false at `deadline`.
@@ -133,6 +139,8 @@ class Job : public std::enable_shared_from_this<Job> {
   std::chrono::steady_clock::time_point ended_steady_;
 
   asio::posix::stream_descriptor pidfd_;
+  // With a terminal: stdout_pipe_ is its master, stdin_pipe_ a second descriptor for that same
+  // master, and stderr_pipe_ is never opened.
   asio::posix::stream_descriptor stdout_pipe_;
   asio::posix::stream_descriptor stderr_pipe_;
   asio::posix::stream_descriptor stdin_pipe_;

@@ -67,14 +67,24 @@ JobManager::~JobManager() {
 }
 
 std::vector<std::string> JobManager::build_environment(
-    const std::map<std::string, std::string>& extra) const {
+    const std::map<std::string, std::string>& extra, bool terminal) const {
+  // Lowest precedence first: inherited, then the defaults for how the job runs, then its own env.
+  std::map<std::string, std::string> defaults;
+  if (terminal) {
+    // What the terminal understands; the server's own TERM describes whatever it runs under.
+    defaults = {{"TERM", "xterm-256color"}};
+  } else if (settings_.non_interactive_env) {
+    // Nobody watches a pipe live: no pager waiting for a key, no colour codes in the log.
+    defaults = {{"TERM", "dumb"}, {"NO_COLOR", "1"}, {"PAGER", "cat"}, {"GIT_PAGER", "cat"}};
+  }
+  for (const auto& [name, value] : extra) defaults.insert_or_assign(name, value);
   std::vector<std::string> env;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     std::string_view text(*entry);
     std::string name(text.substr(0, text.find('=')));
-    if (!extra.contains(name)) env.emplace_back(text);
+    if (!defaults.contains(name)) env.emplace_back(text);
   }
-  for (const auto& [name, value] : extra) env.push_back(fmt::format("{}={}", name, value));
+  for (const auto& [name, value] : defaults) env.push_back(fmt::format("{}={}", name, value));
   return env;
 }
 
@@ -109,8 +119,9 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
     spec.argv = request.argv;
   }
   spec.cwd = cwd.lexically_normal();
-  spec.env = build_environment(request.env);
+  spec.env = build_environment(request.env, request.terminal.has_value());
   spec.label = request.label;
+  spec.terminal = request.terminal;
 
   Job::Events events{[this](Job& ended) { handle_exit(ended); },
                      [this](Job& job) {

@@ -34,6 +34,9 @@ struct EngineSettings {
   std::chrono::milliseconds job_timeout{0};
   std::chrono::milliseconds timeout_grace = std::chrono::seconds(5);
   JobLimits limits;
+  // Jobs without a terminal get TERM=dumb, NO_COLOR=1, PAGER=cat and GIT_PAGER=cat (unless their
+  // own `env` says otherwise), so that tools neither page nor colour output nobody watches live.
+  bool non_interactive_env = true;
 };
 
 struct ExecuteRequest {
@@ -43,6 +46,7 @@ struct ExecuteRequest {
   std::map<std::string, std::string> env;  // Added to (or replacing in) the inherited environment.
   std::string label;
   std::optional<std::chrono::milliseconds> timeout;  // Overrides job_timeout; zero: none.
+  std::optional<sys::TerminalSize> terminal;  // Run on a pseudo-terminal of this size.
 };
 
 class JobManager {
@@ -89,7 +93,8 @@ class JobManager {
   void release_group_if_gone(Job& job);
   void evict(std::string id);
   void schedule_cleanup();
-  std::vector<std::string> build_environment(const std::map<std::string, std::string>& extra) const;
+  std::vector<std::string> build_environment(const std::map<std::string, std::string>& extra,
+                                             bool terminal) const;
 
   asio::any_io_executor executor_;
   EngineSettings settings_;

@@ -40,7 +40,7 @@ McpServer::McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jo
       version_(std::move(version)),
       send_(std::move(send)),
       tools_(make_tools(limits_)),
-      notifier_(executor, jobs_, [this](std::string method, Json params) {
+      notifier_(executor_, jobs_, [this](std::string method, Json params) {
         notify(std::move(method), std::move(params));
       }) {}
 

@@ -9,6 +9,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -105,35 +106,69 @@ base::Result<SpawnedProcess> spawn_process(const SpawnRequest& request) {
   auto program = resolve_program(request.argv[0], find_path_value(request.env));
   if (!program) return tl::unexpected(program.error());
 
-  auto in = make_pipe();
-  if (!in) return tl::unexpected(in.error());
-  auto out = make_pipe();
-  if (!out) return tl::unexpected(out.error());
-  auto err = make_pipe();
-  if (!err) return tl::unexpected(err.error());
-
   SpawnSetup setup;
-  // Own process group, so a signal to -pid reaches everything the job starts. Every signal back to
-  // its default (the server ignores SIGPIPE; `yes | head` needs it) and nothing blocked.
+  auto* actions = setup.actions();
+  // Either three pipes or a terminal; the parent's ends of whichever it is are kept here.
+  Pipe in, out, err;
+  std::optional<PseudoTerminal> terminal;
+  if (request.terminal) {
+    auto opened = open_pseudo_terminal(*request.terminal);
+    if (!opened) return tl::unexpected(opened.error());
+    terminal = std::move(*opened);
+    // The child is made a session leader first (POSIX_SPAWN_SETSID, applied before any file
+    // action), and a session leader without a controlling terminal that opens a terminal without
+    // O_NOCTTY acquires it (Linux). So the slave, opened by path as fd 0, becomes the job's
+    // controlling terminal, and Ctrl-C typed into it reaches the job's process group.
+    if (auto r = check_spawn_call(::posix_spawn_file_actions_addopen(
+                                      actions, 0, terminal->slave_path.c_str(), O_RDWR, 0),
+                                  "posix_spawn_file_actions_addopen");
+        !r) {
+      return tl::unexpected(r.error());
+    }
+    for (int target : {1, 2}) {
+      if (auto r = check_spawn_call(::posix_spawn_file_actions_adddup2(actions, 0, target),
+                                    "posix_spawn_file_actions_adddup2");
+          !r) {
+        return tl::unexpected(r.error());
+      }
+    }
+  } else {
+    auto made_in = make_pipe();
+    if (!made_in) return tl::unexpected(made_in.error());
+    auto made_out = make_pipe();
+    if (!made_out) return tl::unexpected(made_out.error());
+    auto made_err = make_pipe();
+    if (!made_err) return tl::unexpected(made_err.error());
+    in = std::move(*made_in);
+    out = std::move(*made_out);
+    err = std::move(*made_err);
+    // dup2 clears close-on-exec on the target, so only these three fds reach the program.
+    for (auto [fd, target] : {std::pair{in.read_end.get(), 0}, std::pair{out.write_end.get(), 1},
+                              std::pair{err.write_end.get(), 2}}) {
+      if (auto r = check_spawn_call(::posix_spawn_file_actions_adddup2(actions, fd, target),
+                                    "posix_spawn_file_actions_adddup2");
+          !r) {
+        return tl::unexpected(r.error());
+      }
+    }
+  }
+
+  // Own process group, so a signal to -pid reaches everything the job starts. With a terminal,
+  // own session instead (POSIX_SPAWN_SETSID): only a session leader can acquire a controlling
+  // terminal, and setsid also makes a new process group whose id is the pid, so -pid works the
+  // same. Not both: a session leader cannot setpgid, and posix_spawn would fail with EPERM.
+  // Every signal back to its default (the server ignores SIGPIPE; `yes | head` needs it) and
+  // nothing blocked.
   sigset_t all_signals, no_signals;
   sigfillset(&all_signals);
   sigemptyset(&no_signals);
-  short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+  auto flags = static_cast<short>((terminal ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP) |
+                                  POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   if (auto r = check_spawn_call(::posix_spawnattr_setflags(setup.attr(), flags), "posix_spawnattr_setflags"); !r) return tl::unexpected(r.error());
   ::posix_spawnattr_setpgroup(setup.attr(), 0);
   ::posix_spawnattr_setsigdefault(setup.attr(), &all_signals);
   ::posix_spawnattr_setsigmask(setup.attr(), &no_signals);
 
-  // dup2 clears close-on-exec on the target, so only these three fds reach the program.
-  auto* actions = setup.actions();
-  for (auto [fd, target] : {std::pair{in->read_end.get(), 0}, std::pair{out->write_end.get(), 1},
-                            std::pair{err->write_end.get(), 2}}) {
-    if (auto r = check_spawn_call(::posix_spawn_file_actions_adddup2(actions, fd, target),
-                                  "posix_spawn_file_actions_adddup2");
-        !r) {
-      return tl::unexpected(r.error());
-    }
-  }
   if (auto r = check_spawn_call(
           ::posix_spawn_file_actions_addchdir_np(actions, request.cwd.c_str()),
           "posix_spawn_file_actions_addchdir_np");
@@ -173,20 +208,25 @@ base::Result<SpawnedProcess> spawn_process(const SpawnRequest& request) {
     return base::fail_errno("pidfd_open", saved);
   }
 
-  // Larger pipes mean fewer wake-ups for chatty jobs. Best effort: an unprivileged user may be over
-  // the pipe-buffer quota, and the default size still works.
-  ::fcntl(out->read_end.get(), F_SETPIPE_SZ, 1 << 20);
-  ::fcntl(err->read_end.get(), F_SETPIPE_SZ, 1 << 20);
-  for (int fd : {in->write_end.get(), out->read_end.get(), err->read_end.get()}) {
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-  }
-
   SpawnedProcess process;
   process.pid = pid;
   process.pidfd = base::UniqueFd(pidfd);
-  process.stdin_fd = std::move(in->write_end);
-  process.stdout_fd = std::move(out->read_end);
-  process.stderr_fd = std::move(err->read_end);
+  if (terminal) {
+    ::fcntl(terminal->master.get(), F_SETFL, ::fcntl(terminal->master.get(), F_GETFL) | O_NONBLOCK);
+    process.terminal_fd = std::move(terminal->master);
+    return process;
+  }
+
+  // Larger pipes mean fewer wake-ups for chatty jobs. Best effort: an unprivileged user may be over
+  // the pipe-buffer quota, and the default size still works.
+  ::fcntl(out.read_end.get(), F_SETPIPE_SZ, 1 << 20);
+  ::fcntl(err.read_end.get(), F_SETPIPE_SZ, 1 << 20);
+  for (int fd : {in.write_end.get(), out.read_end.get(), err.read_end.get()}) {
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  }
+  process.stdin_fd = std::move(in.write_end);
+  process.stdout_fd = std::move(out.read_end);
+  process.stderr_fd = std::move(err.read_end);
   return process;
 }
 

@@ -1,16 +1,18 @@
 #pragma once
 /// Starting a child process for a job: its own process group, default signal dispositions, and
-/// three pipes (stdin, stdout, stderr) whose parent ends are returned here, close-on-exec and
-/// non-blocking. Used only by jobs::Job.
+/// either three pipes (stdin, stdout, stderr) or a pseudo-terminal, whose parent ends are returned
+/// here, close-on-exec and non-blocking. Used only by jobs::Job.
 
 #include <sys/types.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "sys/pty.h"
 
 namespace sys {
 
@@ -20,14 +22,18 @@ struct SpawnRequest {
   std::vector<std::string> argv;
   std::filesystem::path cwd;
   std::vector<std::string> env;  // "NAME=value" entries: the child's whole environment.
+  // Set: the child leads a new session on a new pseudo-terminal of this size, which is its
+  // controlling terminal and its stdin, stdout and stderr. Unset: pipes, and a new process group.
+  std::optional<TerminalSize> terminal;
 };
 
 struct SpawnedProcess {
-  pid_t pid = -1;            // Also the id of its process group.
+  pid_t pid = -1;            // Also the id of its process group (and of its session, with a pty).
   base::UniqueFd pidfd;      // Readable once the process has exited; reap with reap_exited().
-  base::UniqueFd stdin_fd;   // Write end of the child's stdin.
-  base::UniqueFd stdout_fd;  // Read end of the child's stdout.
-  base::UniqueFd stderr_fd;  // Read end of the child's stderr.
+  base::UniqueFd stdin_fd;   // Write end of the child's stdin (pipes only).
+  base::UniqueFd stdout_fd;  // Read end of the child's stdout (pipes only).
+  base::UniqueFd stderr_fd;  // Read end of the child's stderr (pipes only).
+  base::UniqueFd terminal_fd;  // The pseudo-terminal's master (terminal only): read and write.
 };
 
 /// Spawns the process, or says why it could not start ("program 'x' not found on PATH", "cwd ...",

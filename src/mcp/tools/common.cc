@@ -70,6 +70,7 @@ Json job_status(const jobs::Job& job) {
   status["duration_seconds"] = std::round(duration * 1000.0) / 1000.0;
   status["output_bytes"] = job.output().total_bytes();
   status["dropped_bytes"] = job.output().dropped_bytes();
+  status["pty"] = job.has_terminal();
   return status;
 }
 

@@ -43,6 +43,15 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
     request.timeout =
         std::chrono::milliseconds(static_cast<int64_t>(timeout->get<double>() * 1000.0));
   }
+  if (arguments.value("pty", false)) {
+    sys::TerminalSize size;
+    request.terminal = sys::TerminalSize{arguments.value("cols", size.cols),
+                                         arguments.value("rows", size.rows)};
+  } else if (arguments.contains("cols") || arguments.contains("rows")) {
+    co_return ToolOutcome::fail(
+        "'cols' and 'rows' are the size of a terminal and need 'pty': true; drop them, or add "
+        "'pty': true to run the job on a terminal");
+  }
 
   auto started = context.jobs.execute(request);
   if (!started) co_return ToolOutcome::fail("cannot start the job: " + started.error().message);
@@ -58,7 +67,8 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
   Json result{{"job_id", job->id()},
               {"status", jobs::to_string(job->status())},
               {"pid", job->pid()},
-              {"started", base::iso8601_utc(job->started())}};
+              {"started", base::iso8601_utc(job->started())},
+              {"pty", job->has_terminal()}};
   if (waited && !job->running()) {
     Json output = recent_output(job->output(), 0,
                                 std::min(arguments.value<uint64_t>("max_bytes", kDefaultMaxBytes),
@@ -83,13 +93,19 @@ Tool make_execute_tool(const ToolLimits&) {
       "cd work) or `argv` for a program and its arguments run directly with no shell; exactly one "
       "of the two. `cwd` (default: the server's working directory) must exist; `env` adds "
       "variables to the inherited environment. The job gets its own process group and a stdin "
-      "pipe (write to it with interact); stdout and stderr are captured. Returns {job_id, status, "
-      "pid, started}. With wait_seconds, the call waits up to that long (clamped to the server's "
-      "ceiling) for the job to finish, and if it does, the result also has exit_code, ended and "
-      "its output (the last max_bytes; offset, next_offset, truncated): a quick command costs one "
-      "call. timeout_seconds ends the job (TERM, then KILL) if it runs longer; its status is then "
-      "timed_out. Fails, with nothing left running, if the program cannot start or max_jobs jobs "
-      "are already running.";
+      "pipe (write to it with interact); stdout and stderr are captured. Without a pty the job's "
+      "environment is non-interactive by default (TERM=dumb, NO_COLOR=1, PAGER=cat, "
+      "GIT_PAGER=cat; `env` overrides them). `pty: true` runs it on a pseudo-terminal instead "
+      "(`cols` x `rows`, default 120 x 40; TERM=xterm-256color): for REPLs, interactive shells "
+      "and programs that behave differently on a terminal; interact can then send control "
+      "characters such as \\u0003 (Ctrl-C), and the output (stdout and stderr merged, recorded as "
+      "stdout) is what a terminal would show, echoed input and \\r\\n line ends included. Returns "
+      "{job_id, status, pid, started, pty}. With wait_seconds, the call waits up to that long "
+      "(clamped to the server's ceiling) for the job to finish, and if it does, the result also "
+      "has exit_code, ended and its output (the last max_bytes; offset, next_offset, truncated): "
+      "a quick command costs one call. timeout_seconds ends the job (TERM, then KILL) if it runs "
+      "longer; its status is then timed_out. Fails, with nothing left running, if the program "
+      "cannot start or max_jobs jobs are already running.";
   tool.input_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
@@ -108,7 +124,13 @@ Tool make_execute_tool(const ToolLimits&) {
       "timeout_seconds": {"type": "number", "exclusiveMinimum": 0,
                           "description": "End the job if it runs longer than this (default: the server's job_timeout, if any)."},
       "max_bytes": {"type": "integer", "minimum": 1,
-                    "description": "With wait_seconds: most output bytes to return (default 65536)."}
+                    "description": "With wait_seconds: most output bytes to return (default 65536)."},
+      "pty": {"type": "boolean",
+              "description": "Run the job on a pseudo-terminal (its controlling terminal, stdin, stdout and stderr) instead of pipes. Default false."},
+      "cols": {"type": "integer", "minimum": 20, "maximum": 500,
+               "description": "Terminal width in columns, with pty (default 120)."},
+      "rows": {"type": "integer", "minimum": 5, "maximum": 200,
+               "description": "Terminal height in rows, with pty (default 40)."}
     },
     "additionalProperties": false
   })json");
@@ -124,9 +146,10 @@ Tool make_execute_tool(const ToolLimits&) {
       "output": {"type": "string"},
       "offset": {"type": "integer"},
       "next_offset": {"type": "integer"},
-      "truncated": {"type": "boolean"}
+      "truncated": {"type": "boolean"},
+      "pty": {"type": "boolean"}
     },
-    "required": ["job_id", "status", "pid", "started"]
+    "required": ["job_id", "status", "pid", "started", "pty"]
   })json");
   tool.annotations = Json{{"title", tool.title},
                           {"readOnlyHint", false},

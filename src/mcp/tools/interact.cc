@@ -36,7 +36,12 @@ Tool make_interact_tool(const ToolLimits& limits) {
       "newline is included. Returns {{job_id, bytes_written, stdin_pending_bytes, output, offset, "
       "next_offset, truncated, status, exit_code, stdin_open}}. Input the job does not read yet is "
       "queued (stdin_pending_bytes) without blocking anything; a job that never reads can only be "
-      "sent a bounded amount.",
+      "sent a bounded amount. On a pty job (execute with pty: true) input is typed into its "
+      "terminal: control characters act as keys (\\u0003 is Ctrl-C, which interrupts the job's "
+      "foreground process; pass newline false to send just the key), the output includes the "
+      "echo of what was typed, and eof types the terminal's EOF character (^D, \\u0004: end of "
+      "input at the start of a line) instead of closing anything, since closing a terminal hangs "
+      "it up; stdin_open stays true.",
       default_wait, max_wait);
   tool.input_schema = Json{
       {"type", "object"},
@@ -47,7 +52,9 @@ Tool make_interact_tool(const ToolLimits& limits) {
          {{"type", "boolean"}, {"description", "Append a newline to input (default true)."}}},
         {"eof",
          {{"type", "boolean"},
-          {"description", "Close the job's stdin after writing (default false)."}}},
+          {"description",
+           "Close the job's stdin after writing (default false). On a pty job: type ^D "
+           "(\\u0004) after the input instead."}}},
         {"wait_ms",
          {{"type", "integer"},
           {"minimum", 0},

@@ -18,15 +18,16 @@ Tool make_status_tool(const ToolLimits&) {
   tool.title = "Job status";
   tool.description =
       "Get one job's current state: {job_id, label, command, cwd, status, pid, exit_code, "
-      "signal, started, ended, duration_seconds, output_bytes, dropped_bytes, waiting_for_input, "
-      "rss_bytes, cpu_seconds}. status is running, completed (exit 0), failed (non-zero exit, or "
-      "killed by a signal this server did not send), killed (stopped by the kill tool or server "
-      "shutdown) or timed_out (ran past its timeout_seconds). For a running job, "
-      "waiting_for_input is true when one of its processes is blocked reading its stdin (read "
-      "from /proc, not guessed from the output): answer it with interact. rss_bytes and "
+      "signal, started, ended, duration_seconds, output_bytes, dropped_bytes, pty, "
+      "waiting_for_input, rss_bytes, cpu_seconds}. status is running, completed (exit 0), failed "
+      "(non-zero exit, or killed by a signal this server did not send), killed (stopped by the "
+      "kill tool or server shutdown) or timed_out (ran past its timeout_seconds). For a running "
+      "job, waiting_for_input is true when one of its processes is blocked reading its stdin "
+      "(read from /proc, not guessed from the output): answer it with interact. rss_bytes and "
       "cpu_seconds are summed over the job's process tree. It is always current: no "
       "polling is needed for the server to notice an exit. output_bytes counts everything the "
-      "job printed; dropped_bytes what was discarded from the middle to stay within the bound.";
+      "job printed; dropped_bytes what was discarded from the middle to stay within the bound. "
+      "pty is true for a job that runs on a pseudo-terminal.";
   tool.input_schema = Json{{"type", "object"},
                            {"properties", {{"job_id", job_id_schema()}}},
                            {"required", {"job_id"}},
@@ -47,12 +48,13 @@ Tool make_status_tool(const ToolLimits&) {
       "duration_seconds": {"type": "number"},
       "output_bytes": {"type": "integer"},
       "dropped_bytes": {"type": "integer"},
+      "pty": {"type": "boolean"},
       "waiting_for_input": {"type": "boolean"},
-          "rss_bytes": {"type": ["integer", "null"]},
-          "cpu_seconds": {"type": ["number", "null"]}
+      "rss_bytes": {"type": ["integer", "null"]},
+      "cpu_seconds": {"type": ["number", "null"]}
     },
     "required": ["job_id", "label", "command", "cwd", "status", "pid", "exit_code", "signal",
-                 "started", "ended", "duration_seconds", "output_bytes", "dropped_bytes",
+                 "started", "ended", "duration_seconds", "output_bytes", "dropped_bytes", "pty",
                  "waiting_for_input", "rss_bytes", "cpu_seconds"]
   })json");
   tool.annotations = Json{{"title", tool.title},

@@ -85,6 +85,7 @@ TEST_F(ConfigTest, DefaultsWhenNothingIsSetAndTheDefaultFileIsMissing) {
   EXPECT_EQ(config.stdin_buffer_size, 1ull << 20);
   EXPECT_EQ(config.max_interact_wait, milliseconds(30s));
   EXPECT_EQ(config.shutdown_grace, milliseconds(2s));
+  EXPECT_TRUE(config.non_interactive_env);
   EXPECT_EQ(test::open_fd_count(), fds_before);
 }
 
@@ -107,6 +108,7 @@ void expect_all_set(const Config& config, const fs::path& working_dir) {
   EXPECT_EQ(config.stdin_buffer_size, 3ull << 20);
   EXPECT_EQ(config.max_interact_wait, milliseconds(2min));
   EXPECT_EQ(config.shutdown_grace, milliseconds(0));
+  EXPECT_FALSE(config.non_interactive_env);
 }
 
 TEST_F(ConfigTest, EverySettingFromFlags) {
@@ -125,6 +127,7 @@ TEST_F(ConfigTest, EverySettingFromFlags) {
       "--stdin-buffer-size", "3 MB",
       "--max-interact-wait", "120",
       "--shutdown-grace", "0",
+      "--non-interactive-env", "no",
   });
   // clang-format on
   expect_all_set(config, dir_ / "work");
@@ -144,6 +147,7 @@ TEST_F(ConfigTest, EverySettingFromTheEnvironment) {
   env_["MCP_BG_STDIN_BUFFER_SIZE"] = "3m";
   env_["MCP_BG_MAX_INTERACT_WAIT"] = "2m";
   env_["MCP_BG_SHUTDOWN_GRACE"] = "0s";
+  env_["MCP_BG_NON_INTERACTIVE_ENV"] = "0";
   expect_all_set(load_ok({}), dir_ / "work");
 }
 
@@ -164,7 +168,8 @@ TEST_F(ConfigTest, EverySettingFromTheConfigFileWithNativeTomlTypes) {
                                   "max_read_bytes = \"1.5KiB\"\n"
                                   "stdin_buffer_size = \"3MiB\"\n"
                                   "max_interact_wait = \"2m\"\n"
-                                  "shutdown_grace = 0.0\n");
+                                  "shutdown_grace = 0.0\n"
+                                  "non_interactive_env = false\n");
   expect_all_set(load_ok({"--config", file.string()}), dir_ / "work");
 }
 
@@ -461,6 +466,35 @@ TEST_F(ConfigTest, LogLevelIsCaseInsensitiveAndValidated) {
   EXPECT_TRUE(contains(message, "trace, debug, info, warn")) << message;
 }
 
+TEST_F(ConfigTest, NonInteractiveEnvIsABooleanFromEverySource) {
+  for (const char* yes : {"true", "TRUE", "1", "yes", "Yes"}) {
+    env_["MCP_BG_NON_INTERACTIVE_ENV"] = yes;
+    EXPECT_FALSE(load_ok({"--non-interactive-env", "false"}).non_interactive_env) << yes;
+    EXPECT_TRUE(load_ok({}).non_interactive_env) << yes;
+  }
+  for (const char* no : {"false", "False", "0", "no", "NO"}) {
+    env_["MCP_BG_NON_INTERACTIVE_ENV"] = no;
+    EXPECT_FALSE(load_ok({}).non_interactive_env) << no;
+    EXPECT_TRUE(load_ok({"--non-interactive-env", "true"}).non_interactive_env) << no;
+  }
+  env_.erase("MCP_BG_NON_INTERACTIVE_ENV");
+  const std::string message = load_error({"--non-interactive-env", "maybe"});
+  EXPECT_TRUE(contains(message, "invalid --non-interactive-env (command line): \"maybe\" is not "
+                                "a boolean; allowed: true, false, 1, 0, yes or no"))
+      << message;
+  env_["MCP_BG_NON_INTERACTIVE_ENV"] = "";
+  EXPECT_TRUE(contains(load_error({}), "invalid MCP_BG_NON_INTERACTIVE_ENV (environment)"));
+  env_.erase("MCP_BG_NON_INTERACTIVE_ENV");
+  // TOML: a native boolean or a string; anything else names what it got.
+  EXPECT_FALSE(load_ok({"--config", write("a.toml", "non_interactive_env = false\n").string()})
+                   .non_interactive_env);
+  EXPECT_FALSE(load_ok({"--config", write("b.toml", "non_interactive_env = \"no\"\n").string()})
+                   .non_interactive_env);
+  const std::string toml_message =
+      load_error({"--config", write("c.toml", "non_interactive_env = 2.5\n").string()});
+  EXPECT_TRUE(contains(toml_message, "2.5 is a float, not a boolean or a string")) << toml_message;
+}
+
 TEST_F(ConfigTest, HelpExitsZeroAndDocumentsEverySetting) {
   env_["MCP_BG_MAX_JOBS"] = "ten";  // Help works even when a setting is invalid.
   for (const char* flag : {"--help", "-h"}) {
@@ -480,6 +514,7 @@ TEST_F(ConfigTest, HelpExitsZeroAndDocumentsEverySetting) {
                              "MCP_BG_STDIN_BUFFER_SIZE",
                              "MCP_BG_MAX_INTERACT_WAIT",
                              "MCP_BG_SHUTDOWN_GRACE",
+                             "MCP_BG_NON_INTERACTIVE_ENV",
                              "MCP_BG_CONFIG",
                              "--config",
                              "--working-dir",
@@ -494,12 +529,15 @@ TEST_F(ConfigTest, HelpExitsZeroAndDocumentsEverySetting) {
                              "--stdin-buffer-size",
                              "--max-interact-wait",
                              "--shutdown-grace",
+                             "--non-interactive-env",
                              "--version"}) {
       EXPECT_TRUE(contains(help, name)) << name;
     }
     EXPECT_TRUE(contains(help, "env: MCP_BG_MAX_JOBS, toml: max_jobs, default: 10")) << help;
     EXPECT_TRUE(contains(help, "toml: max_output_size, default: 10MiB")) << help;
     EXPECT_TRUE(contains(help, "toml: retention, default: 1h")) << help;
+    EXPECT_TRUE(contains(help, "env: MCP_BG_NON_INTERACTIVE_ENV, toml: non_interactive_env"))
+        << help;
     EXPECT_TRUE(contains(help, "allowed: a whole number from 1 to 10000")) << help;
     EXPECT_TRUE(contains(help,
                          "Precedence: command-line flag > environment variable > config "

@@ -156,6 +156,20 @@ TEST(ParseLogLevel, AcceptsEveryNameInAnyCaseAndWarning) {
   EXPECT_FALSE(parse_log_level("warnings"));
 }
 
+TEST(ParseBoolean, AcceptsTheSixSpellingsInAnyCase) {
+  for (const char* yes : {"true", "True", "1", "yes", "YES", " true "}) {
+    EXPECT_EQ(parse_boolean(yes), true) << yes;
+  }
+  for (const char* no : {"false", "FALSE", "0", "no", "No"}) {
+    EXPECT_EQ(parse_boolean(no), false) << no;
+  }
+  for (const char* bad : {"", "on", "off", "2", "y", "truee"}) {
+    auto parsed = parse_boolean(bad);
+    ASSERT_FALSE(parsed.has_value()) << bad;
+    EXPECT_NE(parsed.error().message.find("is not a boolean"), std::string::npos);
+  }
+}
+
 TEST(FormatSize, UsesTheLargestExactUnitAndReadsBack) {
   EXPECT_EQ(format_size(0), "0B");
   EXPECT_EQ(format_size(1000), "1000B");

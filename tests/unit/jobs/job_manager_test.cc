@@ -2,9 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -62,6 +67,19 @@ class JobManagerTest : public ::testing::Test {
     auto job = manager().execute(request);
     EXPECT_TRUE(job.has_value()) << (job ? "" : job.error().message);
     return job ? *job : nullptr;
+  }
+  std::shared_ptr<Job> run_pty(std::vector<std::string> argv, sys::TerminalSize size = {},
+                               std::map<std::string, std::string> env = {}) {
+    ExecuteRequest request;
+    request.argv = std::move(argv);
+    request.terminal = size;
+    request.env = std::move(env);
+    auto job = manager().execute(request);
+    EXPECT_TRUE(job.has_value()) << (job ? "" : job.error().message);
+    return job ? *job : nullptr;
+  }
+  bool output_ends_with(const Job& job, std::string_view suffix) {
+    return test::run_until(io_, [&] { return all_output(job).ends_with(suffix); });
   }
   bool finished(const std::shared_ptr<Job>& job) {
     return test::run_until(io_, [&] { return !job->running() && !job->output_open(); });
@@ -296,6 +314,22 @@ TEST_F(JobManagerTest, SeesWhenAJobWaitsForInputAndWhatItUses) {
   ASSERT_TRUE(finished(sleeper));
 }
 
+TEST_F(JobManagerTest, SeesWhenAJobOnATerminalWaitsForInput) {
+  ExecuteRequest request;
+  request.command = "read answer; echo got $answer";
+  request.terminal = sys::TerminalSize{};
+  auto job = manager().execute(request);
+  ASSERT_TRUE(job.has_value());
+  // Its fd 0 is the terminal's slave side, not the master the server holds.
+  ASSERT_TRUE(test::run_until(io_, [&] {
+    auto stats = (*job)->tree_stats();
+    return stats && stats->waiting_for_input;
+  }));
+  ASSERT_TRUE((*job)->write_stdin("yes\n", false).has_value());
+  ASSERT_TRUE(finished(*job));
+  EXPECT_NE(all_output(**job).find("got yes"), std::string::npos);
+}
+
 TEST_F(JobManagerTest, CountsTheWholeProcessTree) {
   auto job = run("sleep 30 & sleep 30 & wait");
   ASSERT_TRUE(test::run_until(io_, [&] { return job->tree_stats()->processes == 3; }));
@@ -318,6 +352,231 @@ TEST_F(JobManagerTest, EveryFastJobIsSeenToEnd) {
     ASSERT_TRUE(finished(job));
     EXPECT_EQ(job->output().total_bytes(), job->spec().command.size() - 5 + 1);
   }
+}
+
+// Sets (or unsets, for nullopt) an environment variable of this process for one test: jobs
+// inherit the server's environment.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, std::optional<std::string> value) : name_(name) {
+    if (const char* old = ::getenv(name)) old_ = old;
+    if (value) {
+      ::setenv(name, value->c_str(), 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+constexpr const char* kShowEnv =
+    "echo \"TERM=${TERM-unset} NO_COLOR=${NO_COLOR-unset} PAGER=${PAGER-unset} "
+    "GIT_PAGER=${GIT_PAGER-unset}\"";
+
+TEST_F(JobManagerTest, PtyJobRunsOnATerminalOfTheRequestedSize) {
+  ScopedEnv term("TERM", "server-term");
+  ScopedEnv no_color("NO_COLOR", std::nullopt);
+  auto job = run_pty({"/bin/sh", "-c",
+                      "test -t 0 && test -t 1 && test -t 2 && echo tty; stty size; "
+                      "echo \"TERM=$TERM NO_COLOR=${NO_COLOR-unset}\"; echo err >&2"},
+                     {.cols = 100, .rows = 30});
+  ASSERT_TRUE(job);
+  EXPECT_TRUE(job->has_terminal());
+  ASSERT_TRUE(finished(job));
+  EXPECT_EQ(job->status(), JobStatus::kCompleted);
+  // One stream, recorded as stdout: stderr went to the same terminal.
+  const std::string expected = "tty\r\n30 100\r\nTERM=xterm-256color NO_COLOR=unset\r\nerr\r\n";
+  EXPECT_EQ(job->output().read(0, 1 << 20, StreamFilter::kStdout).bytes, expected);
+  EXPECT_EQ(job->output().read(0, 1 << 20, StreamFilter::kStderr).bytes, "");
+}
+
+TEST_F(JobManagerTest, PtyJobDefaultSizeAndTermOverriddenByItsEnv) {
+  auto job = run_pty({"/bin/sh", "-c", "stty size; echo \"TERM=$TERM\""}, {},
+                     {{"TERM", "vt100"}});
+  ASSERT_TRUE(finished(job));
+  EXPECT_EQ(all_output(*job), "40 120\r\nTERM=vt100\r\n");
+}
+
+TEST_F(JobManagerTest, NonPtyJobsGetANonInteractiveEnvironmentUnlessTheirEnvSaysOtherwise) {
+  ScopedEnv term("TERM", "xterm-server");
+  ScopedEnv pager("PAGER", "less");
+  ScopedEnv no_color("NO_COLOR", std::nullopt);
+  ScopedEnv git_pager("GIT_PAGER", std::nullopt);
+  auto plain = run(kShowEnv);
+  ASSERT_TRUE(finished(plain));
+  EXPECT_EQ(all_output(*plain), "TERM=dumb NO_COLOR=1 PAGER=cat GIT_PAGER=cat\n");
+
+  ExecuteRequest request;
+  request.command = kShowEnv;
+  request.env = {{"TERM", "xterm"}, {"GIT_PAGER", "less -R"}};
+  auto overridden = manager().execute(request);
+  ASSERT_TRUE(overridden.has_value());
+  ASSERT_TRUE(finished(*overridden));
+  EXPECT_EQ(all_output(**overridden), "TERM=xterm NO_COLOR=1 PAGER=cat GIT_PAGER=less -R\n");
+}
+
+TEST_F(JobManagerTest, WithTheNonInteractiveEnvironmentOffJobsInheritTheServersValues) {
+  settings_.non_interactive_env = false;
+  ScopedEnv term("TERM", "xterm-server");
+  ScopedEnv pager("PAGER", "less");
+  ScopedEnv no_color("NO_COLOR", std::nullopt);
+  ScopedEnv git_pager("GIT_PAGER", std::nullopt);
+  auto job = run(kShowEnv);
+  ASSERT_TRUE(finished(job));
+  EXPECT_EQ(all_output(*job), "TERM=xterm-server NO_COLOR=unset PAGER=less GIT_PAGER=unset\n");
+}
+
+TEST_F(JobManagerTest, InteractiveShellPromptArrivesWithoutNewlineAndEofEndsIt) {
+  auto job = run_pty({"/bin/sh", "-i"}, {}, {{"PS1", "prompt> "}, {"ENV", ""}});
+  ASSERT_TRUE(job);
+  ASSERT_TRUE(output_ends_with(*job, "prompt> ")) << all_output(*job);
+  uint64_t offset = job->output().total_bytes();
+  ASSERT_TRUE(job->write_stdin("echo $((6*7))\n", /*close_after=*/false).has_value());
+  ASSERT_TRUE(test::run_until(io_, [&] {
+    return job->output().read(offset, 1 << 20, StreamFilter::kBoth).bytes.ends_with("prompt> ");
+  }));
+  // The terminal echoes what was typed, then the shell answers and prompts again.
+  EXPECT_EQ(job->output().read(offset, 1 << 20, StreamFilter::kBoth).bytes,
+            "echo $((6*7))\r\n42\r\nprompt> ");
+
+  // eof types ^D: the terminal stays open (closing it would hang it up), the shell sees EOF.
+  ASSERT_TRUE(job->write_stdin("", /*close_after=*/true).has_value());
+  EXPECT_TRUE(job->stdin_open());
+  ASSERT_TRUE(finished(job));
+  EXPECT_EQ(job->status(), JobStatus::kCompleted);
+  EXPECT_EQ(job->exit_code(), 0);
+}
+
+// A child of `parent` that is running `program` (after its exec), found through /proc.
+pid_t child_running(pid_t parent, const std::string& program) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    auto open = content.find('(');
+    auto close = content.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::istringstream rest(content.substr(close + 2));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent && state != 'Z' && content.substr(open + 1, close - open - 1) == program) {
+      return std::stoi(name);
+    }
+  }
+  return 0;
+}
+
+TEST_F(JobManagerTest, CtrlCOnAPtyInterruptsTheForegroundProcessGroup) {
+  // sh runs sleep as a child: ^C must reach the whole foreground group, not just the leader.
+  auto job = run_pty({"/bin/sh", "-c", "sleep 100; echo not-interrupted"});
+  // Only once sleep has been exec'd: a ^C between sh's fork and the exec reaches sh's own handler
+  // in the child, and exec forgets it (on a real terminal too).
+  pid_t sleeper = 0;
+  ASSERT_TRUE(test::run_until(io_, [&] {
+    sleeper = child_running(job->pid(), "sleep");
+    return sleeper > 0;
+  }));
+  ASSERT_TRUE(job->write_stdin("\x03", /*close_after=*/false).has_value());
+  ASSERT_TRUE(finished(job));
+  EXPECT_TRUE(test::run_until(io_, [&] { return test::process_gone(sleeper); }));
+  // The line discipline sent it, not the kill tool: a signal the server did not send is failure.
+  EXPECT_EQ(job->status(), JobStatus::kFailed);
+  EXPECT_EQ(job->term_signal(), SIGINT);
+  EXPECT_EQ(all_output(*job).find("not-interrupted"), std::string::npos);
+}
+
+TEST_F(JobManagerTest, CtrlCOnAPtyReachesAProgramRunDirectly) {
+  auto job = run_pty({"sleep", "100"});
+  ASSERT_TRUE(job->write_stdin("\x03", /*close_after=*/false).has_value());
+  ASSERT_TRUE(finished(job));
+  EXPECT_EQ(job->status(), JobStatus::kFailed);
+  EXPECT_EQ(job->term_signal(), SIGINT);
+  EXPECT_EQ(all_output(*job), "^C");  // the terminal echoes the key
+}
+
+TEST_F(JobManagerTest, KillReachesAPtyJobAndItsChildren) {
+  auto pidfile = dir_ / "grandchild.pid";
+  ExecuteRequest request;
+  request.argv = {TEST_CHILD_PATH, "grandchild", pidfile.string()};
+  request.terminal = sys::TerminalSize{};
+  auto job = manager().execute(request);
+  ASSERT_TRUE(job.has_value());
+  ASSERT_TRUE(test::run_until(io_, [&] {
+    std::ifstream in(pidfile);
+    pid_t pid = 0;
+    return static_cast<bool>(in >> pid) && pid > 0;
+  }));
+  pid_t grandchild = 0;
+  std::ifstream(pidfile) >> grandchild;
+  EXPECT_EQ((*job)->kill(SIGTERM, 5s), Job::SignalResult::kSignalled);
+  ASSERT_TRUE(finished(*job));
+  EXPECT_EQ((*job)->status(), JobStatus::kKilled);
+  EXPECT_TRUE(test::run_until(io_, [&] { return test::process_gone(grandchild); }));
+}
+
+TEST_F(JobManagerTest, WhenAPtyJobsMainProcessExitsItsTerminalHangsUpWhatItLeftBehind) {
+  // On pipes, `sleep 30 &` would hold the output open for 30 s (see
+  // StatusFollowsTheMainProcessWhenAGrandchildHoldsThePipes). On a terminal, the session leader's
+  // exit makes the kernel send SIGHUP to the foreground group, as closing a terminal window does.
+  auto job = run_pty({"/bin/sh", "-c", "sleep 30 & echo $!"});
+  ASSERT_TRUE(output_ends_with(*job, "\r\n"));
+  pid_t sleeper = std::stoi(all_output(*job));
+  ASSERT_TRUE(finished(job));
+  EXPECT_EQ(job->status(), JobStatus::kCompleted);
+  EXPECT_TRUE(test::run_until(io_, [&] { return test::process_gone(sleeper); }));
+}
+
+// fds of this test process that a child inherits anyway (not close-on-exec): not the engine's.
+std::set<int> inheritable_fds() {
+  std::set<int> fds;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    int fd = std::stoi(entry.path().filename().string());
+    int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0 && (flags & FD_CLOEXEC) == 0) fds.insert(fd);
+  }
+  return fds;
+}
+
+TEST_F(JobManagerTest, PtyJobsInheritNoOtherFdsAndLeakNone) {
+  auto other_pty = run_pty({"sleep", "100"});
+  auto other_pipe = run("sleep 100");
+  std::set<int> allowed = inheritable_fds();
+  for (bool pty : {true, false}) {
+    SCOPED_TRACE(pty ? "pty" : "pipes");
+    ExecuteRequest request;
+    request.command = "ls -1 /proc/$$/fd; true";  // `; true`: sh must not exec ls in its place
+    if (pty) request.terminal = sys::TerminalSize{};
+    auto job = manager().execute(request);
+    ASSERT_TRUE(job.has_value());
+    ASSERT_TRUE(finished(*job));
+    std::istringstream lines(all_output(**job));
+    std::vector<int> fds;
+    for (std::string line; std::getline(lines, line);) {
+      int fd = std::stoi(line);
+      if (fd > 2 && allowed.contains(fd)) continue;
+      fds.push_back(fd);
+    }
+    EXPECT_EQ(fds, (std::vector<int>{0, 1, 2})) << all_output(**job);
+  }
+  other_pty->kill(SIGKILL, 0ms);
+  other_pipe->kill(SIGKILL, 0ms);
+  ASSERT_TRUE(finished(other_pty));
+  ASSERT_TRUE(finished(other_pipe));
+  // TearDown checks that every fd (the masters and their copies included) was closed.
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "sys/spawn.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <unistd.h>
@@ -88,6 +89,45 @@ TEST(Spawn, ReportsDeathBySignal) {
   ExitInfo exit = wait_exit(process->pidfd.get());
   EXPECT_FALSE(exit.exit_code.has_value());
   EXPECT_EQ(exit.term_signal, SIGTERM);
+}
+
+TEST(Spawn, OnATerminalTheChildLeadsASessionWithItAsControllingTerminal) {
+  size_t fds_before = test::open_fd_count();
+  {
+    // /proc/PID/stat: pid (comm) state ppid pgrp session tty_nr ...; sh's comm has no spaces.
+    auto process = spawn_process(
+        {{"/bin/sh", "-c",
+          "read -r pid comm state ppid pgrp sid tty rest < /proc/$$/stat; "
+          "echo \"pid=$pid pgrp=$pgrp sid=$sid\"; [ \"$tty\" != 0 ] && echo has-ctty; "
+          "test -t 0 && test -t 1 && test -t 2 && echo all-tty; stty size; echo err >&2"},
+         "/",
+         {"PATH=/usr/bin:/bin"},
+         TerminalSize{.cols = 91, .rows = 17}});
+    ASSERT_TRUE(process.has_value()) << process.error().message;
+    EXPECT_FALSE(process->stdin_fd.valid());
+    EXPECT_FALSE(process->stdout_fd.valid());
+    EXPECT_FALSE(process->stderr_fd.valid());
+    ASSERT_TRUE(process->terminal_fd.valid());
+    EXPECT_NE(::fcntl(process->terminal_fd.get(), F_GETFD) & FD_CLOEXEC, 0);
+    // Read until the last slave descriptor closes: the master then reports EIO, not 0.
+    std::string out = read_to_end(process->terminal_fd.get());
+    EXPECT_EQ(::read(process->terminal_fd.get(), out.data(), 1), -1);
+    EXPECT_EQ(errno, EIO);
+    EXPECT_EQ(wait_exit(process->pidfd.get()).exit_code, 0);
+    std::string pid = std::to_string(process->pid);
+    // Its own session and group (kill(-pid) reaches it), stdout and stderr merged, \r\n line ends.
+    EXPECT_EQ(out, "pid=" + pid + " pgrp=" + pid + " sid=" + pid +
+                       "\r\nhas-ctty\r\nall-tty\r\n17 91\r\nerr\r\n");
+  }
+  EXPECT_EQ(test::open_fd_count(), fds_before);
+}
+
+TEST(Spawn, ATerminalThatCannotStartLeavesNothingOpen) {
+  size_t fds_before = test::open_fd_count();
+  auto missing = spawn_process({{"/nonexistent/prog"}, "/", {}, TerminalSize{}});
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().message.find("does not exist"), std::string::npos);
+  EXPECT_EQ(test::open_fd_count(), fds_before);
 }
 
 }  // namespace
