@@ -121,3 +121,14 @@ test('MCP_BG_JOB_TIMEOUT sets the default time limit', withServer({ env: { MCP_B
   const quick = await srv.call('execute', { command: 'true', wait_seconds: 5 });
   assert.equal(quick.status, 'completed', 'a job inside the limit is unaffected');
 }));
+
+test('status says when a job is blocked reading its stdin', withServer(async (srv) => {
+  const { job_id } = await srv.call('execute', { command: 'read answer; echo "got $answer"; sleep 100' });
+  await waitFor(async () => (await srv.call('status', { job_id })).waiting_for_input === true,
+                { what: 'waiting_for_input to become true' });
+  const answered = await srv.call('interact', { job_id, input: 'yes' });
+  assert.equal(answered.output, 'got yes\n');
+  // Now it sleeps: not reading its stdin any more.
+  assert.equal((await srv.call('status', { job_id })).waiting_for_input, false);
+  await srv.call('kill', { job_id, signal: 'KILL' });
+}));
