@@ -79,6 +79,21 @@ Json job_id_schema() {
               {"description", "The job's id (a UUID), as returned by execute or list."}};
 }
 
+void add_output_state(Json& result, const jobs::Job& job) {
+  result["total_bytes"] = job.output().total_bytes();
+  result["dropped_bytes"] = job.output().dropped_bytes();
+  result["status"] = jobs::to_string(job.status());
+  result["exit_code"] = exit_code_or_null(job);
+}
+
+Json matches_json(const std::vector<Line>& matches) {
+  Json out = Json::array();
+  for (const auto& line : matches) {
+    out.push_back({{"offset", line.offset}, {"line", output_text(line.text)}});
+  }
+  return out;
+}
+
 Json grep_schema() {
   return Json{{"type", "string"},
               {"minLength", 1},

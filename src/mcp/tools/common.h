@@ -10,6 +10,7 @@
 #include "jobs/job_manager.h"
 #include "mcp/json_rpc.h"
 #include "mcp/tool.h"
+#include "mcp/tools/lines.h"
 
 namespace mcp::tools {
 
@@ -37,6 +38,13 @@ Json job_status(const jobs::Job& job);
 Json job_id_schema();
 /// The schema of the optional `stream` argument.
 Json stream_schema();
+/// Adds what every read of a job's output reports beside the bytes: total_bytes, dropped_bytes,
+/// status, exit_code.
+void add_output_state(Json& result, const jobs::Job& job);
+
+/// grep matches as [{offset, line}], lines made valid UTF-8.
+Json matches_json(const std::vector<Line>& matches);
+
 /// The `grep` and `context` argument schemas, and the `matches` result schema.
 Json grep_schema();
 Json context_schema();

@@ -95,30 +95,21 @@ Tool make_output_tool(const ToolLimits& limits) {
       if (offset >= log.head_size() && offset < log.tail_start()) offset = log.tail_start();
       auto lines = collect_lines(log, offset, log.total_bytes(), stream_filter(arguments));
       auto found = grep_forward(lines, *pattern, arguments.value<size_t>("context", 0), max_bytes);
-      Json matches = Json::array();
-      for (const auto& line : found.matches) {
-        matches.push_back({{"offset", line.offset}, {"line", output_text(line.text)}});
-      }
-      co_return ToolOutcome::ok(
-          Json{{"output", output_text(found.text)},
-               {"offset", offset},
-               {"next_offset", found.truncated ? found.scanned_to : log.total_bytes()},
-               {"total_bytes", log.total_bytes()},
-               {"dropped_bytes", log.dropped_bytes()},
-               {"truncated", found.truncated},
-               {"status", jobs::to_string((*job)->status())},
-               {"exit_code", exit_code_or_null(**job)},
-               {"matches", std::move(matches)}});
+      Json result{{"output", output_text(found.text)},
+                  {"offset", offset},
+                  {"next_offset", found.truncated ? found.scanned_to : log.total_bytes()},
+                  {"truncated", found.truncated},
+                  {"matches", matches_json(found.matches)}};
+      add_output_state(result, **job);
+      co_return ToolOutcome::ok(std::move(result));
     }
     auto slice = log.read(offset, max_bytes, stream_filter(arguments));
-    co_return ToolOutcome::ok(Json{{"output", output_text(slice.bytes)},
-                                   {"offset", slice.offset},
-                                   {"next_offset", slice.next_offset},
-                                   {"total_bytes", log.total_bytes()},
-                                   {"dropped_bytes", log.dropped_bytes()},
-                                   {"truncated", slice.truncated},
-                                   {"status", jobs::to_string((*job)->status())},
-                                   {"exit_code", exit_code_or_null(**job)}});
+    Json result{{"output", output_text(slice.bytes)},
+                {"offset", slice.offset},
+                {"next_offset", slice.next_offset},
+                {"truncated", slice.truncated}};
+    add_output_state(result, **job);
+    co_return ToolOutcome::ok(std::move(result));
   };
   return tool;
 }

@@ -71,30 +71,22 @@ Tool make_tail_tool(const ToolLimits& limits) {
       auto lines = collect_lines(log, 0, log.total_bytes(), stream_filter(arguments));
       auto found = grep_last(lines, *pattern, arguments.value<size_t>("context", 0), wanted,
                              max_bytes);
-      Json matches = Json::array();
-      for (const auto& line : found.matches) {
-        matches.push_back({{"offset", line.offset}, {"line", output_text(line.text)}});
-      }
-      co_return ToolOutcome::ok(Json{{"output", output_text(found.text)},
-                                     {"lines", found.matches.size()},
-                                     {"next_offset", log.total_bytes()},
-                                     {"total_bytes", log.total_bytes()},
-                                     {"dropped_bytes", log.dropped_bytes()},
-                                     {"truncated", found.truncated},
-                                     {"status", jobs::to_string((*job)->status())},
-                                     {"exit_code", exit_code_or_null(**job)},
-                                     {"matches", std::move(matches)}});
+      Json result{{"output", output_text(found.text)},
+                  {"lines", found.matches.size()},
+                  {"next_offset", log.total_bytes()},
+                  {"truncated", found.truncated},
+                  {"matches", matches_json(found.matches)}};
+      add_output_state(result, **job);
+      co_return ToolOutcome::ok(std::move(result));
     }
     auto slice = log.tail(wanted, max_bytes,
                           stream_filter(arguments));
-    co_return ToolOutcome::ok(Json{{"output", output_text(slice.bytes)},
-                                   {"lines", slice.lines},
-                                   {"next_offset", slice.next_offset},
-                                   {"total_bytes", log.total_bytes()},
-                                   {"dropped_bytes", log.dropped_bytes()},
-                                   {"truncated", slice.truncated},
-                                   {"status", jobs::to_string((*job)->status())},
-                                   {"exit_code", exit_code_or_null(**job)}});
+    Json result{{"output", output_text(slice.bytes)},
+                {"lines", slice.lines},
+                {"next_offset", slice.next_offset},
+                {"truncated", slice.truncated}};
+    add_output_state(result, **job);
+    co_return ToolOutcome::ok(std::move(result));
   };
   return tool;
 }
