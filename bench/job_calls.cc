@@ -55,4 +55,27 @@ JobStatus await_completion(McpClient& client, const StartedJob& job, const Compl
   }
 }
 
+Json wait_arguments(std::string_view job_id, std::chrono::seconds timeout) {
+  return Json{{"job_id", job_id}, {"timeout_seconds", timeout.count()}};
+}
+
+WaitResult parse_wait(const Reply& reply) {
+  const Json& r = reply.result;
+  check(r.contains("reason") && r["reason"].is_string() && r.contains("status") &&
+            r["status"].is_string() && r.contains("exit_code"),
+        "wait returned an unexpected result: {}", r.dump());
+  return WaitResult{.reason = r["reason"].get<std::string>(),
+                    .status = r["status"].get<std::string>(),
+                    .exit_code = r["exit_code"].is_number_integer()
+                                     ? std::optional(r["exit_code"].get<int>())
+                                     : std::nullopt,
+                    .sent = reply.sent,
+                    .received = reply.received};
+}
+
+WaitResult wait_for_exit(McpClient& client, std::string_view job_id, std::chrono::seconds timeout) {
+  return parse_wait(client.call_tool("wait", wait_arguments(job_id, timeout),
+                                     timeout + McpClient::kDefaultTimeout));
+}
+
 }  // namespace bench

@@ -1,9 +1,11 @@
 #pragma once
-/// Typed wrappers over the tools the scenarios call (execute, status) and the one wait they all
-/// need: poll status until a job has completed. Anything unexpected in a reply is a Failure.
+/// Typed wrappers over the tools the scenarios call (execute, status, wait) and the one wait most
+/// of them need: poll status until a job has completed. Anything unexpected in a reply is a
+/// Failure.
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -48,5 +50,24 @@ struct CompletionWait {
 /// Polls status until the job has completed with exit code 0 (and, if asked, printed all its
 /// output). A job that fails or is killed, or is not done by the timeout, is a Failure.
 JobStatus await_completion(McpClient& client, const StartedJob& job, const CompletionWait& wait);
+
+/// What the wait tool answered.
+struct WaitResult {
+  std::string reason;  // exited | matched | timeout
+  std::string status;  // The job's status when the wait ended.
+  std::optional<int> exit_code;
+  Clock::time_point sent;      // When the wait request was written.
+  Clock::time_point received;  // When its reply arrived.
+};
+
+/// The arguments of a wait for `job_id` to exit, with the server-side `timeout`.
+Json wait_arguments(std::string_view job_id, std::chrono::seconds timeout);
+
+/// Reads a reply to wait, from call_tool or collect_tool.
+WaitResult parse_wait(const Reply& reply);
+
+/// Calls wait and blocks until it answers. The reply is expected within `timeout` plus a margin
+/// for the server's own drain of the job's pipes and the round trip.
+WaitResult wait_for_exit(McpClient& client, std::string_view job_id, std::chrono::seconds timeout);
 
 }  // namespace bench

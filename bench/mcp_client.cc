@@ -50,6 +50,8 @@ McpClient McpClient::start(const ServerLaunch& launch) {
   to_server.read_end.reset();
   from_server.write_end.reset();
   log.reset();
+  // Requests are pipelined at times: a full pipe must end in a failed deadline, not a hang.
+  unwrap(set_nonblocking(to_server.write_end.get()), "making the server's stdin non-blocking");
   McpClient client(std::move(server), std::move(to_server.write_end),
                    std::move(from_server.read_end));
 
@@ -66,52 +68,102 @@ McpClient McpClient::start(const ServerLaunch& launch) {
 
 void McpClient::send_line(std::string line) {
   line.push_back('\n');
-  unwrap(write_all(to_server_.get(), line), "writing to the server's stdin");
+  unwrap(write_all(to_server_.get(), line, Clock::now() + kDefaultTimeout),
+         "writing to the server's stdin");
 }
 
 Reply McpClient::request(std::string_view method, Json params, Clock::duration timeout) {
+  return collect(send(method, std::move(params)), timeout);
+}
+
+Reply McpClient::call_tool(std::string_view name, Json arguments, Clock::duration timeout) {
+  return collect_tool(send_tool_call(name, std::move(arguments)), timeout);
+}
+
+int64_t McpClient::send(std::string_view method, Json params) {
+  return send_request(RequestKind::kPlain, std::string(method), method, std::move(params));
+}
+
+int64_t McpClient::send_tool_call(std::string_view name, Json arguments) {
+  return send_request(RequestKind::kToolCall, fmt::format("tool {}", name), "tools/call",
+                      Json{{"name", name}, {"arguments", std::move(arguments)}});
+}
+
+int64_t McpClient::send_request(RequestKind kind, std::string what, std::string_view method,
+                                Json params) {
   const int64_t id = next_id_++;
   std::string line =
       Json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}}
           .dump();
-  Reply reply;
-  reply.sent = Clock::now();
+  // The clock is read after the JSON work, so that a round trip is the wire and the server.
+  const auto sent = Clock::now();
   send_line(std::move(line));
-  const auto deadline = reply.sent + timeout;
-  for (;;) {
-    std::string text = read_line(deadline);
-    reply.received = Clock::now();
-    Json message = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-    check(message.is_object(), "the server sent a line that is not a JSON object: {}", clip(text));
-    // Notifications (and requests, which a client with no capabilities is never sent) carry a
-    // method; they are not the answer we wait for.
-    if (message.contains("method") || !message.contains("id")) continue;
-    check(message["id"] == id, "the server answered id {} while request {} ({}) was pending",
-          message["id"].dump(), id, method);
-    if (auto error = message.find("error"); error != message.end()) {
-      raise("{} failed with a JSON-RPC error: {}", method, clip(error->dump()));
-    }
-    check(message.contains("result"), "the response to {} has neither result nor error: {}", method,
-          clip(text));
-    reply.result = std::move(message["result"]);
-    return reply;
-  }
+  outstanding_.emplace(id, Outstanding{.kind = kind, .what = std::move(what), .sent = sent});
+  return id;
 }
 
-Reply McpClient::call_tool(std::string_view name, Json arguments, Clock::duration timeout) {
-  Reply reply =
-      request("tools/call", Json{{"name", name}, {"arguments", std::move(arguments)}}, timeout);
+Reply McpClient::collect(int64_t id, Clock::duration timeout) {
+  auto pending = outstanding_.find(id);
+  check(pending != outstanding_.end(), "collecting request {}, which is not outstanding", id);
+  // It stays outstanding until its response is in hand, so that a failure can count it.
+  const Outstanding request = pending->second;
+  const auto deadline = Clock::now() + timeout;
+  auto arrived = read_ahead_.find(id);
+  while (arrived == read_ahead_.end()) {
+    std::optional<std::string> text = next_line(deadline);
+    if (!text) fail_on_eof();
+    const auto received = Clock::now();
+    take_in(*text, received);
+    arrived = read_ahead_.find(id);
+  }
+  Json message = std::move(arrived->second.message);
+  Reply reply{.sent = request.sent, .received = arrived->second.received};
+  read_ahead_.erase(arrived);
+  outstanding_.erase(id);
+
+  if (auto error = message.find("error"); error != message.end()) {
+    raise("{} failed with a JSON-RPC error: {}", request.what, clip(error->dump()));
+  }
+  check(message.contains("result"), "the response to {} has neither result nor error: {}",
+        request.what, clip(message.dump()));
+  reply.result = std::move(message["result"]);
+  return reply;
+}
+
+Reply McpClient::collect_tool(int64_t id, Clock::duration timeout) {
+  auto pending = outstanding_.find(id);
+  check(pending != outstanding_.end() && pending->second.kind == RequestKind::kToolCall,
+        "collecting request {} as a tool call, which it is not (or it is not outstanding)", id);
+  const std::string what = pending->second.what;
+  Reply reply = collect(id, timeout);
   if (reply.result.value("isError", false)) {
-    raise("tool {} returned an error: {}", name, clip(reply.result.dump(), 600));
+    raise("{} returned an error: {}", what, clip(reply.result.dump(), 600));
   }
   auto structured = reply.result.find("structuredContent");
   check(structured != reply.result.end() && structured->is_object(),
-        "tool {} returned no structuredContent: {}", name, clip(reply.result.dump()));
+        "{} returned no structuredContent: {}", what, clip(reply.result.dump()));
   reply.result = std::move(*structured);
   return reply;
 }
 
-std::string McpClient::read_line(Clock::time_point deadline) {
+void McpClient::take_in(const std::string& text, Clock::time_point received) {
+  Json message = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  check(message.is_object(), "the server sent a line that is not a JSON object: {}", clip(text));
+  // Notifications (and requests, which a client with no capabilities is never sent) carry a
+  // method.
+  if (message.contains("method") || !message.contains("id")) {
+    notifications_.push_back(std::move(message));
+    return;
+  }
+  const Json& answered = message["id"];
+  check(answered.is_number_integer() && outstanding_.contains(answered.get<int64_t>()),
+        "the server answered id {}, which no outstanding request has", answered.dump());
+  const int64_t id = answered.get<int64_t>();
+  check(!read_ahead_.contains(id), "the server answered request {} twice", id);
+  read_ahead_.emplace(id, ReadAhead{.message = std::move(message), .received = received});
+}
+
+std::optional<std::string> McpClient::next_line(Clock::time_point deadline) {
   for (;;) {
     if (size_t end = buffer_.find('\n', scanned_); end != std::string::npos) {
       std::string line = buffer_.substr(0, end);
@@ -121,33 +173,57 @@ std::string McpClient::read_line(Clock::time_point deadline) {
     }
     scanned_ = buffer_.size();
     auto ready = unwrap(wait_readable(from_server_.get(), deadline), "waiting for the server");
-    check(ready == Readiness::kReady, "the server did not answer before the deadline");
+    check(ready == Readiness::kReady,
+          "the server wrote nothing more before the deadline ({} request(s) outstanding)",
+          outstanding_.size() - read_ahead_.size());
     size_t n = unwrap(read_some(from_server_.get(), chunk_), "reading the server's stdout");
-    if (n == 0) fail_on_eof();
+    if (n == 0) return std::nullopt;
     buffer_.append(chunk_.data(), n);
   }
 }
 
 void McpClient::fail_on_eof() {
-  // EOF means the server exited or closed stdout; say how it ended if it has.
+  // EOF means the server exited or closed stdout; say how it ended if it has, and what it left
+  // unanswered.
+  const std::string unanswered = outstanding_.empty()
+                                     ? ""
+                                     : fmt::format(", leaving {} request(s) unanswered",
+                                                   outstanding_.size() - read_ahead_.size());
   auto status = server_.wait_until(Clock::now() + std::chrono::seconds(2));
   if (status && *status) {
-    raise("the server closed its stdout and exited ({})", describe_wait_status(**status));
+    raise("the server closed its stdout and exited ({}){}", describe_wait_status(**status),
+          unanswered);
   }
-  raise("the server closed its stdout but is still running");
+  raise("the server closed its stdout but is still running{}", unanswered);
 }
 
-Clock::duration McpClient::shut_down(Clock::duration timeout) {
-  const auto started = Clock::now();
+Clock::time_point McpClient::close_input() {
+  const auto closed = Clock::now();
   to_server_.reset();
-  auto status = unwrap(server_.wait_until(started + timeout), "waiting for the server to exit");
+  return closed;
+}
+
+Clock::time_point McpClient::await_exit(Clock::time_point deadline) {
+  check(!to_server_, "await_exit() before close_input(): the server would never exit");
+  // The server may still be writing: responses to requests it was working on, and a
+  // notification for each job it stops. Reading to EOF keeps a full pipe from holding it back.
+  while (std::optional<std::string> text = next_line(deadline)) {
+    const auto received = Clock::now();
+    take_in(*text, received);
+  }
+  check(buffer_.empty(), "the server's output ended in the middle of a line: {}", clip(buffer_));
+  auto status = unwrap(server_.wait_until(deadline), "waiting for the server to exit");
   const auto ended = Clock::now();
-  check(status.has_value(), "the server did not exit within {:.1f} s of its stdin closing",
-        to_seconds(timeout));
+  check(status.has_value(), "the server did not exit by the deadline after its stdin closed");
   check(WIFEXITED(*status) && WEXITSTATUS(*status) == 0,
         "the server ended with {} after its stdin closed (expected exit code 0)",
         describe_wait_status(*status));
-  return ended - started;
+  return ended;
+}
+
+Clock::duration McpClient::shut_down(Clock::duration timeout) {
+  const auto closed = close_input();
+  return await_exit(closed + timeout) - closed;
 }
 
 }  // namespace bench

@@ -15,6 +15,9 @@ Scale Scale::quick() {
   quick.concurrent_jobs = full.concurrent_jobs / 10;
   quick.idle_window = std::chrono::seconds(3);
   quick.churn_jobs = full.churn_jobs / 10;
+  // A fifth, not a tenth: 50 waits would say little about holding many at once.
+  quick.concurrent_waits = full.concurrent_waits / 5;
+  quick.wait_probes = full.wait_probes / 10;
   // The repeats feed a median and the warm-up settles the baseline: neither shrinks.
   return quick;
 }
@@ -51,6 +54,10 @@ const std::vector<Scenario>& all_scenarios() {
        run_capture},
       {"idle", "threads, RSS, idle CPU and shutdown time with 1000 sleep jobs", run_idle},
       {"churn", "RSS, fds and zombies before and after 10,000 short jobs", run_churn},
+      {"spawn-wait", "execute(true) + one wait until exited vs posix_spawn + waitpid",
+       run_spawn_wait},
+      {"waits", "500 pending waits: status latency, threads, idle CPU, shutdown answers all",
+       run_waits},
   };
   return scenarios;
 }

@@ -24,11 +24,14 @@ struct Scale {
   uint64_t zero_bytes = 1ull << 30;  // head -c N /dev/zero.
   int capture_repeats = 3;           // Per command; the median is reported.
   int concurrent_jobs = 1000;        // sleep 1000 jobs running at once.
+  int concurrent_waits = 500;        // wait calls pending at once, one per sleep 1000 job.
+  int wait_probes = 200;             // Of each of ping and status while the waits are pending.
   std::chrono::seconds idle_window{10};
   int churn_jobs = 10'000;
   int churn_warm_up = 100;
 
-  /// A tenth of the counts, 100 MiB instead of 1 GiB, and a 3 s idle window.
+  /// A tenth of the counts (a fifth of the waits), 100 MiB instead of 1 GiB, and a 3 s idle
+  /// window.
   static Scale quick();
 };
 
@@ -71,5 +74,7 @@ std::vector<Figure> run_spawn(const ScenarioContext& context);
 std::vector<Figure> run_capture(const ScenarioContext& context);
 std::vector<Figure> run_idle(const ScenarioContext& context);
 std::vector<Figure> run_churn(const ScenarioContext& context);
+std::vector<Figure> run_spawn_wait(const ScenarioContext& context);
+std::vector<Figure> run_waits(const ScenarioContext& context);
 
 }  // namespace bench

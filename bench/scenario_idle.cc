@@ -13,32 +13,12 @@
 #include "proc_stats.h"
 #include "process.h"
 #include "scenario.h"
+#include "steps.h"
 
 namespace bench {
 namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
-constexpr auto kSettleTimeout = std::chrono::seconds(60);
-// Pause between sweeps of /proc while waiting for shells to start their sleep.
-constexpr auto kSweepPause = std::chrono::milliseconds(1);
-
-// A job counts as running once its shell has forked `sleep` (dash does not exec the last
-// command): from then on nothing about it changes until it is signalled, on either side of
-// the comparison.
-void wait_until_sleeping(const std::vector<pid_t>& shells) {
-  const auto deadline = Clock::now() + kSettleTimeout;
-  std::vector<pid_t> waiting = shells;
-  while (!waiting.empty()) {
-    std::erase_if(waiting, [](pid_t shell) {
-      return !unwrap(read_children(shell), fmt::format("reading the children of shell {}", shell))
-                  .empty();
-    });
-    if (waiting.empty()) break;
-    check(Clock::now() < deadline, "{} of {} shells had not started sleep after {} s",
-          waiting.size(), shells.size(), kSettleTimeout.count());
-    std::this_thread::sleep_for(kSweepPause);
-  }
-}
 
 // The reference for shutdown: start `count` process groups like the server's jobs, wait until
 // they sleep, then time SIGTERM to every group and reaping every shell.

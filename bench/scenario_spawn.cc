@@ -2,32 +2,15 @@
 // itself starting the same /bin/sh -c true with posix_spawn in its own process group (as the
 // server starts every job) and reaping it with waitpid. The difference is the server's price
 // per job: pipes, pidfd, event-loop round trips and two JSON-RPC exchanges at least.
-#include <sys/wait.h>
-
 #include <algorithm>
 
 #include "failure.h"
 #include "job_calls.h"
 #include "process.h"
 #include "scenario.h"
+#include "steps.h"
 
 namespace bench {
-namespace {
-
-Clock::duration spawn_and_reap(const std::vector<std::string>& env) {
-  const auto started = Clock::now();
-  Child child =
-      unwrap(spawn(SpawnRequest{
-                 .argv = {"/bin/sh", "-c", "true"}, .env = env, .group = ProcessGroup::kOwn}),
-             "spawning /bin/sh -c true");
-  int status = unwrap(child.wait(), "waiting for /bin/sh -c true");
-  const auto ended = Clock::now();
-  check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "/bin/sh -c true ended with {}",
-        describe_wait_status(status));
-  return ended - started;
-}
-
-}  // namespace
 
 std::vector<Figure> run_spawn(const ScenarioContext& context) {
   const int runs = context.scale().spawn_runs;
@@ -41,7 +24,7 @@ std::vector<Figure> run_spawn(const ScenarioContext& context) {
     // Interleaved, so that both see the same state of the machine.
     StartedJob job = execute(client, "true");
     JobStatus done = await_completion(client, job, CompletionWait{});
-    Clock::duration own = spawn_and_reap(env);
+    Clock::duration own = spawn_and_reap_true(env);
     if (i < 0) continue;
     server_times.add(done.received - job.sent);
     driver_times.add(own);

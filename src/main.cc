@@ -10,6 +10,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -56,6 +59,10 @@ void set_up_logging(config::LogLevel level) {
   logger->set_level(to_spdlog(level));
   spdlog::set_default_logger(logger);
 }
+
+// At shutdown, how long to keep trying to deliver queued messages to a client that may no
+// longer be reading.
+constexpr std::chrono::seconds kFlushBound{2};
 
 constexpr const char* kTerminalHint =
     "mcp-background-job is an MCP server: it speaks JSON-RPC on stdin/stdout and is meant to be\n"
@@ -154,7 +161,11 @@ int run_server(int argc, char** argv) {
         [&]() -> asio::awaitable<void> {
           co_await jobs.shutdown(config.shutdown_grace);
           watchdog_exit.cancel();
-          co_await stdio.flush();
+          // Deliver what is queued (responses, job-end messages), but a client that closed stdin
+          // may have stopped reading stdout too: never wait on it for long.
+          using namespace asio::experimental::awaitable_operators;
+          asio::steady_timer flush_deadline(io, kFlushBound);
+          co_await (stdio.flush() || flush_deadline.async_wait(asio::use_awaitable));
           signals.cancel();
           io.stop();
         },

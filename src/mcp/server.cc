@@ -250,8 +250,10 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
   InFlight* state = in_flight.get();
   std::function<void(double, std::optional<double>, std::string)> report_progress;
   Json meta = params.contains("_meta") && params["_meta"].is_object() ? params["_meta"] : Json();
-  if (!meta.is_null() && meta.contains("progressToken") &&
-      (meta["progressToken"].is_string() || meta["progressToken"].is_number_integer())) {
+  bool wants_progress =
+      !meta.is_null() && meta.contains("progressToken") &&
+      (meta["progressToken"].is_string() || meta["progressToken"].is_number_integer());
+  if (wants_progress) {
     report_progress = [this, state, token = meta["progressToken"]](
                           double progress, std::optional<double> total, std::string message) {
       if (state->answered || state->cancelled) return;
@@ -262,7 +264,8 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
   } else {
     report_progress = [](double, std::optional<double>, const std::string&) {};
   }
-  state->context = std::make_unique<ToolContext>(ToolContext{jobs_, limits_, report_progress});
+  state->context =
+      std::make_unique<ToolContext>(ToolContext{jobs_, limits_, report_progress, wants_progress});
 
   boost::asio::co_spawn(
       executor_, tool->handler(arguments, *state->context),

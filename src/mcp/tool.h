@@ -34,6 +34,8 @@ struct ToolContext {
   /// progressToken); otherwise does nothing. `progress` must grow from one report to the next.
   std::function<void(double progress, std::optional<double> total, std::string message)>
       report_progress;
+  /// Whether the client asked for progress; waits that have none to report need not wake up.
+  bool wants_progress = false;
 };
 
 /// A handler's answer: structured content, or an error the model can act on (isError: true).

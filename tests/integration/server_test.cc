@@ -137,6 +137,20 @@ TEST(Server, ResponsesMayArriveOutOfOrder) {
   EXPECT_EQ((*slow)["result"]["structuredContent"]["output"], "");
 }
 
+TEST(Server, ExitsWhenTheClientClosesStdinAndNoLongerReads) {
+  ServerProcess server;
+  // More responses than the stdout pipe holds, none of them read.
+  std::string padding(1000, 'p');
+  for (int i = 0; i < 2000; ++i) {
+    server.send(Json{{"jsonrpc", "2.0"}, {"id", padding + std::to_string(i)}, {"method", "ping"}});
+  }
+  server.close_stdin();
+  auto status = server.wait_exit(10s);
+  ASSERT_TRUE(status) << "the server waited for a client that stopped reading";
+  EXPECT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
+}
+
 TEST(Server, NoJobOutlivesAServerKilledWithSigkill) {
   char pattern[] = "/tmp/mcpbg-int-XXXXXX";
   std::string dir = ::mkdtemp(pattern);

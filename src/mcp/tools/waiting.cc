@@ -61,7 +61,7 @@ boost::asio::awaitable<WaitOutcome> wait_for_job(std::shared_ptr<jobs::Job> job,
       if (!job->output_open() || now >= *drain_deadline) co_return finish(WaitReason::kExited);
     }
     if (now >= deadline) co_return finish(WaitReason::kTimeout);
-    if (now >= next_progress) {
+    if (context.wants_progress && now >= next_progress) {
       for (const auto& piece : log.pieces(lines_counted_to, log.total_bytes(),
                                           jobs::StreamFilter::kBoth)) {
         new_lines += static_cast<uint64_t>(std::count(piece.bytes.begin(), piece.bytes.end(), '\n'));
@@ -76,7 +76,7 @@ boost::asio::awaitable<WaitOutcome> wait_for_job(std::shared_ptr<jobs::Job> job,
                       elapsed));
       next_progress += kProgressInterval;
     }
-    auto wake = std::min(deadline, next_progress);
+    auto wake = context.wants_progress ? std::min(deadline, next_progress) : deadline;
     if (drain_deadline) wake = std::min(wake, *drain_deadline);
     co_await job->wait_for_change(wake);
   }
