@@ -1,12 +1,14 @@
 #include "sys/proc_stats.h"
 
+#include "base/unique_fd.h"
+
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -14,12 +16,19 @@
 namespace sys {
 namespace {
 
+// A /proc file of a process that exits mid-read fails with ESRCH; libstdc++ streams would throw
+// from underflow there. Plain read(2): a vanished process reads as empty.
 std::string read_small_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return {};
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return {};
+  std::string content;
+  char chunk[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n == 0 ? content : std::string();
+    content.append(chunk, static_cast<size_t>(n));
+  }
 }
 
 struct ProcStat {
@@ -66,8 +75,10 @@ std::vector<pid_t> children_of(pid_t pid) {
   std::vector<pid_t> children;
   std::error_code error;
   std::string tasks = "/proc/" + std::to_string(pid) + "/task";
-  for (const auto& task : std::filesystem::directory_iterator(tasks, error)) {
-    std::istringstream list(read_small_file(task.path().string() + "/children"));
+  // Increment with an error code: a task that ends mid-walk must not throw.
+  for (std::filesystem::directory_iterator it(tasks, error), end; !error && it != end;
+       it.increment(error)) {
+    std::istringstream list(read_small_file(it->path().string() + "/children"));
     pid_t child;
     while (list >> child) children.push_back(child);
   }

@@ -4,15 +4,29 @@
 
 #include <sys/types.h>
 
-#include <fstream>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <string>
 
 namespace test {
 
+/// A /proc file's content, or "" if the process is gone (even mid-read: libstdc++ streams would
+/// throw there).
+inline std::string read_proc_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  std::string content;
+  char chunk[4096];
+  ssize_t n;
+  while ((n = ::read(fd, chunk, sizeof chunk)) > 0) content.append(chunk, static_cast<size_t>(n));
+  ::close(fd);
+  return n < 0 ? std::string() : content;
+}
+
 inline bool process_gone(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return true;
-  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::string content = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
+  if (content.empty()) return true;
   auto close = content.rfind(')');
   return close == std::string::npos || content.size() < close + 3 || content[close + 2] == 'Z';
 }

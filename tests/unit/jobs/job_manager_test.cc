@@ -461,11 +461,12 @@ TEST_F(JobManagerTest, InteractiveShellPromptArrivesWithoutNewlineAndEofEndsIt) 
 
 // A child of `parent` that is running `program` (after its exec), found through /proc.
 pid_t child_running(pid_t parent, const std::string& program) {
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    std::string name = entry.path().filename().string();
+  std::error_code error;
+  for (std::filesystem::directory_iterator it("/proc", error), end; !error && it != end;
+       it.increment(error)) {
+    std::string name = it->path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    std::string content = test::read_proc_file((it->path() / "stat").string());
     auto open = content.find('(');
     auto close = content.rfind(')');
     if (open == std::string::npos || close == std::string::npos) continue;
