@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <string>
 
 namespace test {
@@ -22,6 +23,12 @@ inline std::string read_proc_file(const std::string& path) {
   while ((n = ::read(fd, chunk, sizeof chunk)) > 0) content.append(chunk, static_cast<size_t>(n));
   ::close(fd);
   return n < 0 ? std::string() : content;
+}
+
+/// The pid a test child wrote to `path` (test_child grandchild PIDFILE), or 0 while there is none.
+inline pid_t pid_in_file(const std::string& path) {
+  std::string text = read_proc_file(path);  // any small file: never throws
+  return text.empty() ? 0 : static_cast<pid_t>(std::atoi(text.c_str()));
 }
 
 inline bool process_gone(pid_t pid) {

@@ -76,10 +76,7 @@ TEST(Server, ClosingStdinStopsEveryJobAndExitsZero) {
   auto parent = server.call("execute",
                             Json{{"argv", {TEST_CHILD_PATH, "grandchild", dir + "/gc.pid"}}});
   pid_t grandchild = 0;
-  ASSERT_TRUE(eventually([&] {
-    std::ifstream in(dir + "/gc.pid");
-    return static_cast<bool>(in >> grandchild) && grandchild > 0;
-  }));
+  ASSERT_TRUE(eventually([&] { return (grandchild = pid_in_file(dir + "/gc.pid")) > 0; }));
   ASSERT_TRUE(eventually([&] {
     return server.call("status", {{"job_id", stubborn["job_id"]}})["output_bytes"] == 6;
   }));
@@ -161,10 +158,7 @@ TEST(Server, NoJobOutlivesAServerKilledWithSigkill) {
                             Json{{"argv", {TEST_CHILD_PATH, "grandchild", dir + "/gc.pid"}}});
   auto shell = server.call("execute", Json{{"command", "sleep 1000 & sleep 1000; wait"}});
   pid_t grandchild = 0;
-  ASSERT_TRUE(eventually([&] {
-    std::ifstream in(dir + "/gc.pid");
-    return static_cast<bool>(in >> grandchild) && grandchild > 0;
-  }));
+  ASSERT_TRUE(eventually([&] { return (grandchild = pid_in_file(dir + "/gc.pid")) > 0; }));
   ASSERT_TRUE(eventually([&] {
     return server.call("status", {{"job_id", stubborn["job_id"]}})["output_bytes"] == 6;
   }));

@@ -94,6 +94,21 @@ Json matches_json(const std::vector<Line>& matches) {
   return out;
 }
 
+Json max_bytes_schema(const ToolLimits& limits, uint64_t default_max) {
+  return Json{{"type", "integer"},
+              {"minimum", 1},
+              {"maximum", limits.max_read_bytes},
+              {"description", fmt::format("Most bytes to return (default {}).", default_max)}};
+}
+
+std::optional<std::string> check_offset(uint64_t offset, const jobs::OutputLog& log) {
+  if (offset <= log.total_bytes()) return std::nullopt;
+  return fmt::format(
+      "argument 'offset' is past the end of the output: {} > total_bytes {}; use an offset from "
+      "0 to {} (a previous next_offset)",
+      offset, log.total_bytes(), log.total_bytes());
+}
+
 Json grep_schema() {
   return Json{{"type", "string"},
               {"minLength", 1},

@@ -45,6 +45,12 @@ void add_output_state(Json& result, const jobs::Job& job);
 /// grep matches as [{offset, line}], lines made valid UTF-8.
 Json matches_json(const std::vector<Line>& matches);
 
+/// The `max_bytes` argument: 1 up to the server's read ceiling.
+Json max_bytes_schema(const ToolLimits& limits, uint64_t default_max);
+
+/// An error naming argument 'offset' if it lies past the end of the job's output.
+std::optional<std::string> check_offset(uint64_t offset, const jobs::OutputLog& log);
+
 /// The `grep` and `context` argument schemas, and the `matches` result schema.
 Json grep_schema();
 Json context_schema();

@@ -58,11 +58,7 @@ Tool make_output_tool(const ToolLimits& limits) {
          {{"type", "integer"},
           {"minimum", 0},
           {"description", "Byte position to start from (default 0): a previous next_offset."}}},
-        {"max_bytes",
-         {{"type", "integer"},
-          {"minimum", 1},
-          {"maximum", limits.max_read_bytes},
-          {"description", fmt::format("Most bytes to return (default {}).", default_max)}}},
+        {"max_bytes", max_bytes_schema(limits, default_max)},
         {"grep", grep_schema()},
         {"context", context_schema()}}},
       {"required", {"job_id"}},
@@ -80,12 +76,7 @@ Tool make_output_tool(const ToolLimits& limits) {
     if (!job) co_return ToolOutcome::fail(job.error().message);
     const auto& log = (*job)->output();
     uint64_t offset = arguments.value<uint64_t>("offset", 0);
-    if (offset > log.total_bytes()) {
-      co_return ToolOutcome::fail(fmt::format(
-          "argument 'offset' is past the end of the output: {} > total_bytes {}; use an offset "
-          "from 0 to {} (a previous next_offset)",
-          offset, log.total_bytes(), log.total_bytes()));
-    }
+    if (auto problem = check_offset(offset, log)) co_return ToolOutcome::fail(*problem);
     uint64_t max_bytes = arguments.value<uint64_t>("max_bytes", default_max);
     if (arguments.contains("grep")) {
       std::unique_ptr<RE2> pattern;

@@ -49,11 +49,7 @@ Tool make_wait_tool(const ToolLimits& limits) {
          {{"type", "integer"},
           {"minimum", 0},
           {"description", "Match output from this byte offset on (default: where it ends now)."}}},
-        {"max_bytes",
-         {{"type", "integer"},
-          {"minimum", 1},
-          {"maximum", limits.max_read_bytes},
-          {"description", fmt::format("Most output bytes to return (default {}).", default_max)}}}}},
+        {"max_bytes", max_bytes_schema(limits, default_max)}}},
       {"required", {"job_id"}},
       {"additionalProperties", false}};
   tool.output_schema = Json{
@@ -97,11 +93,7 @@ Tool make_wait_tool(const ToolLimits& limits) {
     uint64_t from = log.total_bytes();
     if (arguments.contains("offset")) {
       from = arguments["offset"].get<uint64_t>();
-      if (from > log.total_bytes()) {
-        co_return ToolOutcome::fail(fmt::format(
-            "argument 'offset' is past the end of the output: {} > total_bytes {}; use 0 to {}",
-            from, log.total_bytes(), log.total_bytes()));
-      }
+      if (auto problem = check_offset(from, log)) co_return ToolOutcome::fail(*problem);
     }
     auto timeout = clamp_wait(arguments.value("timeout_seconds", kDefaultTimeoutSeconds),
                               context.limits);

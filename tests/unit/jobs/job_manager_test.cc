@@ -158,13 +158,8 @@ TEST_F(JobManagerTest, AProgramThatCannotStartIsAnErrorAndNotRegistered) {
 TEST_F(JobManagerTest, KillReachesGrandchildren) {
   auto pidfile = dir_ / "grandchild.pid";
   auto job = run_child({"grandchild", pidfile.string()});
-  ASSERT_TRUE(test::run_until(io_, [&] {
-    std::ifstream in(pidfile);
-    pid_t pid = 0;
-    return static_cast<bool>(in >> pid) && pid > 0;
-  }));
   pid_t grandchild = 0;
-  std::ifstream(pidfile) >> grandchild;
+  ASSERT_TRUE(test::run_until(io_, [&] { return (grandchild = test::pid_in_file(pidfile)) > 0; }));
   EXPECT_EQ(job->kill(SIGTERM, 5s), Job::SignalResult::kSignalled);
   ASSERT_TRUE(finished(job));
   EXPECT_EQ(job->status(), JobStatus::kKilled);
@@ -261,11 +256,11 @@ TEST_F(JobManagerTest, ShutdownStopsEveryJobAndWhatItStarted) {
   auto stubborn = run_child({"ignore-term"});
   auto parent = run_child({"grandchild", pidfile.string()});
   auto plain = run("sleep 30");
-  ASSERT_TRUE(test::run_until(io_, [&] { return std::filesystem::exists(pidfile) &&
-                                                std::filesystem::file_size(pidfile) > 0 &&
-                                                stubborn->output().total_bytes() >= 6; }));
   pid_t grandchild = 0;
-  std::ifstream(pidfile) >> grandchild;
+  ASSERT_TRUE(test::run_until(io_, [&] {
+    grandchild = test::pid_in_file(pidfile);
+    return grandchild > 0 && stubborn->output().total_bytes() >= 6;
+  }));
 
   bool done = false;
   boost::asio::co_spawn(io_, manager().shutdown(200ms), [&](std::exception_ptr) { done = true; });
@@ -516,13 +511,8 @@ TEST_F(JobManagerTest, KillReachesAPtyJobAndItsChildren) {
   request.terminal = sys::TerminalSize{};
   auto job = manager().execute(request);
   ASSERT_TRUE(job.has_value());
-  ASSERT_TRUE(test::run_until(io_, [&] {
-    std::ifstream in(pidfile);
-    pid_t pid = 0;
-    return static_cast<bool>(in >> pid) && pid > 0;
-  }));
   pid_t grandchild = 0;
-  std::ifstream(pidfile) >> grandchild;
+  ASSERT_TRUE(test::run_until(io_, [&] { return (grandchild = test::pid_in_file(pidfile)) > 0; }));
   EXPECT_EQ((*job)->kill(SIGTERM, 5s), Job::SignalResult::kSignalled);
   ASSERT_TRUE(finished(*job));
   EXPECT_EQ((*job)->status(), JobStatus::kKilled);
