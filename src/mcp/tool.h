@@ -42,9 +42,15 @@ struct ToolContext {
 struct ToolOutcome {
   Json structured;
   std::optional<std::string> error;
+  // Set when the operator's policy refused the call: the rule that decided (see base::Error).
+  std::string denied_by;
 
-  static ToolOutcome ok(Json structured) { return {std::move(structured), std::nullopt}; }
-  static ToolOutcome fail(std::string message) { return {Json(), std::move(message)}; }
+  static ToolOutcome ok(Json structured) { return {std::move(structured), std::nullopt, {}}; }
+  static ToolOutcome fail(std::string message) { return {Json(), std::move(message), {}}; }
+  /// A failure carrying base::Error's rule, so a policy refusal stays one in the audit log.
+  static ToolOutcome fail(std::string message, const base::Error& cause) {
+    return {Json(), std::move(message), cause.rule};
+  }
 };
 
 using ToolHandler =
