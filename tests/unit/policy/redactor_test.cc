@@ -46,6 +46,24 @@ TEST(Redactor, APemBlockWithoutItsEndYetRunsToTheEndOfTheText) {
   std::string text = "start\n-----BEGIN OPENSSH PRIVATE KEY-----\n" + std::string(kPemBody);
   EXPECT_EQ(redact(text), "start\n[REDACTED]");
   EXPECT_EQ(redact("-----BEGIN RSA PRIVATE KEY-----"), "[REDACTED]");
+  EXPECT_EQ(redact("-----BEGIN RSA PRIVATE KEY-----\r\nProc-Type: 4,ENCRYPTED\r\n\r\nMIIEow"),
+            "[REDACTED]");
+}
+
+TEST(Redactor, AKeyCutShortIsRedactedButNotWhatFollowsIt) {
+  std::string text = "-----BEGIN EC PRIVATE KEY-----\n" + std::string(kPemBody) +
+                     "error: connection reset by peer\nexit 1\n";
+  EXPECT_EQ(redact(text), "[REDACTED]\nerror: connection reset by peer\nexit 1\n");
+}
+
+TEST(Redactor, PemBlocksWithEscapedNewlinesAsInJsonCredentials) {
+  std::string json =
+      R"({"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQ\nIBAD\n)"
+      R"(-----END PRIVATE KEY-----\n", "client_email": "a@b.iam.gserviceaccount.com"})";
+  std::string redacted = redact(json);
+  EXPECT_EQ(redacted.find("MIIEvQ"), std::string::npos) << redacted;
+  EXPECT_NE(redacted.find("\"client_email\": \"a@b.iam.gserviceaccount.com\""), std::string::npos)
+      << redacted;
 }
 
 TEST(Redactor, ThePartOfAPemBlockAfterItsBeginIsRecognisedByItsEnd) {
@@ -65,8 +83,8 @@ TEST(Redactor, AwsAccessKeyIds) {
   EXPECT_EQ(redact("id " + std::string(kAwsKeyId) + " ok"), "id [REDACTED] ok");
   EXPECT_EQ(redact("ASIAY34FZKBOKMUTVV7A,"), "[REDACTED],");
   // Look-alikes: too short, part of a longer word, lower case.
-  for (std::string_view text : {"AKIAIOSFODNN7EXAMPL", "XAKIAIOSFODNN7EXAMPLE", "akiaiosfodnn7example",
-                                "AKIAIOSFODNN7EXAMPLE1"}) {
+  for (std::string_view text : {"AKIAIOSFODNN7EXAMPL", "XAKIAIOSFODNN7EXAMPLE",
+                                "akiaiosfodnn7example", "AKIAIOSFODNN7EXAMPLE1"}) {
     EXPECT_EQ(redact(text), text);
   }
 }
@@ -87,7 +105,8 @@ TEST(Redactor, GithubTokens) {
     std::string token = std::string(prefix) + std::string(kGithubToken.substr(4));
     EXPECT_EQ(redact("token " + token + "."), "token [REDACTED].") << prefix;
   }
-  EXPECT_EQ(redact("github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123"),
+  EXPECT_EQ(redact("github_pat_11ABCDEFG0123456789_"
+                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123"),
             "[REDACTED]");
   // Too short, or a different prefix.
   EXPECT_EQ(redact("ghp_short"), "ghp_short");
@@ -114,7 +133,8 @@ TEST(Redactor, OtherWellKnownTokens) {
 }
 
 TEST(Redactor, AuthorizationKeepsTheHeaderAndTheScheme) {
-  EXPECT_EQ(redact("Authorization: Bearer abc.DEF-123_456\n"), "Authorization: Bearer [REDACTED]\n");
+  EXPECT_EQ(redact("Authorization: Bearer abc.DEF-123_456\n"),
+            "Authorization: Bearer [REDACTED]\n");
   EXPECT_EQ(redact("curl -H 'authorization: Basic dXNlcjpwYXNz' http://x"),
             "curl -H 'authorization: Basic [REDACTED]' http://x");
   EXPECT_EQ(redact("sent Bearer eyJhbGciOiJub25lIn0abcdef"), "sent Bearer [REDACTED]");
