@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "mcp/resources.h"
+#include "mcp/tools/redaction.h"
 
 namespace mcp {
 namespace {
@@ -46,10 +47,12 @@ struct Notifier::Watch {
   asio::steady_timer throttle;  // Holds back the next output update until kMinInterval passed.
 };
 
-Notifier::Notifier(const asio::any_io_executor& executor, jobs::JobManager& jobs, Notify notify)
+Notifier::Notifier(const asio::any_io_executor& executor, jobs::JobManager& jobs, Notify notify,
+                   const policy::Redactor* redactor)
     : executor_(executor),
       jobs_(jobs),
       notify_(std::move(notify)),
+      redactor_(redactor),
       log_level_(kDefaultLevel),
       last_list_changed_(Clock::now() - kMinInterval),
       list_timer_(executor) {
@@ -155,12 +158,15 @@ void Notifier::job_ended(const jobs::Job& job) {
     double seconds = std::max(0.0, std::chrono::duration<double>(end - job.started()).count());
     std::string label = job.spec().label.empty()
                             ? ""
-                            : fmt::format("({}) ", resources::one_line(job.spec().label, 80));
+                            : fmt::format("({}) ", resources::one_line(
+                                                      tools::shown_command(redactor_, job.spec().label), 80));
     notify_("notifications/message",
             Json{{"level", kLevels[level]},
                  {"logger", kLoggerName},
                  {"data", fmt::format("job {} {}`{}` {} after {:.1f} s", job.id(), label,
-                                      resources::one_line(job.spec().command, kMaxCommandBytes),
+                                      resources::one_line(
+                                          tools::shown_command(redactor_, job.spec().command),
+                                          kMaxCommandBytes),
                                       resources::end_phrase(job), seconds)}});
   }
 

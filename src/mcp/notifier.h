@@ -24,6 +24,7 @@
 #include "base/result.h"
 #include "jobs/job_manager.h"
 #include "mcp/json_rpc.h"
+#include "policy/redactor.h"
 
 namespace mcp {
 
@@ -36,7 +37,9 @@ class Notifier {
   static constexpr std::chrono::milliseconds kMinInterval{1000};
   static constexpr std::string_view kLoggerName = "mcp-background-job";
 
-  Notifier(const boost::asio::any_io_executor& executor, jobs::JobManager& jobs, Notify notify);
+  /// `redactor` (may be null) redacts the command lines in job-end messages.
+  Notifier(const boost::asio::any_io_executor& executor, jobs::JobManager& jobs, Notify notify,
+           const policy::Redactor* redactor = nullptr);
   ~Notifier();
   Notifier(const Notifier&) = delete;
   Notifier& operator=(const Notifier&) = delete;
@@ -63,6 +66,7 @@ class Notifier {
   boost::asio::any_io_executor executor_;
   jobs::JobManager& jobs_;
   Notify notify_;
+  const policy::Redactor* redactor_;
   int log_level_;  // Index in the RFC 5424 order, debug = 0.
   bool list_requested_ = false;
   bool list_changed_pending_ = false;

@@ -7,6 +7,7 @@
 #include "base/utf8.h"
 #include "base/uuid.h"
 #include "mcp/tools/common.h"
+#include "mcp/tools/redaction.h"
 
 namespace mcp::resources {
 namespace {
@@ -16,8 +17,10 @@ constexpr std::string_view kOutputSuffix = "/output";
 // Resource names are for display in a picker: long shell lines are cut.
 constexpr size_t kMaxNameBytes = 80;
 
-std::string display_name(const jobs::Job& job) {
-  return one_line(job.spec().label.empty() ? job.spec().command : job.spec().label, kMaxNameBytes);
+std::string display_name(const jobs::Job& job, const policy::Redactor* redactor) {
+  return one_line(tools::shown_command(redactor, job.spec().label.empty() ? job.spec().command
+                                                                          : job.spec().label),
+                  kMaxNameBytes);
 }
 
 std::string state_phrase(const jobs::Job& job) {
@@ -27,13 +30,10 @@ std::string state_phrase(const jobs::Job& job) {
   return fmt::format("{} at {}", end_phrase(job), base::iso8601_utc(*job.ended()));
 }
 
-// The kept bytes in [from, to), joined, with invalid UTF-8 replaced.
-std::string kept_text(const jobs::OutputLog& log, uint64_t from, uint64_t to) {
-  std::string bytes;
-  for (const auto& piece : log.pieces(from, to, jobs::StreamFilter::kBoth)) {
-    bytes.append(piece.bytes);
-  }
-  return base::sanitize_utf8(bytes);
+// The kept bytes in [from, to), joined, as shown.
+std::string kept_text(const jobs::OutputLog& log, uint64_t from, uint64_t to,
+                      const policy::Redactor* redactor) {
+  return tools::shown_output(redactor, log, jobs::StreamFilter::kBoth, from, to);
 }
 
 }  // namespace
@@ -75,10 +75,10 @@ std::string job_uri(std::string_view job_id, Kind kind) {
   return fmt::format("{}{}{}", kScheme, job_id, kind == Kind::kOutput ? kOutputSuffix : "");
 }
 
-Json list(const jobs::JobManager& manager) {
+Json list(const jobs::JobManager& manager, const policy::Redactor* redactor) {
   Json resources = Json::array();
   for (const auto& job : manager.jobs_newest_first()) {
-    std::string name = display_name(*job);
+    std::string name = display_name(*job, redactor);
     resources.push_back(
         Json{{"uri", job_uri(job->id(), Kind::kStatus)},
              {"name", name},
@@ -140,21 +140,22 @@ base::Result<Target> resolve(const jobs::JobManager& manager, std::string_view u
 }
 
 base::Result<Json> read(const jobs::JobManager& manager, std::string_view uri,
-                        uint64_t max_read_bytes) {
+                        uint64_t max_read_bytes, const policy::Redactor* redactor) {
   auto target = resolve(manager, uri);
   if (!target) return tl::unexpected(target.error());
   Json content{{"uri", std::string(uri)}};
   if (target->kind == Kind::kStatus) {
     content["mimeType"] = "application/json";
-    content["text"] = serialize(tools::job_status(*target->job));
+    content["text"] = serialize(tools::job_status(*target->job, redactor));
   } else {
     content["mimeType"] = "text/plain";
-    content["text"] = output_text(target->job->output(), max_read_bytes);
+    content["text"] = output_text(target->job->output(), max_read_bytes, redactor);
   }
   return Json{{"contents", Json::array({std::move(content)})}};
 }
 
-std::string output_text(const jobs::OutputLog& log, uint64_t max_bytes) {
+std::string output_text(const jobs::OutputLog& log, uint64_t max_bytes,
+                        const policy::Redactor* redactor) {
   // What is kept is [0, head_end) and [tail_start, total); the two touch when nothing was dropped.
   const uint64_t head_end = log.head_size();
   const uint64_t tail_start = log.tail_start();
@@ -179,13 +180,13 @@ std::string output_text(const jobs::OutputLog& log, uint64_t max_bytes) {
         start, max_bytes);
   }
   if (start < head_end) {
-    text += kept_text(log, start, head_end);
+    text += kept_text(log, start, head_end, redactor);
     if (log.dropped_bytes() > 0) {
       if (!text.empty() && text.back() != '\n') text.push_back('\n');
       text += fmt::format("[... {} bytes dropped ...]\n", log.dropped_bytes());
     }
   }
-  text += kept_text(log, std::max(start, tail_start), total);
+  text += kept_text(log, std::max(start, tail_start), total, redactor);
   return text;
 }
 

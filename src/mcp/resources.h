@@ -14,6 +14,7 @@
 #include "jobs/job_manager.h"
 #include "jobs/output_log.h"
 #include "mcp/json_rpc.h"
+#include "policy/redactor.h"
 
 namespace mcp::resources {
 
@@ -36,15 +37,17 @@ struct Target {
 };
 base::Result<Target> resolve(const jobs::JobManager& manager, std::string_view uri);
 
-/// {resources: [...]}: both URIs of every job the manager remembers, newest job first.
-Json list(const jobs::JobManager& manager);
+/// {resources: [...]}: both URIs of every job the manager remembers, newest job first. Names
+/// show the job's label or command, redacted when `redactor` is set.
+Json list(const jobs::JobManager& manager, const policy::Redactor* redactor = nullptr);
 
 /// {resourceTemplates: [...]}: the two URI templates.
 Json templates();
 
 /// {contents: [{uri, mimeType, text}]}, or an error message when the URI names no job resource.
+/// Output and command lines are redacted when `redactor` is set.
 base::Result<Json> read(const jobs::JobManager& manager, std::string_view uri,
-                        uint64_t max_read_bytes);
+                        uint64_t max_read_bytes, const policy::Redactor* redactor = nullptr);
 
 /// `text` on one line (control characters as spaces), cut to at most `max_bytes` with "..." and
 /// never inside a character.
@@ -55,7 +58,8 @@ std::string end_phrase(const jobs::Job& job);
 
 /// The output resource's text: the head, a "[... N bytes dropped ...]" line if the middle was
 /// dropped, then the tail; at most the last `max_bytes` kept bytes (a first line says what was
-/// left out); invalid UTF-8 replaced by U+FFFD.
-std::string output_text(const jobs::OutputLog& log, uint64_t max_bytes);
+/// left out); invalid UTF-8 replaced by U+FFFD; secrets replaced when `redactor` is set.
+std::string output_text(const jobs::OutputLog& log, uint64_t max_bytes,
+                        const policy::Redactor* redactor = nullptr);
 
 }  // namespace mcp::resources

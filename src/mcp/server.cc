@@ -17,6 +17,8 @@ constexpr std::array<std::string_view, 3> kLegacyVersions{"2025-11-25", "2025-06
 constexpr std::string_view kVersionKey = "io.modelcontextprotocol/protocolVersion";
 constexpr std::string_view kCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities";
 constexpr std::string_view kServerInfoKey = "io.modelcontextprotocol/serverInfo";
+// 2026-07-28 has no initialize: the client may name itself in every request's _meta.
+constexpr std::string_view kClientInfoKey = "io.modelcontextprotocol/clientInfo";
 // Our tool list changes only with the binary; clients may cache it for an hour.
 constexpr int64_t kToolListTtlMs = int64_t{3600} * 1000;
 
@@ -33,16 +35,21 @@ bool is_valid_id(const Json& id) { return id.is_string() || id.is_number_integer
 }  // namespace
 
 McpServer::McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jobs,
-                     ToolLimits limits, std::string version, Send send)
+                     ToolLimits limits, std::string version, Send send, Safeguards safeguards)
     : executor_(std::move(executor)),
       jobs_(jobs),
       limits_(limits),
       version_(std::move(version)),
       send_(std::move(send)),
       tools_(make_tools(limits_)),
-      notifier_(executor_, jobs_, [this](std::string method, Json params) {
-        notify(std::move(method), std::move(params));
-      }) {}
+      safeguards_(safeguards),
+      auditor_(safeguards.audit_log != nullptr
+                   ? std::make_unique<Auditor>(*safeguards.audit_log, safeguards.redactor, jobs_)
+                   : nullptr),
+      notifier_(
+          executor_, jobs_,
+          [this](std::string method, Json params) { notify(std::move(method), std::move(params)); },
+          safeguards.redactor) {}
 
 void McpServer::send_result(const Json& id, Json result, Era era) {
   if (era == Era::kModern) result["resultType"] = "complete";
@@ -180,6 +187,9 @@ Json McpServer::initialize_result(const Json& params) {
     if (requested == v) legacy_version_ = requested;
   }
   if (auto client = params.find("clientInfo"); client != params.end() && client->is_object()) {
+    if (client->contains("name") && (*client)["name"].is_string()) {
+      client_name_ = (*client)["name"].get<std::string>();
+    }
     spdlog::info("client {} {} connected (protocol {})", client->value("name", "?"),
                  client->value("version", "?"), legacy_version_);
   }
@@ -234,7 +244,16 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
   auto tool_error = [](const std::string& text) {
     return Json{{"content", Json::array({{{"type", "text"}, {"text", text}}})}, {"isError", true}};
   };
+  // Who is calling, for the audit log: a 2026-07-28 request may carry its client's name, a
+  // legacy session's client gave it in initialize.
+  Json meta = params.contains("_meta") && params["_meta"].is_object() ? params["_meta"] : Json();
+  Auditor::Call call{client_name_, tool->name, arguments};
+  if (!meta.is_null() && meta.contains(kClientInfoKey) && meta[kClientInfoKey].is_object() &&
+      meta[kClientInfoKey].contains("name") && meta[kClientInfoKey]["name"].is_string()) {
+    call.client = meta[kClientInfoKey]["name"].get<std::string>();
+  }
   if (auto problem = check_arguments(arguments, tool->input_schema)) {
+    if (auditor_ && Auditor::changes_state(tool->name)) auditor_->failed(call, *problem);
     send_result(id, tool_error(*problem), era);
     return;
   }
@@ -249,7 +268,6 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
   in_flight = std::make_unique<InFlight>();
   InFlight* state = in_flight.get();
   std::function<void(double, std::optional<double>, std::string)> report_progress;
-  Json meta = params.contains("_meta") && params["_meta"].is_object() ? params["_meta"] : Json();
   bool wants_progress =
       !meta.is_null() && meta.contains("progressToken") &&
       (meta["progressToken"].is_string() || meta["progressToken"].is_number_integer());
@@ -264,18 +282,29 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
   } else {
     report_progress = [](double, std::optional<double>, const std::string&) {};
   }
-  state->context =
-      std::make_unique<ToolContext>(ToolContext{jobs_, limits_, report_progress, wants_progress});
+  state->context = std::make_unique<ToolContext>(
+      ToolContext{jobs_, limits_, report_progress, wants_progress, safeguards_.redactor});
+  if (auditor_) {
+    // Recorded when the call acts, not when it answers: execute's wait_seconds or interact's
+    // wait may come long after, and the job's end may come before.
+    state->context->acted = [this, state, call](const jobs::Job& job) {
+      if (state->audited) return;
+      state->audited = true;
+      auditor_->allowed(call, job);
+    };
+  }
 
   boost::asio::co_spawn(
       executor_, tool->handler(arguments, *state->context),
       boost::asio::bind_cancellation_slot(
           state->cancel.slot(),
-          [this, id, key, era, tool_name = tool->name, tool_error](
+          [this, id, key, era, tool_name = tool->name, tool_error, call = std::move(call)](
               const std::exception_ptr& failure, ToolOutcome outcome) {
             bool cancelled = in_flight_.at(key)->cancelled;
+            bool audited = in_flight_.at(key)->audited;
             in_flight_.at(key)->answered = true;
             in_flight_.erase(key);
+            if (auditor_ && !audited) audit_outcome(call, cancelled, failure, outcome);
             if (cancelled) return;  // The client withdrew the request: it wants no response.
             if (failure) {
               try {
@@ -298,6 +327,26 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
                              {"structuredContent", std::move(outcome.structured)}},
                         era);
           }));
+}
+
+void McpServer::audit_outcome(const Auditor::Call& call, bool cancelled,
+                              const std::exception_ptr& failure, const ToolOutcome& outcome) {
+  if (!failure && !outcome.denied_by.empty()) {
+    auditor_->denied(call, outcome.denied_by, outcome.error.value_or(""));
+    return;
+  }
+  // Calls that change nothing are recorded only when a policy rule refused them (above).
+  if (!Auditor::changes_state(call.tool)) return;
+  if (failure) {
+    auditor_->failed(call, cancelled ? "cancelled by the client" : "internal error");
+  } else if (outcome.error) {
+    auditor_->failed(call, *outcome.error);
+  } else if (cancelled) {
+    auditor_->failed(call, "cancelled by the client");
+  } else {
+    // A call that succeeded without acting on a job (none does today): allowed, all the same.
+    auditor_->allowed(call);
+  }
 }
 
 }  // namespace mcp

@@ -16,21 +16,31 @@
 #include <boost/asio/cancellation_signal.hpp>
 
 #include "jobs/job_manager.h"
+#include "mcp/audit.h"
 #include "mcp/json_rpc.h"
 #include "mcp/notifier.h"
 #include "mcp/tool.h"
+#include "policy/audit_log.h"
+#include "policy/redactor.h"
 
 namespace mcp {
 
 inline constexpr std::string_view kModernVersion = "2026-07-28";
 inline constexpr std::string_view kLatestLegacyVersion = "2025-11-25";
 
+/// What watches over what leaves the server (main wires them from the Config; both outlive the
+/// server).
+struct Safeguards {
+  const policy::Redactor* redactor = nullptr;  // Null: output and commands are shown as printed.
+  policy::AuditLog* audit_log = nullptr;       // Null: no audit log.
+};
+
 class McpServer {
  public:
   using Send = std::function<void(std::string message)>;
 
   McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jobs, ToolLimits limits,
-            std::string version, Send send);
+            std::string version, Send send, Safeguards safeguards = {});
 
   /// One message exactly as received (a line of stdio, or an HTTP body).
   void handle_message(std::string_view text);
@@ -44,6 +54,7 @@ class McpServer {
     boost::asio::cancellation_signal cancel;
     bool cancelled = false;
     bool answered = false;  // no progress may follow the response
+    bool audited = false;   // the audit log has this call already (it acted)
     std::unique_ptr<ToolContext> context;
   };
 
@@ -53,6 +64,9 @@ class McpServer {
   Json discover_result() const;
   Json server_info() const;
   void call_tool(const Json& id, const Json& params, Era era);
+  // What the audit log records of a finished call that did not act (refused, failed, cancelled).
+  void audit_outcome(const Auditor::Call& call, bool cancelled, const std::exception_ptr& failure,
+                     const ToolOutcome& outcome);
   void send_result(const Json& id, Json result, Era era);
   void send_error(const Json& id, int code, std::string message, Json data = nullptr);
   // resources/* and logging/setLevel (server_resources.cc).
@@ -69,6 +83,9 @@ class McpServer {
   std::unordered_map<std::string, std::unique_ptr<InFlight>> in_flight_;  // by id.dump()
   bool initialized_ = false;
   std::string legacy_version_;
+  std::string client_name_;  // clientInfo.name from initialize (a legacy session's client)
+  Safeguards safeguards_;
+  std::unique_ptr<Auditor> auditor_;  // With an audit log only.
   Notifier notifier_;  // Last: its observers call back into the members above.
 };
 

@@ -37,7 +37,7 @@ void McpServer::serve_resources(const Json& id, const std::string& method, const
   // Job output and commands belong to whoever runs the server: "private".
   if (method == "resources/list") {
     notifier_.list_requested();
-    send_result(id, cacheable(resources::list(jobs_), 0, "private"), era);
+    send_result(id, cacheable(resources::list(jobs_, safeguards_.redactor), 0, "private"), era);
     return;
   }
   if (method == "resources/templates/list") {
@@ -90,7 +90,7 @@ void McpServer::serve_resources(const Json& id, const std::string& method, const
                Json{{"uri", uri}});
   };
   if (method == "resources/read") {
-    auto result = resources::read(jobs_, uri, limits_.max_read_bytes);
+    auto result = resources::read(jobs_, uri, limits_.max_read_bytes, safeguards_.redactor);
     if (!result) return not_found(result.error().message);
     send_result(id, cacheable(std::move(*result), 0, "private"), era);
   } else if (method == "resources/subscribe") {

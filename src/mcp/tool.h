@@ -14,6 +14,7 @@
 
 #include "jobs/job_manager.h"
 #include "mcp/json_rpc.h"
+#include "policy/redactor.h"
 
 namespace mcp {
 
@@ -36,6 +37,13 @@ struct ToolContext {
       report_progress;
   /// Whether the client asked for progress; waits that have none to report need not wake up.
   bool wants_progress = false;
+  /// Replaces secrets in what the call returns (job output, command lines); null when the
+  /// operator turned redaction off. See tools/redaction.
+  const policy::Redactor* redactor = nullptr;
+  /// A state-changing tool calls this once it has acted on a job (started it, written to it,
+  /// signalled it), before any wait, so the audit log records the action when it happened.
+  /// Empty when there is no audit log.
+  std::function<void(const jobs::Job& job)> acted;
 };
 
 /// A handler's answer: structured content, or an error the model can act on (isError: true).

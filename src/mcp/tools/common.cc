@@ -6,6 +6,7 @@
 
 #include "base/utf8.h"
 #include "base/uuid.h"
+#include "mcp/tools/redaction.h"
 
 namespace mcp::tools {
 
@@ -45,11 +46,11 @@ Json exit_code_or_null(const jobs::Job& job) {
   return job.exit_code() ? Json(*job.exit_code()) : Json(nullptr);
 }
 
-Json job_summary(const jobs::Job& job) {
+Json job_summary(const jobs::Job& job, const policy::Redactor* redactor) {
   auto stats = job.tree_stats();
   return Json{{"job_id", job.id()},
-              {"label", job.spec().label},
-              {"command", job.spec().command},
+              {"label", shown_command(redactor, job.spec().label)},
+              {"command", shown_command(redactor, job.spec().command)},
               {"status", jobs::to_string(job.status())},
               {"exit_code", exit_code_or_null(job)},
               {"started", base::iso8601_utc(job.started())},
@@ -60,10 +61,10 @@ Json job_summary(const jobs::Job& job) {
                stats ? Json(std::round(stats->cpu_seconds * 100.0) / 100.0) : Json(nullptr)}};
 }
 
-Json job_status(const jobs::Job& job) {
+Json job_status(const jobs::Job& job, const policy::Redactor* redactor) {
   auto end = job.ended().value_or(base::WallClock::now());
   double duration = std::chrono::duration<double>(end - job.started()).count();
-  Json status = job_summary(job);
+  Json status = job_summary(job, redactor);
   status["cwd"] = job.spec().cwd.string();
   status["pid"] = job.pid();
   status["signal"] = job.term_signal() ? Json(sys::signal_name(*job.term_signal())) : Json(nullptr);

@@ -11,6 +11,7 @@
 #include "mcp/json_rpc.h"
 #include "mcp/tool.h"
 #include "mcp/tools/lines.h"
+#include "policy/redactor.h"
 
 namespace mcp::tools {
 
@@ -28,11 +29,12 @@ std::string output_text(std::string_view bytes);
 Json timestamp_or_null(const std::optional<base::WallClock::time_point>& when);
 Json exit_code_or_null(const jobs::Job& job);
 
-/// {job_id, label, command, status, exit_code, started, ended}: one row of `list`.
-Json job_summary(const jobs::Job& job);
+/// {job_id, label, command, status, exit_code, started, ended}: one row of `list`. The command
+/// and label are redacted when `redactor` is set.
+Json job_summary(const jobs::Job& job, const policy::Redactor* redactor);
 
 /// The full `status` result.
-Json job_status(const jobs::Job& job);
+Json job_status(const jobs::Job& job, const policy::Redactor* redactor);
 
 /// The schema of a job id argument, shared by every tool that takes one.
 Json job_id_schema();

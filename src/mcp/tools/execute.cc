@@ -56,6 +56,7 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
   auto started = context.jobs.execute(request);
   if (!started) co_return ToolOutcome::fail("cannot start the job: " + started.error().message);
   std::shared_ptr<jobs::Job> job = *started;
+  if (context.acted) context.acted(*job);
 
   // A fast command costs one call: wait a little for it to finish, if asked to.
   double wait_seconds = arguments.value("wait_seconds", 0.0);
@@ -70,7 +71,7 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
               {"started", base::iso8601_utc(job->started())},
               {"pty", job->has_terminal()}};
   if (waited && !job->running()) {
-    Json output = recent_output(job->output(), 0,
+    Json output = recent_output(context.redactor, job->output(), 0,
                                 std::min(arguments.value<uint64_t>("max_bytes", kDefaultMaxBytes),
                                          context.limits.max_read_bytes));
     result.update(output);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "mcp/tools/common.h"
+#include "mcp/tools/redaction.h"
 
 namespace mcp::tools {
 namespace {
@@ -105,6 +106,7 @@ Tool make_interact_tool(const ToolLimits& limits) {
       co_return ToolOutcome::fail(fmt::format("cannot write to job {}'s stdin: {}", job->id(),
                                               written.error().message));
     }
+    if (context.acted) context.acted(*job);
 
     auto now = std::chrono::steady_clock::now();
     auto deadline = now + std::chrono::milliseconds(arguments.value<int64_t>("wait_ms", default_wait));
@@ -126,7 +128,9 @@ Tool make_interact_tool(const ToolLimits& limits) {
     co_return ToolOutcome::ok(Json{{"job_id", job->id()},
                                    {"bytes_written", data.size()},
                                    {"stdin_pending_bytes", job->stdin_pending_bytes()},
-                                   {"output", output_text(slice.bytes)},
+                                   {"output", shown_output(context.redactor, log,
+                                                           jobs::StreamFilter::kBoth,
+                                                           slice.offset, slice.next_offset)},
                                    {"offset", slice.offset},
                                    {"next_offset", slice.next_offset},
                                    {"truncated", slice.truncated},

@@ -16,6 +16,7 @@ boost::asio::awaitable<ToolOutcome> kill(Json arguments, ToolContext& context) {
   auto grace = std::chrono::milliseconds(
       static_cast<int64_t>(arguments.value("grace_seconds", kDefaultGraceSeconds) * 1000.0));
   auto result = (*job)->kill(sig, grace);
+  if (context.acted) context.acted(**job);
   co_return ToolOutcome::ok(
       Json{{"job_id", (*job)->id()},
            {"result", result == jobs::Job::SignalResult::kSignalled ? "signalled"

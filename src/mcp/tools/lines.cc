@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "mcp/tools/redaction.h"
+
 namespace mcp::tools {
 
 std::vector<Line> collect_lines(const jobs::OutputLog& log, uint64_t from, uint64_t to,
@@ -43,23 +45,26 @@ std::vector<Line> collect_lines(const jobs::OutputLog& log, uint64_t from, uint6
     expected = piece.offset + piece.bytes.size();
   }
   if (open) lines.push_back(std::move(current));
+  for (auto& line : lines) line.raw_size = line.text.size();
   return lines;
 }
 
 std::optional<Line> LineMatcher::scan(const jobs::OutputLog& log) {
   uint64_t start = scanned_;
   if (start >= log.head_size() && start < log.tail_start()) start = log.tail_start();  // dropped
-  for (auto& line : collect_lines(log, start, log.total_bytes(), filter_)) {
+  auto lines = collect_lines(log, start, log.total_bytes(), filter_);
+  redact_lines(redactor_, log, filter_, lines);
+  for (auto& line : lines) {
     if (RE2::PartialMatch(line.text, pattern_)) return std::move(line);
     // A complete line never needs scanning again; an incomplete one is rescanned when it grows.
-    if (line.complete) scanned_ = line.offset + line.text.size() + 1;
+    if (line.complete) scanned_ = line.offset + line.raw_size + 1;
   }
   return std::nullopt;
 }
 
 namespace {
 
-uint64_t end_of(const Line& line) { return line.offset + line.text.size() + (line.complete ? 1 : 0); }
+uint64_t end_of(const Line& line) { return line.offset + line.raw_size + (line.complete ? 1 : 0); }
 
 // Appends lines[first..last] to `result.text`, with "--" (when context was asked for, as grep
 // does) if it does not continue the lines already there. Returns false, adding nothing, if that

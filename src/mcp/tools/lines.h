@@ -12,13 +12,15 @@
 #include <re2/re2.h>
 
 #include "jobs/output_log.h"
+#include "policy/redactor.h"
 
 namespace mcp::tools {
 
 struct Line {
   uint64_t offset;   // Absolute offset of the line's first byte.
-  std::string text;  // Without the '\n'; raw bytes.
+  std::string text;  // Without the '\n'; raw bytes, or as shown once redacted (redact_lines).
   bool complete;     // Ended by '\n' (false for a last line still being written).
+  size_t raw_size = 0;  // Bytes the job printed for it (without the '\n'), whatever `text` became.
 };
 
 /// The lines of the kept output of `filter` in [from, to), in order. A line begun before `from`
@@ -27,11 +29,13 @@ std::vector<Line> collect_lines(const jobs::OutputLog& log, uint64_t from, uint6
                                 jobs::StreamFilter filter);
 
 /// Scans output incrementally for the first line matching a pattern, resuming where the last
-/// scan stopped (after the last complete line), so repeated scans cost only the new bytes.
+/// scan stopped (after the last complete line), so repeated scans cost only the new bytes. With
+/// a redactor, lines are matched (and returned) as the client would see them, redacted.
 class LineMatcher {
  public:
-  LineMatcher(const RE2& pattern, uint64_t from, jobs::StreamFilter filter)
-      : pattern_(pattern), scanned_(from), filter_(filter) {}
+  LineMatcher(const RE2& pattern, uint64_t from, jobs::StreamFilter filter,
+              const policy::Redactor* redactor = nullptr)
+      : pattern_(pattern), scanned_(from), filter_(filter), redactor_(redactor) {}
 
   std::optional<Line> scan(const jobs::OutputLog& log);
 
@@ -39,6 +43,7 @@ class LineMatcher {
   const RE2& pattern_;
   uint64_t scanned_;
   jobs::StreamFilter filter_;
+  const policy::Redactor* redactor_;
 };
 
 /// Lines matching a pattern, with up to `context` lines around each, like grep -C.

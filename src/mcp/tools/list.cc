@@ -9,7 +9,7 @@ boost::asio::awaitable<ToolOutcome> list(Json arguments, ToolContext& context) {
   Json rows = Json::array();
   for (const auto& job : context.jobs.jobs_newest_first()) {
     if (!wanted.empty() && jobs::to_string(job->status()) != wanted) continue;
-    rows.push_back(job_summary(*job));
+    rows.push_back(job_summary(*job, context.redactor));
   }
   co_return ToolOutcome::ok(Json{{"jobs", std::move(rows)}});
 }

@@ -5,6 +5,7 @@
 
 #include "mcp/tools/common.h"
 #include "mcp/tools/lines.h"
+#include "mcp/tools/redaction.h"
 
 namespace mcp::tools {
 namespace {
@@ -85,6 +86,8 @@ Tool make_output_tool(const ToolLimits& limits) {
       }
       if (offset >= log.head_size() && offset < log.tail_start()) offset = log.tail_start();
       auto lines = collect_lines(log, offset, log.total_bytes(), stream_filter(arguments));
+      // The pattern sees what the client would: matching redacted text, it cannot probe a secret.
+      redact_lines(context.redactor, log, stream_filter(arguments), lines);
       auto found = grep_forward(lines, *pattern, arguments.value<size_t>("context", 0), max_bytes);
       Json result{{"output", output_text(found.text)},
                   {"offset", offset},
@@ -95,7 +98,8 @@ Tool make_output_tool(const ToolLimits& limits) {
       co_return ToolOutcome::ok(std::move(result));
     }
     auto slice = log.read(offset, max_bytes, stream_filter(arguments));
-    Json result{{"output", output_text(slice.bytes)},
+    Json result{{"output", shown_output(context.redactor, log, stream_filter(arguments),
+                                        slice.offset, slice.next_offset)},
                 {"offset", slice.offset},
                 {"next_offset", slice.next_offset},
                 {"truncated", slice.truncated}};

@@ -7,7 +7,7 @@ namespace {
 boost::asio::awaitable<ToolOutcome> status(Json arguments, ToolContext& context) {
   auto job = find_job(context.jobs, arguments);
   if (!job) co_return ToolOutcome::fail(job.error().message);
-  co_return ToolOutcome::ok(job_status(**job));
+  co_return ToolOutcome::ok(job_status(**job, context.redactor));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include "mcp/tools/common.h"
 #include "mcp/tools/lines.h"
+#include "mcp/tools/redaction.h"
 
 namespace mcp::tools {
 
@@ -69,6 +70,8 @@ Tool make_tail_tool(const ToolLimits& limits) {
         co_return ToolOutcome::fail(*problem);
       }
       auto lines = collect_lines(log, 0, log.total_bytes(), stream_filter(arguments));
+      // The pattern sees what the client would: matching redacted text, it cannot probe a secret.
+      redact_lines(context.redactor, log, stream_filter(arguments), lines);
       auto found = grep_last(lines, *pattern, arguments.value<size_t>("context", 0), wanted,
                              max_bytes);
       Json result{{"output", output_text(found.text)},
@@ -81,7 +84,8 @@ Tool make_tail_tool(const ToolLimits& limits) {
     }
     auto slice = log.tail(wanted, max_bytes,
                           stream_filter(arguments));
-    Json result{{"output", output_text(slice.bytes)},
+    Json result{{"output", shown_output(context.redactor, log, stream_filter(arguments),
+                                        slice.offset, slice.next_offset)},
                 {"lines", slice.lines},
                 {"next_offset", slice.next_offset},
                 {"truncated", slice.truncated}};

@@ -98,11 +98,12 @@ Tool make_wait_tool(const ToolLimits& limits) {
     auto timeout = clamp_wait(arguments.value("timeout_seconds", kDefaultTimeoutSeconds),
                               context.limits);
     std::optional<LineMatcher> matcher;
-    if (pattern) matcher.emplace(*pattern, from, stream_filter(arguments));
+    // The pattern sees what the client would: matching redacted text, it cannot probe a secret.
+    if (pattern) matcher.emplace(*pattern, from, stream_filter(arguments), context.redactor);
 
     auto outcome = co_await wait_for_job(job, context, matcher ? &*matcher : nullptr, from, timeout);
 
-    Json result = recent_output(log, from, arguments.value<uint64_t>("max_bytes", default_max));
+    Json result = recent_output(context.redactor, log, from, arguments.value<uint64_t>("max_bytes", default_max));
     result["job_id"] = job->id();
     result["reason"] = to_string(outcome.reason);
     result["status"] = jobs::to_string(job->status());

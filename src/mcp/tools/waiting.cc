@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "mcp/tools/common.h"
+#include "mcp/tools/redaction.h"
 
 namespace mcp::tools {
 namespace {
@@ -82,7 +83,8 @@ boost::asio::awaitable<WaitOutcome> wait_for_job(std::shared_ptr<jobs::Job> job,
   }
 }
 
-Json recent_output(const jobs::OutputLog& log, uint64_t from, uint64_t max_bytes) {
+Json recent_output(const policy::Redactor* redactor, const jobs::OutputLog& log, uint64_t from,
+                   uint64_t max_bytes) {
   uint64_t total = log.total_bytes();
   from = std::min(from, total);
   uint64_t start = total - from > max_bytes ? total - max_bytes : from;
@@ -100,7 +102,8 @@ Json recent_output(const jobs::OutputLog& log, uint64_t from, uint64_t max_bytes
     bytes.erase(0, skip);
     offset += skip;
   }
-  return Json{{"output", output_text(bytes)},
+  return Json{{"output",
+               shown_output(redactor, log, jobs::StreamFilter::kBoth, offset, slice.next_offset)},
               {"offset", offset},
               {"next_offset", slice.next_offset},
               {"truncated", offset > from || slice.truncated}};
