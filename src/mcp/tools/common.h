@@ -31,8 +31,11 @@ Json exit_code_or_null(const jobs::Job& job);
 /// {job_id, label, command, status, exit_code, started, ended}: one row of `list`.
 Json job_summary(const jobs::Job& job);
 
+/// A queued job's queue_position and queued_at, and a job's start_error if it could not start.
+void add_queue_state(Json& result, const jobs::Job& job, const jobs::JobManager& manager);
+
 /// The full `status` result.
-Json job_status(const jobs::Job& job);
+Json job_status(const jobs::Job& job, const jobs::JobManager& manager);
 
 /// The schema of a job id argument, shared by every tool that takes one.
 Json job_id_schema();
