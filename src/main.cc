@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "jobs/job_manager.h"
 #include "mcp/server.h"
+#include "mcp/tools/common.h"
 #include "sys/process.h"
 #include "sys/watchdog.h"
 #include "transport/stdio_transport.h"
@@ -145,7 +146,8 @@ int run_server(int argc, char** argv) {
       io.get_executor(), jobs,
       mcp::ToolLimits{.max_read_bytes = config.max_read_bytes,
                       .max_interact_wait = config.max_interact_wait,
-                      .max_wait = config.max_wait},
+                      .max_wait = config.max_wait,
+                      .policy = mcp::tools::describe_policy(config)},
       MCPBG_VERSION, [&](std::string message) { stdio.send(std::move(message)); });
 
   asio::signal_set signals(io, SIGTERM, SIGINT);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "config/config.h"
 #include "jobs/job.h"
 #include "jobs/job_manager.h"
 #include "mcp/json_rpc.h"
@@ -71,5 +72,9 @@ Tool make_tail_tool(const ToolLimits& limits);
 Tool make_interact_tool(const ToolLimits& limits);
 Tool make_kill_tool(const ToolLimits& limits);
 Tool make_wait_tool(const ToolLimits& limits);
+Tool make_policy_tool(const ToolLimits& limits);
+
+/// The operator's policy as the policy tool shows it (limits of zero read null: none).
+Json describe_policy(const config::Config& config);
 
 }  // namespace mcp::tools
