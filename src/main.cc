@@ -112,7 +112,7 @@ int run_server(int argc, char** argv) {
       .job_timeout = config.job_timeout,
       .limits = {.max_output_size = config.max_output_size,
                  .stdin_buffer_size = config.stdin_buffer_size},
-      .non_interactive_env = config.non_interactive_env};
+      .environment = {.non_interactive = config.non_interactive_env}};
   jobs::JobManager jobs(io.get_executor(), engine, watchdog ? &*watchdog : nullptr);
   // Should the watchdog die (it never exits while we live), reap it and say so.
   asio::posix::stream_descriptor watchdog_exit(io);

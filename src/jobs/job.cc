@@ -68,7 +68,11 @@ Job::Job(PrivateTag, const asio::any_io_executor& executor, JobSpec spec, JobLim
 
 base::Result<std::shared_ptr<Job>> Job::start(const asio::any_io_executor& executor, JobSpec spec,
                                               JobLimits limits, Events events) {
-  sys::SpawnRequest request{spec.argv, spec.cwd, spec.env, spec.terminal};
+  sys::SpawnRequest request{.argv = spec.argv,
+                            .cwd = spec.cwd,
+                            .env = spec.env,
+                            .terminal = spec.terminal,
+                            .program = spec.program};
   auto process = sys::spawn_process(request);
   if (!process) return tl::unexpected(process.error());
   // What the job's processes see as fd 0, to tell when one of them is blocked reading it.

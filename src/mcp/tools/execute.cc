@@ -54,7 +54,11 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
   }
 
   auto started = context.jobs.execute(request);
-  if (!started) co_return ToolOutcome::fail("cannot start the job: " + started.error().message);
+  // A refusal keeps the rule that decided (ToolOutcome::denied_by), for the audit log.
+  if (!started) {
+    co_return ToolOutcome::fail("cannot start the job: " + started.error().message,
+                                started.error());
+  }
   std::shared_ptr<jobs::Job> job = *started;
 
   // A fast command costs one call: wait a little for it to finish, if asked to.
