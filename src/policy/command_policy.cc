@@ -32,7 +32,7 @@ base::Result<std::vector<std::unique_ptr<re2::RE2>>> compile_all(
     auto re = std::make_unique<re2::RE2>(pattern, options);
     if (!re->ok()) {
       return base::fail(fmt::format(
-          "{}: '{}' is not a valid RE2 pattern ({}); fix or remove it (RE2 syntax: "
+          "{}: '{}' is not a valid RE2 pattern: {}. Fix or remove it (RE2 syntax: "
           "https://github.com/google/re2/wiki/Syntax)",
           setting, pattern, re->error()));
     }
@@ -100,8 +100,9 @@ base::Result<AllowedProgram> resolve_allowed_program(const std::string& entry,
   }
   struct stat st {};
   if (::stat(real.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(real.c_str(), X_OK) != 0) {
-    return base::fail(fmt::format("{}: '{}' ({}) is not an executable file; give a program", kWhat,
-                                  entry, real.string()));
+    std::string shown = real.string() == entry ? fmt::format("'{}'", entry)
+                                               : fmt::format("'{}' ({})", entry, real.string());
+    return base::fail(fmt::format("{}: {} is not an executable file; give a program", kWhat, shown));
   }
   return AllowedProgram{entry, std::move(real)};
 }
