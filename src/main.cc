@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "jobs/job_manager.h"
 #include "mcp/server.h"
+#include "mcp/tools/common.h"
 #include "sys/process.h"
 #include "sys/watchdog.h"
 #include "transport/stdio_transport.h"
@@ -143,7 +144,10 @@ int run_server(int argc, char** argv) {
       .limits = {.max_output_size = config.max_output_size,
                  .stdin_buffer_size = config.stdin_buffer_size},
       .policy = *command_policy,
-      .environment = environment_rules(config)};
+      .environment = environment_rules(config),
+      .queue = config.queue,
+      .max_queued = config.max_queued,
+      .max_starts_per_minute = config.max_starts_per_minute};
   jobs::JobManager jobs(io.get_executor(), engine, watchdog ? &*watchdog : nullptr);
   // Should the watchdog die (it never exits while we live), reap it and say so.
   asio::posix::stream_descriptor watchdog_exit(io);
@@ -173,7 +177,8 @@ int run_server(int argc, char** argv) {
       io.get_executor(), jobs,
       mcp::ToolLimits{.max_read_bytes = config.max_read_bytes,
                       .max_interact_wait = config.max_interact_wait,
-                      .max_wait = config.max_wait},
+                      .max_wait = config.max_wait,
+                      .policy = mcp::tools::describe_policy(config)},
       MCPBG_VERSION, [&](std::string message) { stdio.send(std::move(message)); });
 
   asio::signal_set signals(io, SIGTERM, SIGINT);
