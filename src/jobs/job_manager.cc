@@ -27,6 +27,19 @@ bool is_shell_safe(const std::string& word) {
   });
 }
 
+std::optional<std::string> find_nul_byte(const ExecuteRequest& request) {
+  auto has_nul = [](std::string_view text) { return text.find('\0') != std::string_view::npos; };
+  if (request.command && has_nul(*request.command)) return "'command'";
+  for (size_t i = 0; i < request.argv.size(); ++i) {
+    if (has_nul(request.argv[i])) return fmt::format("argv[{}]", i);
+  }
+  if (request.cwd && has_nul(*request.cwd)) return "'cwd'";
+  for (const auto& [name, value] : request.env) {
+    if (has_nul(name) || has_nul(value)) return fmt::format("env '{}'", name);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string shell_join(const std::vector<std::string>& argv) {
@@ -71,6 +84,12 @@ JobManager::~JobManager() {
 
 base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& request) {
   if (shutting_down_) return base::fail("the server is shutting down; no new jobs are started");
+  if (auto where = find_nul_byte(request)) {
+    // exec cuts every string at a NUL: the job would run something other than what the policy
+    // checked (and what the caller wrote).
+    return base::fail(fmt::format(
+        "{} contains a NUL byte (\\u0000), which no program can receive; remove it", *where));
+  }
 
   JobSpec spec;
   if (request.command) {

@@ -248,9 +248,10 @@ base::Result<fs::path> CommandPolicy::resolve_cwd(std::optional<std::string_view
   bool inside = std::any_of(roots_.begin(), roots_.end(),
                             [&](const fs::path& root) { return path_inside(real, root); });
   if (!inside) {
-    std::string shown = real == wanted.lexically_normal()
-                            ? fmt::format("cwd '{}'", wanted.string())
-                            : fmt::format("cwd '{}' (really {})", wanted.string(), real.string());
+    std::string given = asked ? std::string(*asked) : working_dir_.string();
+    std::string shown = real == fs::path(given)
+                            ? fmt::format("cwd '{}'", given)
+                            : fmt::format("cwd '{}' (resolves to {})", given, real.string());
     return base::deny(
         fmt::format("{}{} is outside allowed_roots ({}). Run the job in a directory inside one of "
                     "them (a relative cwd starts at {})",

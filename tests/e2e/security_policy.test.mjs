@@ -55,6 +55,7 @@ describe('denied_commands over shell lines: a convenience, not a boundary', () =
     const file = victim(srv.tmp, 'plain');
     const text = await refused(srv, { command: `rm ${file}` }, String.raw`denied_commands pattern '\brm\b'`);
     assert.match(text, /ask the user/);
+    assert.match(text, /\(the policy tool shows every rule\)$/);
     // The literal spellings through env and an absolute path still contain the word "rm".
     await refused(srv, { command: `env rm ${file}` }, 'denied_commands');
     await refused(srv, { command: `/bin/rm ${file}` }, 'denied_commands');
@@ -115,6 +116,9 @@ describe('allowed_commands: one pattern must match the whole line', () => {
       assert.match(text, /'echo \[a-z\]\+'/, 'the refusal lists the allowed patterns');
     }
     await refused(srv, { argv: ['echo', 'hello', 'x'] }, 'allowed_commands');
+    // exec would cut the line at a NUL, so what runs would differ from what was checked.
+    const nul = await srv.callError('execute', { command: `echo hello\u0000; rm ${file}` });
+    assert.match(nul, /'command' contains a NUL byte/);
     assert.ok(fs.existsSync(file));
   }));
 });
@@ -227,7 +231,7 @@ describe('allowed_roots: where a job starts, by real path', () => {
         assert.ok(text.includes(`outside allowed_roots (${srv.tmp})`), text);
       }
       const viaLink = await srv.callError('execute', { argv: ['pwd'], cwd: 'sub/escape' });
-      assert.ok(viaLink.includes(`really ${outside}`), `the refusal shows where the link led: ${viaLink}`);
+      assert.ok(viaLink.includes(`resolves to ${outside}`), `the refusal shows where the link led: ${viaLink}`);
 
       // Inside is fine, relative or absolute, and the job runs in the real directory.
       const inside = await runToEnd(srv, { argv: ['pwd'], cwd: 'sub' });

@@ -57,8 +57,9 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
   auto started = context.jobs.execute(request);
   // A refusal keeps the rule that decided (ToolOutcome::denied_by), for the audit log.
   if (!started) {
-    co_return ToolOutcome::fail("cannot start the job: " + started.error().message,
-                                started.error());
+    std::string message = "cannot start the job: " + started.error().message;
+    if (!started.error().rule.empty()) message += " (the policy tool shows every rule)";
+    co_return ToolOutcome::fail(std::move(message), started.error());
   }
   std::shared_ptr<jobs::Job> job = *started;
 

@@ -136,5 +136,22 @@ TEST_F(JobManagerPolicyTest, ExcludedVariablesAreNotInheritedButMayBeGiven) {
   ::unsetenv("MCPBG_TEST_PLAIN");
 }
 
+TEST_F(JobManagerPolicyTest, ANulByteIsRefusedSinceExecWouldCutTheStringThere) {
+  // With a NUL, what runs would be a prefix of what the policy checked.
+  use_policy({.allowed_commands = {"echo .*"}});
+  ExecuteRequest command;
+  command.command = std::string("echo ok\0; touch x", 17);
+  auto refused = manager().execute(command);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().message,
+            "'command' contains a NUL byte (\\u0000), which no program can receive; remove it");
+  ExecuteRequest argv;
+  argv.argv = {"echo", std::string("a\0b", 3)};
+  auto in_argv = manager().execute(argv);
+  ASSERT_FALSE(in_argv.has_value());
+  EXPECT_NE(in_argv.error().message.find("argv[1] contains a NUL byte"), std::string::npos);
+  EXPECT_TRUE(manager().jobs_newest_first().empty());
+}
+
 }  // namespace
 }  // namespace jobs
