@@ -31,10 +31,10 @@ base::Result<std::vector<std::unique_ptr<re2::RE2>>> compile_all(
   for (const auto& pattern : patterns) {
     auto re = std::make_unique<re2::RE2>(pattern, options);
     if (!re->ok()) {
-      return base::fail(fmt::format(
-          "{}: '{}' is not a valid RE2 pattern: {}. Fix or remove it (RE2 syntax: "
-          "https://github.com/google/re2/wiki/Syntax)",
-          setting, pattern, re->error()));
+      return base::fail(
+          fmt::format("{}: '{}' is not a valid RE2 pattern: {}. Fix or remove it (RE2 syntax: "
+                      "https://github.com/google/re2/wiki/Syntax)",
+                      setting, pattern, re->error()));
     }
     compiled.push_back(std::move(re));
   }
@@ -76,8 +76,8 @@ base::Result<AllowedProgram> resolve_allowed_program(const std::string& entry,
                                                      std::string_view server_path) {
   constexpr std::string_view kWhat = "allowed_programs";
   if (entry.empty()) {
-    return base::fail(fmt::format("{}: an entry is empty; give a program name or an absolute path",
-                                  kWhat));
+    return base::fail(
+        fmt::format("{}: an entry is empty; give a program name or an absolute path", kWhat));
   }
   if (entry.find('/') != std::string::npos && !entry.starts_with('/')) {
     return base::fail(fmt::format(
@@ -102,7 +102,8 @@ base::Result<AllowedProgram> resolve_allowed_program(const std::string& entry,
   if (::stat(real.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(real.c_str(), X_OK) != 0) {
     std::string shown = real.string() == entry ? fmt::format("'{}'", entry)
                                                : fmt::format("'{}' ({})", entry, real.string());
-    return base::fail(fmt::format("{}: {} is not an executable file; give a program", kWhat, shown));
+    return base::fail(
+        fmt::format("{}: {} is not an executable file; give a program", kWhat, shown));
   }
   return AllowedProgram{entry, std::move(real)};
 }
@@ -296,15 +297,16 @@ base::Result<std::string> CommandPolicy::resolve_program(const Candidate& candid
     return base::fail(fmt::format("program '{}' does not exist", *found), ENOENT);
   }
   if (ec) {
-    return base::fail(fmt::format("program '{}' ({}) cannot be resolved: {}", name, *found,
-                                  ec.message()),
-                      ec.value());
+    return base::fail(
+        fmt::format("program '{}' ({}) cannot be resolved: {}", name, *found, ec.message()),
+        ec.value());
   }
   bool allowed = std::any_of(programs_.begin(), programs_.end(),
                              [&](const AllowedProgram& p) { return p.real_path == real; });
   if (!allowed) {
-    std::string shown = real.string() == name ? fmt::format("program '{}'", name)
-                                              : fmt::format("program '{}' ({})", name, real.string());
+    std::string shown = real.string() == name
+                            ? fmt::format("program '{}'", name)
+                            : fmt::format("program '{}' ({})", name, real.string());
     return base::deny(
         fmt::format("{}{} is not one of allowed_programs ({}); programs are compared by real "
                     "path, so another name, a copy or a link elsewhere does not count. Run one of "

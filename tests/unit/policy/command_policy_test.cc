@@ -1,7 +1,6 @@
 #include "policy/command_policy.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -114,7 +113,8 @@ TEST_F(CommandPolicyTest, AllowedRootsMustBeExistingAbsoluteDirectories) {
 
 TEST_F(CommandPolicyTest, ProgramsAndRootsAreKeptAsRealPaths) {
   fs::create_directory_symlink(work_, dir_ / "link-to-work");
-  auto policy = make({.allowed_programs = {"sh", "/bin/ls"}, .allowed_roots = {dir_ / "link-to-work"}});
+  auto policy =
+      make({.allowed_programs = {"sh", "/bin/ls"}, .allowed_roots = {dir_ / "link-to-work"}});
   ASSERT_EQ(policy.programs().size(), 2u);
   EXPECT_EQ(policy.programs()[0].entry, "sh");
   EXPECT_EQ(policy.programs()[0].real_path, real("/bin/sh"));
@@ -259,7 +259,8 @@ TEST_F(CommandPolicyTest, ACommandJobNeedsShItselfAmongTheAllowedPrograms) {
   EXPECT_EQ(refused.error().rule, "allowed_programs");
   EXPECT_NE(refused.error().message.find("runs /bin/sh"), std::string::npos)
       << refused.error().message;
-  EXPECT_NE(refused.error().message.find("Pass argv"), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("Pass argv"), std::string::npos)
+      << refused.error().message;
 
   auto with_sh = make({.allowed_programs = {"echo", "sh"}});
   auto approved = with_sh.check(ShellJob("echo hi").candidate());
@@ -312,7 +313,8 @@ TEST_F(CommandPolicyTest, EscapesByDotDotSymlinkOrAbsolutePathAreRefused) {
   }
   // The refusal shows where a link really led.
   auto linked = policy.resolve_cwd("sub/escape");
-  EXPECT_NE(linked.error().message.find("resolves to " + (dir_ / "outside").string()), std::string::npos)
+  EXPECT_NE(linked.error().message.find("resolves to " + (dir_ / "outside").string()),
+            std::string::npos)
       << linked.error().message;
   // ".." that stays inside is fine.
   auto back_inside = policy.resolve_cwd("sub/..");

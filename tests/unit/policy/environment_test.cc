@@ -11,12 +11,13 @@ namespace {
 using Entries = std::vector<std::string>;
 
 const std::vector<std::string_view> kServer = {
-    "PATH=/usr/bin:/bin", "HOME=/home/op",       "USER=op",           "LANG=C.UTF-8",
-    "TERM=xterm-server",  "SHELL=/bin/bash",     "GITHUB_TOKEN=ghp_x", "my_api_token=lower",
-    "AWS_REGION=eu-1",    "DB_PASSWORD=hunter2", "EDITOR=vim",        "PAGER=less"};
+    "PATH=/usr/bin:/bin",  "HOME=/home/op",      "USER=op",
+    "LANG=C.UTF-8",        "TERM=xterm-server",  "SHELL=/bin/bash",
+    "GITHUB_TOKEN=ghp_x",  "my_api_token=lower", "AWS_REGION=eu-1",
+    "DB_PASSWORD=hunter2", "EDITOR=vim",         "PAGER=less"};
 
-const std::vector<std::string> kSecrets = {"*TOKEN*",      "*SECRET*",   "*PASSWORD*",
-                                           "*PASSWD*",     "*API_KEY*",  "*APIKEY*",
+const std::vector<std::string> kSecrets = {"*TOKEN*",       "*SECRET*",     "*PASSWORD*",
+                                           "*PASSWD*",      "*API_KEY*",    "*APIKEY*",
                                            "*PRIVATE_KEY*", "*CREDENTIAL*", "AWS_*"};
 
 Entries sorted(Entries entries) {
@@ -35,9 +36,9 @@ bool has_name(const Entries& env, std::string_view name) {
 TEST(Environment, InheritsEverythingButTheExcludedNamesInAnyCase) {
   EnvironmentRules rules{.exclude = kSecrets, .non_interactive = false};
   auto env = build_environment(rules, kServer, {}, Attachment::kPipes);
-  EXPECT_EQ(sorted(env), sorted({"PATH=/usr/bin:/bin", "HOME=/home/op", "USER=op", "LANG=C.UTF-8",
-                                 "TERM=xterm-server", "SHELL=/bin/bash", "EDITOR=vim",
-                                 "PAGER=less"}));
+  EXPECT_EQ(sorted(env),
+            sorted({"PATH=/usr/bin:/bin", "HOME=/home/op", "USER=op", "LANG=C.UTF-8",
+                    "TERM=xterm-server", "SHELL=/bin/bash", "EDITOR=vim", "PAGER=less"}));
   EXPECT_FALSE(has_name(env, "my_api_token")) << "patterns match in any case";
 }
 
@@ -116,9 +117,10 @@ TEST(Environment, ServerEnvironmentIsReadAtEachCall) {
   EXPECT_NE(std::find(first.begin(), first.end(), "MCPBG_POLICY_TEST_VAR=one"), first.end());
   ::unsetenv("MCPBG_POLICY_TEST_VAR");
   auto second = server_environment();
-  EXPECT_EQ(std::find_if(second.begin(), second.end(),
-                         [](std::string_view e) { return e.starts_with("MCPBG_POLICY_TEST_VAR="); }),
-            second.end());
+  EXPECT_EQ(
+      std::find_if(second.begin(), second.end(),
+                   [](std::string_view e) { return e.starts_with("MCPBG_POLICY_TEST_VAR="); }),
+      second.end());
 }
 
 }  // namespace
