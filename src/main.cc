@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include <boost/asio/co_spawn.hpp>
@@ -61,6 +62,30 @@ void set_up_logging(config::LogLevel level) {
   spdlog::set_default_logger(logger);
 }
 
+// What may run, built once from the settings. The patterns compile and the programs resolve
+// here (on the server's own PATH), so a mistake in them stops start-up rather than the first job.
+base::Result<std::shared_ptr<const policy::CommandPolicy>> build_command_policy(
+    const config::Config& config) {
+  const char* own_path = std::getenv("PATH");
+  auto built = policy::CommandPolicy::create(
+      {.allowed_commands = config.allowed_commands,
+       .denied_commands = config.denied_commands,
+       .allowed_programs = config.allowed_programs,
+       .shell = config.shell,
+       .allowed_roots = config.allowed_roots},
+      config.working_dir, own_path != nullptr ? own_path : "/usr/local/bin:/usr/bin:/bin");
+  if (!built) return tl::unexpected(built.error());
+  return std::make_shared<const policy::CommandPolicy>(std::move(*built));
+}
+
+policy::EnvironmentRules environment_rules(const config::Config& config) {
+  return {.inheritance = config.env_policy == config::EnvPolicy::kMinimal
+                             ? policy::EnvInheritance::kMinimal
+                             : policy::EnvInheritance::kInherit,
+          .exclude = config.env_exclude,
+          .non_interactive = config.non_interactive_env};
+}
+
 // At shutdown, how long to keep trying to deliver queued messages to a client that may no
 // longer be reading.
 constexpr std::chrono::seconds kFlushBound{2};
@@ -88,6 +113,11 @@ int run_server(int argc, char** argv) {
     return outcome.exit_code;
   }
   const config::Config& config = *outcome.config;
+  auto command_policy = build_command_policy(config);
+  if (!command_policy) {
+    std::cerr << "invalid " << command_policy.error().message << '\n';
+    return 2;
+  }
 
   // Forked while the process is still single-threaded and holds no loop: see sys/watchdog.h.
   auto watchdog = sys::Watchdog::start();
@@ -113,7 +143,8 @@ int run_server(int argc, char** argv) {
       .job_timeout = config.job_timeout,
       .limits = {.max_output_size = config.max_output_size,
                  .stdin_buffer_size = config.stdin_buffer_size},
-      .non_interactive_env = config.non_interactive_env,
+      .policy = *command_policy,
+      .environment = environment_rules(config),
       .queue = config.queue,
       .max_queued = config.max_queued,
       .max_starts_per_minute = config.max_starts_per_minute};

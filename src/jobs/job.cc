@@ -101,7 +101,11 @@ void Job::fail_to_start(std::string why) {
 
 base::Result<void> Job::launch() {
   if (!queued()) return base::fail("the job has already been started");
-  sys::SpawnRequest request{spec_.argv, spec_.cwd, spec_.env, spec_.terminal};
+  sys::SpawnRequest request{.argv = spec_.argv,
+                            .cwd = spec_.cwd,
+                            .env = spec_.env,
+                            .terminal = spec_.terminal,
+                            .program = spec_.program};
   auto process = sys::spawn_process(request);
   if (!process) return tl::unexpected(process.error());
   // What the job's processes see as fd 0, to tell when one of them is blocked reading it.

@@ -39,6 +39,7 @@ std::string_view to_string(JobStatus status);
 struct JobSpec {
   std::string command;            // As shown to clients: the shell line, or the argv quoted.
   std::vector<std::string> argv;  // What runs; {"/bin/sh", "-c", command} for shell jobs.
+  std::string program;  // Set: the exact path to exec (checked by policy); empty: look up argv[0].
   std::filesystem::path cwd;
   std::vector<std::string> env;   // The whole environment, "NAME=value".
   std::string label;

@@ -10,8 +10,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-extern char** environ;
-
 namespace jobs {
 namespace {
 
@@ -27,6 +25,19 @@ bool is_shell_safe(const std::string& word) {
     return std::isalnum(c) || std::string_view("@%+=:,./-_").find(static_cast<char>(c)) !=
                                   std::string_view::npos;
   });
+}
+
+std::optional<std::string> find_nul_byte(const ExecuteRequest& request) {
+  auto has_nul = [](std::string_view text) { return text.find('\0') != std::string_view::npos; };
+  if (request.command && has_nul(*request.command)) return "'command'";
+  for (size_t i = 0; i < request.argv.size(); ++i) {
+    if (has_nul(request.argv[i])) return fmt::format("argv[{}]", i);
+  }
+  if (request.cwd && has_nul(*request.cwd)) return "'cwd'";
+  for (const auto& [name, value] : request.env) {
+    if (has_nul(name) || has_nul(value)) return fmt::format("env '{}'", name);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -60,6 +71,10 @@ JobManager::JobManager(const asio::any_io_executor& executor, EngineSettings set
       cleanup_timer_(executor),
       any_change_(executor, std::chrono::steady_clock::time_point::max()),
       watchdog_(watchdog) {
+  if (!settings_.policy) {
+    settings_.policy =
+        std::make_shared<policy::CommandPolicy>(policy::CommandPolicy::allow_all(settings_.working_dir));
+  }
   schedule_cleanup();
 }
 
@@ -67,30 +82,40 @@ JobManager::~JobManager() {
   for (auto& [id, job] : jobs_) job->close();
 }
 
-std::vector<std::string> JobManager::build_environment(
-    const std::map<std::string, std::string>& extra, bool terminal) const {
-  // Lowest precedence first: inherited, then the defaults for how the job runs, then its own env.
-  std::map<std::string, std::string> defaults;
-  if (terminal) {
-    // What the terminal understands; the server's own TERM describes whatever it runs under.
-    defaults = {{"TERM", "xterm-256color"}};
-  } else if (settings_.non_interactive_env) {
-    // Nobody watches a pipe live: no pager waiting for a key, no colour codes in the log.
-    defaults = {{"TERM", "dumb"}, {"NO_COLOR", "1"}, {"PAGER", "cat"}, {"GIT_PAGER", "cat"}};
-  }
-  for (const auto& [name, value] : extra) defaults.insert_or_assign(name, value);
-  std::vector<std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    std::string_view text(*entry);
-    std::string name(text.substr(0, text.find('=')));
-    if (!defaults.contains(name)) env.emplace_back(text);
-  }
-  for (const auto& [name, value] : defaults) env.push_back(fmt::format("{}={}", name, value));
-  return env;
-}
-
 base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& request) {
   if (shutting_down_) return base::fail("the server is shutting down; no new jobs are started");
+  if (auto where = find_nul_byte(request)) {
+    // exec cuts every string at a NUL: the job would run something other than what the policy
+    // checked (and what the caller wrote).
+    return base::fail(fmt::format(
+        "{} contains a NUL byte (\\u0000), which no program can receive; remove it", *where));
+  }
+
+  JobSpec spec;
+  if (request.command) {
+    spec.command = *request.command;
+    spec.argv = {"/bin/sh", "-c", *request.command};
+  } else {
+    spec.command = shell_join(request.argv);
+    spec.argv = request.argv;
+  }
+  // Built before the policy looks at the job: its program is looked up on the job's own PATH.
+  spec.env = policy::build_environment(
+      settings_.environment, policy::server_environment(), request.env,
+      request.terminal ? policy::Attachment::kTerminal : policy::Attachment::kPipes);
+
+  // The operator's policy decides first: a refused job is refused whatever the load.
+  std::optional<std::string_view> cwd;
+  if (request.cwd) cwd = *request.cwd;
+  std::optional<std::string_view> command;
+  if (request.command) command = *request.command;
+  auto approved = settings_.policy->check({.command = command,
+                                           .argv = request.argv,
+                                           .command_line = spec.command,
+                                           .cwd = cwd,
+                                           .env = spec.env});
+  if (!approved) return tl::unexpected(approved.error());
+
   bool slot_free = running_ < settings_.max_jobs;
   if (!slot_free && !settings_.queue) {
     return base::fail(fmt::format(
@@ -105,29 +130,8 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
         running_, settings_.max_jobs, queue_.size(), settings_.max_queued));
   }
 
-  std::filesystem::path cwd = settings_.working_dir;
-  if (request.cwd) {
-    std::filesystem::path asked(*request.cwd);
-    cwd = asked.is_absolute() ? asked : settings_.working_dir / asked;
-  }
-  std::error_code ec;
-  if (!std::filesystem::exists(cwd, ec)) {
-    return base::fail(fmt::format("cwd '{}' does not exist", cwd.string()));
-  }
-  if (!std::filesystem::is_directory(cwd, ec)) {
-    return base::fail(fmt::format("cwd '{}' is not a directory", cwd.string()));
-  }
-
-  JobSpec spec;
-  if (request.command) {
-    spec.command = *request.command;
-    spec.argv = {"/bin/sh", "-c", *request.command};
-  } else {
-    spec.command = shell_join(request.argv);
-    spec.argv = request.argv;
-  }
-  spec.cwd = cwd.lexically_normal();
-  spec.env = build_environment(request.env, request.terminal.has_value());
+  spec.cwd = std::move(approved->cwd);
+  spec.program = std::move(approved->program);
   spec.label = request.label;
   spec.terminal = request.terminal;
 

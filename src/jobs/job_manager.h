@@ -20,6 +20,8 @@
 
 #include "base/result.h"
 #include "jobs/job.h"
+#include "policy/command_policy.h"
+#include "policy/environment.h"
 #include "policy/rate_limiter.h"
 #include "sys/watchdog.h"
 
@@ -35,9 +37,11 @@ struct EngineSettings {
   std::chrono::milliseconds job_timeout{0};
   std::chrono::milliseconds timeout_grace = std::chrono::seconds(5);
   JobLimits limits;
-  // Jobs without a terminal get TERM=dumb, NO_COLOR=1, PAGER=cat and GIT_PAGER=cat (unless their
-  // own `env` says otherwise), so that tools neither page nor colour output nobody watches live.
-  bool non_interactive_env = true;
+  // What may run and where, checked before anything is spawned (or queued). Null: anything,
+  // anywhere (the engine then uses CommandPolicy::allow_all).
+  std::shared_ptr<const policy::CommandPolicy> policy;
+  // What a job inherits from the server, and the defaults for how it runs (non_interactive).
+  policy::EnvironmentRules environment;
   // Beyond max_jobs: queue (up to max_queued waiting jobs) or refuse.
   bool queue = true;
   int max_queued = 100;
@@ -48,7 +52,8 @@ struct ExecuteRequest {
   std::optional<std::string> command;      // Run through /bin/sh -c ...
   std::vector<std::string> argv;           // ... or run this program directly.
   std::optional<std::string> cwd;          // Relative paths are taken from working_dir.
-  std::map<std::string, std::string> env;  // Added to (or replacing in) the inherited environment.
+  // Added to (or replacing in) the inherited environment; never removed by env_exclude.
+  std::map<std::string, std::string> env;
   std::string label;
   std::optional<std::chrono::milliseconds> timeout;  // Overrides job_timeout; zero: none.
   std::optional<sys::TerminalSize> terminal;  // Run on a pseudo-terminal of this size.
@@ -66,8 +71,10 @@ class JobManager {
   JobManager& operator=(const JobManager&) = delete;
 
   /// Starts a job, or queues it when max_jobs are running (status queued), or says why not
-  /// (queue full, rate limit, bad cwd, program that cannot start). A job that fails to start is
-  /// never registered; a queued job that later fails to start ends `failed` with start_error().
+  /// (refused by the policy, queue full, rate limit, bad cwd, program that cannot start). A
+  /// policy refusal is an Error with its `rule` set, and comes before any question of capacity.
+  /// A job that fails to start is never registered; a queued job that later fails to start ends
+  /// `failed` with start_error().
   base::Result<std::shared_ptr<Job>> execute(const ExecuteRequest& request);
 
   /// Ends a queued job without running it (status cancelled). False if it is not queued.
@@ -119,8 +126,6 @@ class JobManager {
   void release_group_if_gone(Job& job);
   void evict(std::string id);
   void schedule_cleanup();
-  std::vector<std::string> build_environment(const std::map<std::string, std::string>& extra,
-                                             bool terminal) const;
 
   asio::any_io_executor executor_;
   EngineSettings settings_;

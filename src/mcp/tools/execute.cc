@@ -55,9 +55,11 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
   }
 
   auto started = context.jobs.execute(request);
+  // A refusal keeps the rule that decided (ToolOutcome::denied_by), for the audit log.
   if (!started) {
-    co_return ToolOutcome::fail("cannot start the job: " + started.error().message,
-                                started.error());
+    std::string message = "cannot start the job: " + started.error().message;
+    if (!started.error().rule.empty()) message += " (the policy tool shows every rule)";
+    co_return ToolOutcome::fail(std::move(message), started.error());
   }
   std::shared_ptr<jobs::Job> job = *started;
 
@@ -98,8 +100,10 @@ Tool make_execute_tool(const ToolLimits&) {
       "job and return at once with its job_id; then use status, output, tail, interact and kill. "
       "Pass `command` for a shell command line (run by /bin/sh -c, so pipes, &&, $VAR, globs and "
       "cd work) or `argv` for a program and its arguments run directly with no shell; exactly one "
-      "of the two. `cwd` (default: the server's working directory) must exist; `env` adds "
-      "variables to the inherited environment. The job gets its own process group and a stdin "
+      "of the two. `cwd` (default: the server's working directory) must exist and lie inside "
+      "the operator's allowed_roots; `env` adds variables to what the job inherits from the "
+      "server (the operator may narrow that; the policy tool shows what is allowed, and a "
+      "refusal names the rule). The job gets its own process group and a stdin "
       "pipe (write to it with interact); stdout and stderr are captured. Without a pty the job's "
       "environment is non-interactive by default (TERM=dumb, NO_COLOR=1, PAGER=cat, "
       "GIT_PAGER=cat; `env` overrides them). `pty: true` runs it on a pseudo-terminal instead "
@@ -125,7 +129,7 @@ Tool make_execute_tool(const ToolLimits&) {
       "argv": {"type": "array", "items": {"type": "string"}, "minItems": 1,
                "description": "A program and its arguments, run directly (no shell). The program is looked up on PATH unless it contains a '/'."},
       "cwd": {"type": "string", "minLength": 1,
-              "description": "Directory to run in; relative paths are taken from the server's working directory."},
+              "description": "Directory to run in; relative paths are taken from the server's working directory. Its real path (links and .. resolved) must lie inside one of the allowed_roots."},
       "env": {"type": "object", "additionalProperties": {"type": "string"},
               "description": "Environment variables to add or override, name to value."},
       "label": {"type": "string", "maxLength": 200,

@@ -551,7 +551,7 @@ TEST_F(JobManagerTest, NonPtyJobsGetANonInteractiveEnvironmentUnlessTheirEnvSays
 }
 
 TEST_F(JobManagerTest, WithTheNonInteractiveEnvironmentOffJobsInheritTheServersValues) {
-  settings_.non_interactive_env = false;
+  settings_.environment.non_interactive = false;
   ScopedEnv term("TERM", "xterm-server");
   ScopedEnv pager("PAGER", "less");
   ScopedEnv no_color("NO_COLOR", std::nullopt);
