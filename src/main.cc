@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include <boost/asio/co_spawn.hpp>
@@ -22,6 +23,9 @@
 #include "config/config.h"
 #include "jobs/job_manager.h"
 #include "mcp/server.h"
+#include "policy/audit_log.h"
+#include "policy/redactor.h"
+#include "mcp/tools/common.h"
 #include "sys/process.h"
 #include "sys/watchdog.h"
 #include "transport/stdio_transport.h"
@@ -60,6 +64,30 @@ void set_up_logging(config::LogLevel level) {
   spdlog::set_default_logger(logger);
 }
 
+// What may run, built once from the settings. The patterns compile and the programs resolve
+// here (on the server's own PATH), so a mistake in them stops start-up rather than the first job.
+base::Result<std::shared_ptr<const policy::CommandPolicy>> build_command_policy(
+    const config::Config& config) {
+  const char* own_path = std::getenv("PATH");
+  auto built = policy::CommandPolicy::create(
+      {.allowed_commands = config.allowed_commands,
+       .denied_commands = config.denied_commands,
+       .allowed_programs = config.allowed_programs,
+       .shell = config.shell,
+       .allowed_roots = config.allowed_roots},
+      config.working_dir, own_path != nullptr ? own_path : "/usr/local/bin:/usr/bin:/bin");
+  if (!built) return tl::unexpected(built.error());
+  return std::make_shared<const policy::CommandPolicy>(std::move(*built));
+}
+
+policy::EnvironmentRules environment_rules(const config::Config& config) {
+  return {.inheritance = config.env_policy == config::EnvPolicy::kMinimal
+                             ? policy::EnvInheritance::kMinimal
+                             : policy::EnvInheritance::kInherit,
+          .exclude = config.env_exclude,
+          .non_interactive = config.non_interactive_env};
+}
+
 // At shutdown, how long to keep trying to deliver queued messages to a client that may no
 // longer be reading.
 constexpr std::chrono::seconds kFlushBound{2};
@@ -87,6 +115,17 @@ int run_server(int argc, char** argv) {
     return outcome.exit_code;
   }
   const config::Config& config = *outcome.config;
+  auto command_policy = build_command_policy(config);
+  if (!command_policy) {
+    std::cerr << "invalid " << command_policy.error().message << '\n';
+    return 2;
+  }
+  // Checked even with redact = false: a broken pattern is a mistake worth hearing about now.
+  auto redactor = policy::Redactor::create(config.redact_patterns);
+  if (!redactor) {
+    std::cerr << "invalid " << redactor.error().message << '\n';
+    return 2;
+  }
 
   // Forked while the process is still single-threaded and holds no loop: see sys/watchdog.h.
   auto watchdog = sys::Watchdog::start();
@@ -101,6 +140,19 @@ int run_server(int argc, char** argv) {
   }
   if (::isatty(STDIN_FILENO)) std::fprintf(stderr, kTerminalHint, argv[0]);
 
+  // After the watchdog's fork: the audit log writes from a thread of its own.
+  std::unique_ptr<policy::AuditLog> audit_log;
+  if (!config.audit_log.empty()) {
+    auto opened = policy::AuditLog::open(
+        {.path = config.audit_log, .max_size = config.audit_log_max_size});
+    if (!opened) {
+      std::cerr << "invalid " << opened.error().message << '\n';
+      return 2;
+    }
+    audit_log = std::move(*opened);
+    spdlog::info("audit log: {}", config.audit_log.string());
+  }
+
   asio::io_context io(1);  // One thread runs everything; the hint lets asio skip locking.
 
   jobs::EngineSettings engine{
@@ -112,7 +164,11 @@ int run_server(int argc, char** argv) {
       .job_timeout = config.job_timeout,
       .limits = {.max_output_size = config.max_output_size,
                  .stdin_buffer_size = config.stdin_buffer_size},
-      .non_interactive_env = config.non_interactive_env};
+      .policy = *command_policy,
+      .environment = environment_rules(config),
+      .queue = config.queue,
+      .max_queued = config.max_queued,
+      .max_starts_per_minute = config.max_starts_per_minute};
   jobs::JobManager jobs(io.get_executor(), engine, watchdog ? &*watchdog : nullptr);
   // Should the watchdog die (it never exits while we live), reap it and say so.
   asio::posix::stream_descriptor watchdog_exit(io);
@@ -142,8 +198,11 @@ int run_server(int argc, char** argv) {
       io.get_executor(), jobs,
       mcp::ToolLimits{.max_read_bytes = config.max_read_bytes,
                       .max_interact_wait = config.max_interact_wait,
-                      .max_wait = config.max_wait},
-      MCPBG_VERSION, [&](std::string message) { stdio.send(std::move(message)); });
+                      .max_wait = config.max_wait,
+                      .policy = mcp::tools::describe_policy(config)},
+      MCPBG_VERSION, [&](std::string message) { stdio.send(std::move(message)); },
+      mcp::Safeguards{.redactor = config.redact ? &*redactor : nullptr,
+                      .audit_log = audit_log.get()});
 
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
@@ -174,6 +233,16 @@ int run_server(int argc, char** argv) {
 
   stdio.start();
   io.run();
+  if (audit_log) {
+    // Every job's end is in it by now (shutdown waited for them): write it all out.
+    audit_log->close();
+    auto stats = audit_log->stats();
+    if (stats.dropped > 0 || stats.failed > 0) {
+      spdlog::warn("audit log: {} records written, {} dropped (queue full), {} lost to write "
+                   "errors",
+                   stats.written, stats.dropped, stats.failed);
+    }
+  }
   return 0;
 }
 

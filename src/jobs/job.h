@@ -31,12 +31,15 @@ namespace jobs {
 
 namespace asio = boost::asio;
 
-enum class JobStatus { kRunning, kCompleted, kFailed, kKilled, kTimedOut };
+// A job is queued (waiting for a slot under max_jobs) or running until it reaches one of the
+// final states; a queued job that is cancelled ends `cancelled` without ever having run.
+enum class JobStatus { kQueued, kRunning, kCompleted, kFailed, kKilled, kTimedOut, kCancelled };
 std::string_view to_string(JobStatus status);
 
 struct JobSpec {
   std::string command;            // As shown to clients: the shell line, or the argv quoted.
   std::vector<std::string> argv;  // What runs; {"/bin/sh", "-c", command} for shell jobs.
+  std::string program;  // Set: the exact path to exec (checked by policy); empty: look up argv[0].
   std::filesystem::path cwd;
   std::vector<std::string> env;   // The whole environment, "NAME=value".
   std::string label;
@@ -65,6 +68,17 @@ class Job : public std::enable_shared_from_this<Job> {
   static base::Result<std::shared_ptr<Job>> start(const asio::any_io_executor& executor, JobSpec spec,
                                                   JobLimits limits, Events events);
 
+  /// A job in the queued state: it has an id and a spec but no process until launch().
+  static std::shared_ptr<Job> create_queued(const asio::any_io_executor& executor, JobSpec spec,
+                                            JobLimits limits, Events events);
+  /// Starts a queued job's process. On failure nothing is left running and the job is still
+  /// queued; the caller decides (fail_to_start or retry).
+  base::Result<void> launch();
+  /// Ends a queued job without running it: status cancelled.
+  void cancel();
+  /// Ends a queued job whose process could not be started: status failed, with `why` kept.
+  void fail_to_start(std::string why);
+
   Job(PrivateTag, const asio::any_io_executor& executor, JobSpec spec, JobLimits limits, Events events);
 
   const std::string& id() const { return id_; }
@@ -75,6 +89,14 @@ class Job : public std::enable_shared_from_this<Job> {
   /// True until the main process has been reaped; the status follows the main process even when
   /// processes it left behind still hold its output open.
   bool running() const { return status_ == JobStatus::kRunning; }
+  bool queued() const { return status_ == JobStatus::kQueued; }
+  /// True once the status is final (the job ran and ended, or never ran and never will).
+  bool finished() const { return !running() && !queued(); }
+  /// False while queued (and for a queued job that never ran): started() is then meaningless.
+  bool has_started() const { return pid_ > 0; }
+  base::WallClock::time_point queued_at() const { return queued_at_; }
+  /// Why a queued job could not start; empty otherwise.
+  const std::string& start_error() const { return start_error_; }
   std::optional<int> exit_code() const { return exit_.exit_code; }
   std::optional<int> term_signal() const { return exit_.term_signal; }
   base::WallClock::time_point started() const { return started_; }
@@ -130,7 +152,9 @@ class Job : public std::enable_shared_from_this<Job> {
   Events events_;
 
   pid_t pid_ = -1;
-  JobStatus status_ = JobStatus::kRunning;
+  JobStatus status_ = JobStatus::kQueued;
+  base::WallClock::time_point queued_at_ = base::WallClock::now();
+  std::string start_error_;
   bool stop_requested_ = false;
   bool timed_out_ = false;
   sys::ExitInfo exit_;

@@ -10,8 +10,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-extern char** environ;
-
 namespace jobs {
 namespace {
 
@@ -27,6 +25,19 @@ bool is_shell_safe(const std::string& word) {
     return std::isalnum(c) || std::string_view("@%+=:,./-_").find(static_cast<char>(c)) !=
                                   std::string_view::npos;
   });
+}
+
+std::optional<std::string> find_nul_byte(const ExecuteRequest& request) {
+  auto has_nul = [](std::string_view text) { return text.find('\0') != std::string_view::npos; };
+  if (request.command && has_nul(*request.command)) return "'command'";
+  for (size_t i = 0; i < request.argv.size(); ++i) {
+    if (has_nul(request.argv[i])) return fmt::format("argv[{}]", i);
+  }
+  if (request.cwd && has_nul(*request.cwd)) return "'cwd'";
+  for (const auto& [name, value] : request.env) {
+    if (has_nul(name) || has_nul(value)) return fmt::format("env '{}'", name);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -56,9 +67,14 @@ JobManager::JobManager(const asio::any_io_executor& executor, EngineSettings set
                        sys::Watchdog* watchdog)
     : executor_(executor),
       settings_(std::move(settings)),
+      starts_(settings_.max_starts_per_minute),
       cleanup_timer_(executor),
       any_change_(executor, std::chrono::steady_clock::time_point::max()),
       watchdog_(watchdog) {
+  if (!settings_.policy) {
+    settings_.policy =
+        std::make_shared<policy::CommandPolicy>(policy::CommandPolicy::allow_all(settings_.working_dir));
+  }
   schedule_cleanup();
 }
 
@@ -66,48 +82,13 @@ JobManager::~JobManager() {
   for (auto& [id, job] : jobs_) job->close();
 }
 
-std::vector<std::string> JobManager::build_environment(
-    const std::map<std::string, std::string>& extra, bool terminal) const {
-  // Lowest precedence first: inherited, then the defaults for how the job runs, then its own env.
-  std::map<std::string, std::string> defaults;
-  if (terminal) {
-    // What the terminal understands; the server's own TERM describes whatever it runs under.
-    defaults = {{"TERM", "xterm-256color"}};
-  } else if (settings_.non_interactive_env) {
-    // Nobody watches a pipe live: no pager waiting for a key, no colour codes in the log.
-    defaults = {{"TERM", "dumb"}, {"NO_COLOR", "1"}, {"PAGER", "cat"}, {"GIT_PAGER", "cat"}};
-  }
-  for (const auto& [name, value] : extra) defaults.insert_or_assign(name, value);
-  std::vector<std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    std::string_view text(*entry);
-    std::string name(text.substr(0, text.find('=')));
-    if (!defaults.contains(name)) env.emplace_back(text);
-  }
-  for (const auto& [name, value] : defaults) env.push_back(fmt::format("{}={}", name, value));
-  return env;
-}
-
 base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& request) {
   if (shutting_down_) return base::fail("the server is shutting down; no new jobs are started");
-  if (running_ >= settings_.max_jobs) {
+  if (auto where = find_nul_byte(request)) {
+    // exec cuts every string at a NUL: the job would run something other than what the policy
+    // checked (and what the caller wrote).
     return base::fail(fmt::format(
-        "{} jobs are already running, the limit (max_jobs = {}); wait for one to finish, or stop "
-        "one with the kill tool, then try again",
-        running_, settings_.max_jobs));
-  }
-
-  std::filesystem::path cwd = settings_.working_dir;
-  if (request.cwd) {
-    std::filesystem::path asked(*request.cwd);
-    cwd = asked.is_absolute() ? asked : settings_.working_dir / asked;
-  }
-  std::error_code ec;
-  if (!std::filesystem::exists(cwd, ec)) {
-    return base::fail(fmt::format("cwd '{}' does not exist", cwd.string()));
-  }
-  if (!std::filesystem::is_directory(cwd, ec)) {
-    return base::fail(fmt::format("cwd '{}' is not a directory", cwd.string()));
+        "{} contains a NUL byte (\\u0000), which no program can receive; remove it", *where));
   }
 
   JobSpec spec;
@@ -118,40 +99,137 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
     spec.command = shell_join(request.argv);
     spec.argv = request.argv;
   }
-  spec.cwd = cwd.lexically_normal();
-  spec.env = build_environment(request.env, request.terminal.has_value());
+  // Built before the policy looks at the job: its program is looked up on the job's own PATH.
+  spec.env = policy::build_environment(
+      settings_.environment, policy::server_environment(), request.env,
+      request.terminal ? policy::Attachment::kTerminal : policy::Attachment::kPipes);
+
+  // The operator's policy decides first: a refused job is refused whatever the load.
+  std::optional<std::string_view> cwd;
+  if (request.cwd) cwd = *request.cwd;
+  std::optional<std::string_view> command;
+  if (request.command) command = *request.command;
+  auto approved = settings_.policy->check({.command = command,
+                                           .argv = request.argv,
+                                           .command_line = spec.command,
+                                           .cwd = cwd,
+                                           .env = spec.env});
+  if (!approved) return tl::unexpected(approved.error());
+
+  bool slot_free = running_ < settings_.max_jobs;
+  if (!slot_free && !settings_.queue) {
+    return base::fail(fmt::format(
+        "{} jobs are already running, the limit (max_jobs = {}); wait for one to finish, or stop "
+        "one with the kill tool, then try again",
+        running_, settings_.max_jobs));
+  }
+  if (!slot_free && queue_.size() >= static_cast<size_t>(settings_.max_queued)) {
+    return base::fail(fmt::format(
+        "{} jobs are running (max_jobs = {}) and {} are queued, the most the queue holds "
+        "(max_queued = {}); wait for jobs to finish, or cancel queued ones with the kill tool",
+        running_, settings_.max_jobs, queue_.size(), settings_.max_queued));
+  }
+
+  spec.cwd = std::move(approved->cwd);
+  spec.program = std::move(approved->program);
   spec.label = request.label;
   spec.terminal = request.terminal;
+
+  // Counted last, so that a request refused for any other reason costs no start.
+  if (auto wait = starts_.try_take()) {
+    double seconds = std::chrono::duration<double>(*wait).count();
+    return base::deny(
+        fmt::format("too many jobs started: at most {} per minute (max_starts_per_minute); the "
+                    "next start is possible in {:.1f} s",
+                    starts_.per_minute(), seconds),
+        "max_starts_per_minute");
+  }
 
   Job::Events events{[this](Job& ended) { handle_exit(ended); },
                      [this](Job& job) {
                        any_change_.cancel();
                        release_group_if_gone(job);
                      }};
-  auto job = Job::start(executor_, std::move(spec), settings_.limits, std::move(events));
-  if (!job) return tl::unexpected(job.error());
-  auto limit = request.timeout.value_or(settings_.job_timeout);
-  if (limit.count() > 0) (*job)->set_time_limit(limit, settings_.timeout_grace);
-  if (watchdog_ != nullptr) watchdog_->watch_group((*job)->pid());
-  watched_groups_.emplace((*job)->id(), (*job)->pid());
-  jobs_.emplace((*job)->id(), *job);
-  start_order_.push_back((*job)->id());
-  ++running_;
-  spdlog::info("job {} started (pid {}): {}", (*job)->id(), (*job)->pid(), (*job)->spec().command);
-  for (const auto& observer : jobs_changed_observers_) observer((*job)->id());
+  auto job = Job::create_queued(executor_, std::move(spec), settings_.limits, std::move(events));
+  if (slot_free) {
+    if (auto launched = launch(*job, request.timeout); !launched) {
+      return tl::unexpected(launched.error());
+    }
+  } else {
+    // Higher priority first; among equals, after everything already waiting.
+    QueuedJob entry{request.priority, arrivals_++, job, request.timeout};
+    auto at = std::find_if(queue_.begin(), queue_.end(),
+                           [&](const QueuedJob& other) { return other.priority < entry.priority; });
+    queue_.insert(at, std::move(entry));
+    spdlog::info("job {} queued (priority {}, {} waiting): {}", job->id(), request.priority,
+                 queue_.size(), job->spec().command);
+  }
+  jobs_.emplace(job->id(), job);
+  start_order_.push_back(job->id());
+  for (const auto& observer : jobs_changed_observers_) observer(job->id());
   return job;
+}
+
+base::Result<void> JobManager::launch(Job& job, std::optional<std::chrono::milliseconds> timeout) {
+  if (auto launched = job.launch(); !launched) return launched;
+  auto limit = timeout.value_or(settings_.job_timeout);
+  if (limit.count() > 0) job.set_time_limit(limit, settings_.timeout_grace);
+  if (watchdog_ != nullptr) watchdog_->watch_group(job.pid());
+  watched_groups_.emplace(job.id(), job.pid());
+  ++running_;
+  spdlog::info("job {} started (pid {}): {}", job.id(), job.pid(), job.spec().command);
+  return {};
+}
+
+void JobManager::start_queued() {
+  while (!shutting_down_ && running_ < settings_.max_jobs && !queue_.empty()) {
+    QueuedJob next = std::move(queue_.front());
+    queue_.erase(queue_.begin());
+    if (auto launched = launch(*next.job, next.timeout); !launched) {
+      spdlog::warn("queued job {} could not start: {}", next.job->id(), launched.error().message);
+      next.job->fail_to_start(launched.error().message);
+      record_finished(*next.job);
+    }
+    // Queue positions of the jobs behind it changed.
+    for (const auto& observer : jobs_changed_observers_) observer(next.job->id());
+  }
+}
+
+bool JobManager::cancel_queued(const std::string& id) {
+  auto it = std::find_if(queue_.begin(), queue_.end(),
+                         [&](const QueuedJob& entry) { return entry.job->id() == id; });
+  if (it == queue_.end()) return false;
+  std::shared_ptr<Job> job = it->job;
+  queue_.erase(it);
+  job->cancel();
+  spdlog::info("queued job {} cancelled", id);
+  record_finished(*job);
+  return true;
+}
+
+std::optional<int> JobManager::queue_position(const std::string& id) const {
+  for (size_t i = 0; i < queue_.size(); ++i) {
+    if (queue_[i].job->id() == id) return static_cast<int>(i) + 1;
+  }
+  return std::nullopt;
 }
 
 void JobManager::handle_exit(Job& job) {
   --running_;
-  finished_order_.push_back(job.id());
   spdlog::info("job {} {} (exit {}, signal {})", job.id(), to_string(job.status()),
                job.exit_code() ? std::to_string(*job.exit_code()) : "-",
                job.term_signal() ? sys::signal_name(*job.term_signal()) : "-");
-  any_change_.cancel();
   release_group_if_gone(job);
+  // The slot is free before anyone hears of the end, so a queued job starts first.
+  start_queued();
+  record_finished(job);
+}
+
+void JobManager::record_finished(Job& job) {
+  finished_order_.push_back(job.id());
+  any_change_.cancel();
   for (const auto& observer : job_end_observers_) observer(job);
-  // Evicting here is safe even for `job` itself: its own coroutine still holds it.
+  // Evicting here is safe even for `job` itself: its caller still holds it.
   if (!shutting_down_) {
     while (finished_order_.size() > static_cast<size_t>(settings_.max_finished)) {
       evict(finished_order_.front());
@@ -222,6 +300,8 @@ asio::awaitable<void> JobManager::shutdown(std::chrono::milliseconds grace) {
   using namespace asio::experimental::awaitable_operators;
   shutting_down_ = true;
   cleanup_timer_.cancel();
+  // Jobs that never started are simply not started.
+  while (!queue_.empty()) cancel_queued(queue_.front().job->id());
   auto anything_left = [this] {
     return running_ > 0 || std::any_of(jobs_.begin(), jobs_.end(),
                                        [](const auto& entry) { return entry.second->output_open(); });

@@ -20,6 +20,9 @@
 
 #include "base/result.h"
 #include "jobs/job.h"
+#include "policy/command_policy.h"
+#include "policy/environment.h"
+#include "policy/rate_limiter.h"
 #include "sys/watchdog.h"
 
 namespace jobs {
@@ -34,19 +37,27 @@ struct EngineSettings {
   std::chrono::milliseconds job_timeout{0};
   std::chrono::milliseconds timeout_grace = std::chrono::seconds(5);
   JobLimits limits;
-  // Jobs without a terminal get TERM=dumb, NO_COLOR=1, PAGER=cat and GIT_PAGER=cat (unless their
-  // own `env` says otherwise), so that tools neither page nor colour output nobody watches live.
-  bool non_interactive_env = true;
+  // What may run and where, checked before anything is spawned (or queued). Null: anything,
+  // anywhere (the engine then uses CommandPolicy::allow_all).
+  std::shared_ptr<const policy::CommandPolicy> policy;
+  // What a job inherits from the server, and the defaults for how it runs (non_interactive).
+  policy::EnvironmentRules environment;
+  // Beyond max_jobs: queue (up to max_queued waiting jobs) or refuse.
+  bool queue = true;
+  int max_queued = 100;
+  int max_starts_per_minute = 0;  // Accepted executes per minute; zero: no limit.
 };
 
 struct ExecuteRequest {
   std::optional<std::string> command;      // Run through /bin/sh -c ...
   std::vector<std::string> argv;           // ... or run this program directly.
   std::optional<std::string> cwd;          // Relative paths are taken from working_dir.
-  std::map<std::string, std::string> env;  // Added to (or replacing in) the inherited environment.
+  // Added to (or replacing in) the inherited environment; never removed by env_exclude.
+  std::map<std::string, std::string> env;
   std::string label;
   std::optional<std::chrono::milliseconds> timeout;  // Overrides job_timeout; zero: none.
   std::optional<sys::TerminalSize> terminal;  // Run on a pseudo-terminal of this size.
+  int priority = 0;  // In the queue: higher first, first come first served within a priority.
 };
 
 class JobManager {
@@ -59,9 +70,18 @@ class JobManager {
   JobManager(const JobManager&) = delete;
   JobManager& operator=(const JobManager&) = delete;
 
-  /// Starts a job, or says why not (limit reached, bad cwd, program that cannot start). A job
-  /// that fails to start is never registered.
+  /// Starts a job, or queues it when max_jobs are running (status queued), or says why not
+  /// (refused by the policy, queue full, rate limit, bad cwd, program that cannot start). A
+  /// policy refusal is an Error with its `rule` set, and comes before any question of capacity.
+  /// A job that fails to start is never registered; a queued job that later fails to start ends
+  /// `failed` with start_error().
   base::Result<std::shared_ptr<Job>> execute(const ExecuteRequest& request);
+
+  /// Ends a queued job without running it (status cancelled). False if it is not queued.
+  bool cancel_queued(const std::string& id);
+  /// A queued job's place in the queue, 1 for the next to start; empty if it is not queued.
+  std::optional<int> queue_position(const std::string& id) const;
+  int queued_count() const { return static_cast<int>(queue_.size()); }
 
   std::shared_ptr<Job> find(std::string_view id) const;
   std::vector<std::shared_ptr<Job>> jobs_newest_first() const;
@@ -87,14 +107,25 @@ class JobManager {
   asio::awaitable<void> shutdown(std::chrono::milliseconds grace);
 
  private:
+  struct QueuedJob {
+    int priority;
+    uint64_t arrival;  // FIFO within a priority.
+    std::shared_ptr<Job> job;
+    std::optional<std::chrono::milliseconds> timeout;
+  };
+
+  // Starts a created (queued-state) job's process and registers it as running.
+  base::Result<void> launch(Job& job, std::optional<std::chrono::milliseconds> timeout);
+  // Starts queued jobs while slots are free.
+  void start_queued();
+  // A job reached a final state (exited, cancelled, or could not start from the queue).
+  void record_finished(Job& job);
   void handle_exit(Job& job);
   // Once the main process is reaped and the output pipes are closed, nothing proves the group
   // is still ours: stop watching it, so a recycled pid is never signalled.
   void release_group_if_gone(Job& job);
   void evict(std::string id);
   void schedule_cleanup();
-  std::vector<std::string> build_environment(const std::map<std::string, std::string>& extra,
-                                             bool terminal) const;
 
   asio::any_io_executor executor_;
   EngineSettings settings_;
@@ -102,6 +133,9 @@ class JobManager {
   std::vector<std::string> start_order_;    // Ids, oldest first.
   std::deque<std::string> finished_order_;  // Ids of finished jobs, in the order they ended.
   int running_ = 0;
+  std::vector<QueuedJob> queue_;  // Next to start first.
+  uint64_t arrivals_ = 0;
+  policy::RateLimiter starts_;
   bool shutting_down_ = false;
   asio::steady_timer cleanup_timer_;
   asio::steady_timer any_change_;  // Never expires; cancelled when a job ends or its output closes.

@@ -104,8 +104,13 @@ void Auditor::failed(const Call& call, std::string_view error) {
 }
 
 void Auditor::job_ended(const jobs::Job& job) {
-  auto end = job.ended().value_or(base::WallClock::now());
-  double seconds = std::max(0.0, std::chrono::duration<double>(end - job.started()).count());
+  // A queued job cancelled before it ran has no start, so no duration.
+  Json duration = nullptr;
+  if (job.has_started()) {
+    auto end = job.ended().value_or(base::WallClock::now());
+    double seconds = std::max(0.0, std::chrono::duration<double>(end - job.started()).count());
+    duration = std::round(seconds * 1000.0) / 1000.0;
+  }
   Json record{{"event", "job_end"},
               {"job_id", job.id()},
               {"command", shown(job.spec().command)},
@@ -114,8 +119,10 @@ void Auditor::job_ended(const jobs::Job& job) {
               {"exit_code", job.exit_code() ? Json(*job.exit_code()) : Json(nullptr)},
               {"signal", job.term_signal() ? Json(sys::signal_name(*job.term_signal()))
                                            : Json(nullptr)},
-              {"duration_seconds", std::round(seconds * 1000.0) / 1000.0}};
+              {"duration_seconds", duration}};
   if (!job.spec().label.empty()) record["label"] = shown(job.spec().label);
+  // Why a job ended that way, when the server knows more than the status says.
+  if (!job.start_error().empty()) record["reason"] = shown(job.start_error());
   log_.record(std::move(record));
 }
 

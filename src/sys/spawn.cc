@@ -81,16 +81,21 @@ std::string_view find_path_value(const std::vector<std::string>& env) {
 
 }  // namespace
 
-base::Result<std::string> resolve_program(const std::string& name, std::string_view path_value) {
+base::Result<std::string> resolve_program(const std::string& name, std::string_view path_value,
+                                          const std::filesystem::path& relative_to) {
   if (name.empty()) return base::fail("the program name is empty");
-  if (name.find('/') != std::string::npos) return name;
+  auto from_base = [&](std::string path) {
+    if (relative_to.empty() || path.starts_with('/')) return path;
+    return (relative_to / path).string();
+  };
+  if (name.find('/') != std::string::npos) return from_base(name);
   size_t start = 0;
   while (start <= path_value.size()) {
     size_t end = path_value.find(':', start);
     if (end == std::string_view::npos) end = path_value.size();
-    std::string dir(path_value.substr(start, end - start));
-    if (dir.empty()) dir = ".";  // An empty PATH entry means the current directory.
-    std::string candidate = fmt::format("{}/{}", dir, name);
+    std::string_view dir = path_value.substr(start, end - start);
+    // An empty PATH entry means the current directory.
+    std::string candidate = from_base(fmt::format("{}/{}", dir.empty() ? "." : dir, name));
     struct stat st{};
     if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
         ::access(candidate.c_str(), X_OK) == 0) {
@@ -103,7 +108,9 @@ base::Result<std::string> resolve_program(const std::string& name, std::string_v
 
 base::Result<SpawnedProcess> spawn_process(const SpawnRequest& request) {
   if (request.argv.empty()) return base::fail("nothing to run: argv is empty");
-  auto program = resolve_program(request.argv[0], find_path_value(request.env));
+  auto program = request.program.empty()
+                     ? resolve_program(request.argv[0], find_path_value(request.env))
+                     : base::Result<std::string>(request.program);
   if (!program) return tl::unexpected(program.error());
 
   SpawnSetup setup;

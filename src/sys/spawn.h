@@ -25,6 +25,10 @@ struct SpawnRequest {
   // Set: the child leads a new session on a new pseudo-terminal of this size, which is its
   // controlling terminal and its stdin, stdout and stderr. Unset: pipes, and a new process group.
   std::optional<TerminalSize> terminal;
+  // Set: exec exactly this path, with no PATH lookup (argv[0] is still passed as given). The
+  // policy sets it to the path it checked, so nothing in the job's environment can change what
+  // runs between the check and the exec.
+  std::string program;
 };
 
 struct SpawnedProcess {
@@ -41,7 +45,11 @@ struct SpawnedProcess {
 base::Result<SpawnedProcess> spawn_process(const SpawnRequest& request);
 
 /// Resolves a bare program name against a PATH value the way execvp would, checking that the
-/// candidate is an executable regular file. Names containing '/' are returned unchanged.
-base::Result<std::string> resolve_program(const std::string& name, std::string_view path_value);
+/// candidate is an executable regular file. Names containing '/' are returned unchanged. With
+/// `relative_to` set, relative names and relative PATH entries (including the empty entry, which
+/// means ".") are taken from that directory, as the child will see them after its chdir, and the
+/// result is absolute.
+base::Result<std::string> resolve_program(const std::string& name, std::string_view path_value,
+                                          const std::filesystem::path& relative_to = {});
 
 }  // namespace sys

@@ -53,7 +53,7 @@ Json job_summary(const jobs::Job& job, const policy::Redactor* redactor) {
               {"command", shown_command(redactor, job.spec().command)},
               {"status", jobs::to_string(job.status())},
               {"exit_code", exit_code_or_null(job)},
-              {"started", base::iso8601_utc(job.started())},
+              {"started", job.has_started() ? Json(base::iso8601_utc(job.started())) : Json(nullptr)},
               {"ended", timestamp_or_null(job.ended())},
               {"waiting_for_input", stats && stats->waiting_for_input},
               {"rss_bytes", stats ? Json(stats->rss_bytes) : Json(nullptr)},
@@ -61,12 +61,27 @@ Json job_summary(const jobs::Job& job, const policy::Redactor* redactor) {
                stats ? Json(std::round(stats->cpu_seconds * 100.0) / 100.0) : Json(nullptr)}};
 }
 
-Json job_status(const jobs::Job& job, const policy::Redactor* redactor) {
-  auto end = job.ended().value_or(base::WallClock::now());
-  double duration = std::chrono::duration<double>(end - job.started()).count();
+void add_queue_state(Json& result, const jobs::Job& job, const jobs::JobManager& manager,
+                     const policy::Redactor* redactor) {
+  if (auto position = manager.queue_position(job.id())) {
+    result["queue_position"] = *position;
+    result["queued_at"] = base::iso8601_utc(job.queued_at());
+  }
+  // The error may quote the command.
+  if (!job.start_error().empty()) result["start_error"] = shown_command(redactor, job.start_error());
+}
+
+Json job_status(const jobs::Job& job, const jobs::JobManager& manager,
+                const policy::Redactor* redactor) {
+  double duration = 0;
+  if (job.has_started()) {
+    auto end = job.ended().value_or(base::WallClock::now());
+    duration = std::chrono::duration<double>(end - job.started()).count();
+  }
   Json status = job_summary(job, redactor);
+  add_queue_state(status, job, manager, redactor);
   status["cwd"] = job.spec().cwd.string();
-  status["pid"] = job.pid();
+  status["pid"] = job.has_started() ? Json(job.pid()) : Json(nullptr);
   status["signal"] = job.term_signal() ? Json(sys::signal_name(*job.term_signal())) : Json(nullptr);
   status["duration_seconds"] = std::round(duration * 1000.0) / 1000.0;
   status["output_bytes"] = job.output().total_bytes();
@@ -135,7 +150,7 @@ Json matches_schema() {
 
 Json status_schema() {
   return Json{{"type", "string"},
-              {"enum", {"running", "completed", "failed", "killed", "timed_out"}}};
+              {"enum", {"queued", "running", "completed", "failed", "killed", "timed_out", "cancelled"}}};
 }
 
 Json stream_schema() {

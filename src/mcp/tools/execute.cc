@@ -43,6 +43,7 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
     request.timeout =
         std::chrono::milliseconds(static_cast<int64_t>(timeout->get<double>() * 1000.0));
   }
+  request.priority = arguments.value("priority", 0);
   if (arguments.value("pty", false)) {
     sys::TerminalSize size;
     request.terminal = sys::TerminalSize{arguments.value("cols", size.cols),
@@ -54,7 +55,12 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
   }
 
   auto started = context.jobs.execute(request);
-  if (!started) co_return ToolOutcome::fail("cannot start the job: " + started.error().message);
+  // A refusal keeps the rule that decided (ToolOutcome::denied_by), for the audit log.
+  if (!started) {
+    std::string message = "cannot start the job: " + started.error().message;
+    if (!started.error().rule.empty()) message += " (the policy tool shows every rule)";
+    co_return ToolOutcome::fail(std::move(message), started.error());
+  }
   std::shared_ptr<jobs::Job> job = *started;
   if (context.acted) context.acted(*job);
 
@@ -67,10 +73,13 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
   }
   Json result{{"job_id", job->id()},
               {"status", jobs::to_string(job->status())},
-              {"pid", job->pid()},
-              {"started", base::iso8601_utc(job->started())},
+              {"pid", job->has_started() ? Json(job->pid()) : Json(nullptr)},
+              {"started", timestamp_or_null(job->has_started()
+                                                ? std::optional(job->started())
+                                                : std::nullopt)},
               {"pty", job->has_terminal()}};
-  if (waited && !job->running()) {
+  add_queue_state(result, *job, context.jobs, context.redactor);
+  if (waited && job->finished()) {
     Json output = recent_output(context.redactor, job->output(), 0,
                                 std::min(arguments.value<uint64_t>("max_bytes", kDefaultMaxBytes),
                                          context.limits.max_read_bytes));
@@ -92,8 +101,10 @@ Tool make_execute_tool(const ToolLimits&) {
       "job and return at once with its job_id; then use status, output, tail, interact and kill. "
       "Pass `command` for a shell command line (run by /bin/sh -c, so pipes, &&, $VAR, globs and "
       "cd work) or `argv` for a program and its arguments run directly with no shell; exactly one "
-      "of the two. `cwd` (default: the server's working directory) must exist; `env` adds "
-      "variables to the inherited environment. The job gets its own process group and a stdin "
+      "of the two. `cwd` (default: the server's working directory) must exist and lie inside "
+      "the operator's allowed_roots; `env` adds variables to what the job inherits from the "
+      "server (the operator may narrow that; the policy tool shows what is allowed, and a "
+      "refusal names the rule). The job gets its own process group and a stdin "
       "pipe (write to it with interact); stdout and stderr are captured. Without a pty the job's "
       "environment is non-interactive by default (TERM=dumb, NO_COLOR=1, PAGER=cat, "
       "GIT_PAGER=cat; `env` overrides them). `pty: true` runs it on a pseudo-terminal instead "
@@ -105,8 +116,12 @@ Tool make_execute_tool(const ToolLimits&) {
       "(clamped to the server's ceiling) for the job to finish, and if it does, the result also "
       "has exit_code, ended and its output (the last max_bytes; offset, next_offset, truncated): "
       "a quick command costs one call. timeout_seconds ends the job (TERM, then KILL) if it runs "
-      "longer; its status is then timed_out. Fails, with nothing left running, if the program "
-      "cannot start or max_jobs jobs are already running.";
+      "longer; its status is then timed_out. When max_jobs jobs are already running the job is "
+      "queued instead (status queued, queue_position, pid and started null) and starts when a "
+      "slot frees, higher `priority` first; kill cancels a queued job. Fails, with nothing left "
+      "running, if the program cannot start, the queue is full (max_queued), too many jobs were "
+      "started this minute (max_starts_per_minute), or the server's policy refuses the command "
+      "(the error names the rule; call the policy tool to see what is allowed).";
   tool.input_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
@@ -115,7 +130,7 @@ Tool make_execute_tool(const ToolLimits&) {
       "argv": {"type": "array", "items": {"type": "string"}, "minItems": 1,
                "description": "A program and its arguments, run directly (no shell). The program is looked up on PATH unless it contains a '/'."},
       "cwd": {"type": "string", "minLength": 1,
-              "description": "Directory to run in; relative paths are taken from the server's working directory."},
+              "description": "Directory to run in; relative paths are taken from the server's working directory. Its real path (links and .. resolved) must lie inside one of the allowed_roots."},
       "env": {"type": "object", "additionalProperties": {"type": "string"},
               "description": "Environment variables to add or override, name to value."},
       "label": {"type": "string", "maxLength": 200,
@@ -126,6 +141,8 @@ Tool make_execute_tool(const ToolLimits&) {
                           "description": "End the job if it runs longer than this (default: the server's job_timeout, if any)."},
       "max_bytes": {"type": "integer", "minimum": 1,
                     "description": "With wait_seconds: most output bytes to return (default 65536)."},
+      "priority": {"type": "integer", "minimum": -1000, "maximum": 1000,
+                   "description": "Place in the queue when max_jobs are already running: higher starts first, first come first served among equals (default 0)."},
       "pty": {"type": "boolean",
               "description": "Run the job on a pseudo-terminal (its controlling terminal, stdin, stdout and stderr) instead of pipes. Default false."},
       "cols": {"type": "integer", "minimum": 20, "maximum": 500,
@@ -139,9 +156,11 @@ Tool make_execute_tool(const ToolLimits&) {
     "type": "object",
     "properties": {
       "job_id": {"type": "string"},
-      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed", "timed_out"]},
-      "pid": {"type": "integer"},
-      "started": {"type": "string"},
+      "pid": {"type": ["integer", "null"]},
+      "started": {"type": ["string", "null"]},
+      "queue_position": {"type": "integer"},
+      "queued_at": {"type": "string"},
+      "start_error": {"type": "string"},
       "exit_code": {"type": ["integer", "null"]},
       "ended": {"type": ["string", "null"]},
       "output": {"type": "string"},
@@ -152,6 +171,7 @@ Tool make_execute_tool(const ToolLimits&) {
     },
     "required": ["job_id", "status", "pid", "started", "pty"]
   })json");
+  tool.output_schema["properties"]["status"] = status_schema();
   tool.annotations = Json{{"title", tool.title},
                           {"readOnlyHint", false},
                           {"destructiveHint", true},

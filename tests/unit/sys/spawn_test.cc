@@ -83,6 +83,29 @@ TEST(Spawn, LooksUpProgramsOnTheJobsPath) {
   EXPECT_FALSE(resolve_program("sh", "/nonexistent").has_value());
 }
 
+TEST(Spawn, RelativeNamesAndPathEntriesResolveFromTheGivenDirectory) {
+  EXPECT_EQ(*resolve_program("./local", "/bin", "/some/dir"), "/some/dir/./local");
+  EXPECT_EQ(*resolve_program("/bin/sh", "", "/some/dir"), "/bin/sh");
+  // "." and the empty entry are the given directory, not the caller's current one.
+  auto found = resolve_program("sh", "/nonexistent::", "/bin");
+  ASSERT_TRUE(found.has_value()) << found.error().message;
+  EXPECT_EQ(*found, "/bin/./sh");
+  EXPECT_FALSE(resolve_program("sh", ".", "/nonexistent").has_value());
+}
+
+TEST(Spawn, AGivenProgramIsExecutedWithoutLookingArgvZeroUp) {
+  // argv[0] names nothing on PATH, and PATH is empty: only `program` can make this run. The
+  // program still sees argv[0] as given.
+  SpawnRequest request{.argv = {"no-such-name", "-c", "echo \"$0\""},
+                       .cwd = "/",
+                       .env = {"PATH=/nonexistent"},
+                       .program = "/bin/sh"};
+  auto process = spawn_process(request);
+  ASSERT_TRUE(process.has_value()) << process.error().message;
+  EXPECT_EQ(read_to_end(process->stdout_fd.get()), "no-such-name\n");
+  EXPECT_EQ(wait_exit(process->pidfd.get()).exit_code, 0);
+}
+
 TEST(Spawn, ReportsDeathBySignal) {
   auto process = spawn_process({{"/bin/sh", "-c", "kill -TERM $$"}, "/", {}});
   ASSERT_TRUE(process.has_value());

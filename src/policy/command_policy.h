@@ -1,0 +1,127 @@
+#pragma once
+/// What may run and where: the operator's command patterns, shell mode, allowed programs and
+/// allowed roots, compiled once at start-up and checked before any job is spawned. Immutable after
+/// create(); nothing a client sends can change it. Used by jobs::JobManager::execute (which knows
+/// nothing of MCP) and, read-only, by whatever shows the policy to clients.
+///
+/// How much each check stops (the README's security section says the same):
+///  - allowed_commands / denied_commands are RE2 patterns over a command *line*. Over a shell line
+///    they are a convenience, not a boundary: the shell reads the line differently from a pattern
+///    (r''m, $(...), backticks, sh -c, env rm, /bin/rm, variables, globs all say "rm" without the
+///    letters "rm" in a row). They catch honest mistakes, not an adversary.
+///  - shell = false plus allowed_programs is the boundary for *what program starts*: no shell
+///    reads the line, argv[0] is resolved to a real path and compared with the allowed programs'
+///    real paths, and exactly that checked path is executed.
+///  - allowed_roots confines the directory a job *starts in*. A shell job can still `cd` anywhere,
+///    and any program can open any path it names: confinement of writes is the sandbox's job.
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace policy {
+
+/// The settings this policy is built from (the names are the configuration's).
+struct CommandRules {
+  // RE2 patterns; when non-empty, the whole command line must match one of them.
+  std::vector<std::string> allowed_commands;
+  // RE2 patterns; a match anywhere in the command line refuses the job.
+  std::vector<std::string> denied_commands;
+  // Bare names (looked up on the server's PATH at start-up) or absolute paths; when non-empty, a
+  // job's program must be one of them, compared by real path.
+  std::vector<std::string> allowed_programs;
+  // False: only argv jobs are accepted; `command` jobs (run by /bin/sh -c) are refused.
+  bool shell = true;
+  // Directories a job's cwd must lie inside, compared by real path. Empty: the working directory.
+  std::vector<std::filesystem::path> allowed_roots;
+};
+
+/// What a job asks to run, as the policy sees it. Views into the caller's request.
+struct Candidate {
+  std::optional<std::string_view> command;  // A shell job's line; nullopt for an argv job.
+  std::span<const std::string> argv;        // An argv job's program and arguments.
+  std::string_view command_line;            // `command`, or argv quoted as a shell would read it.
+  std::optional<std::string_view> cwd;      // As asked; relative to the working directory.
+  // The job's whole environment ("NAME=value"), as it will be given to the job: its PATH is the
+  // one argv[0] is looked up on.
+  std::span<const std::string> env;
+};
+
+/// What the policy approved: where the job runs, and what to exec.
+struct Approval {
+  std::filesystem::path cwd;  // The real path of the job's directory.
+  // The exact path to exec, already checked against allowed_programs (the caller must not look
+  // the program up again). Empty when any program may run: spawning looks argv[0] up as usual.
+  std::string program;
+};
+
+/// One allowed_programs entry as configured, and the real path it stands for.
+struct AllowedProgram {
+  std::string entry;
+  std::filesystem::path real_path;
+};
+
+class CommandPolicy {
+ public:
+  /// Compiles the patterns, resolves allowed_programs on `server_path` (the server's own PATH) to
+  /// real paths, and allowed_roots to real paths. Every error names the setting and the entry
+  /// that is wrong and says what to do instead; the server must not start with it.
+  static base::Result<CommandPolicy> create(CommandRules rules,
+                                            const std::filesystem::path& working_dir,
+                                            std::string_view server_path);
+
+  /// A policy that lets anything run anywhere (no patterns, any program, root "/"): what an engine
+  /// gets when it is given none.
+  static CommandPolicy allow_all(const std::filesystem::path& working_dir);
+
+  CommandPolicy(CommandPolicy&&) noexcept;
+  CommandPolicy& operator=(CommandPolicy&&) noexcept;
+  ~CommandPolicy();
+
+  /// Every check, in order: shell mode, command patterns, cwd, program. A refusal is a
+  /// base::deny(message, rule) whose rule names the setting (and the pattern) that decided; a cwd
+  /// or program that does not exist is an ordinary failure.
+  base::Result<Approval> check(const Candidate& candidate) const;
+
+  /// Shell mode and the command patterns only.
+  base::Result<void> check_command(const Candidate& candidate) const;
+  /// The job's directory: `asked` (relative to the working directory; unset: the working
+  /// directory) resolved to its real path, which must lie inside one of the allowed roots.
+  base::Result<std::filesystem::path> resolve_cwd(std::optional<std::string_view> asked) const;
+  /// The exact path to exec for `candidate` run in `cwd` (see Approval::program).
+  base::Result<std::string> resolve_program(const Candidate& candidate,
+                                            const std::filesystem::path& cwd) const;
+
+  const CommandRules& rules() const { return rules_; }
+  const std::vector<std::filesystem::path>& roots() const { return roots_; }
+  const std::vector<AllowedProgram>& programs() const { return programs_; }
+
+ private:
+  CommandPolicy() = default;
+
+  CommandRules rules_;
+  std::filesystem::path working_dir_;
+  std::string server_path_;
+  std::vector<std::unique_ptr<re2::RE2>> allowed_;
+  std::vector<std::unique_ptr<re2::RE2>> denied_;
+  std::vector<AllowedProgram> programs_;
+  std::vector<std::filesystem::path> roots_;  // Real paths.
+  std::filesystem::path shell_real_path_;     // Of /bin/sh, which runs `command` jobs.
+  bool shell_allowed_ = false;                // /bin/sh's real path is among programs_.
+};
+
+/// True when `path` is `root` or lies below it, component by component (/work/ab is not inside
+/// /work/a). Both must be absolute and normal (real paths are).
+bool path_inside(const std::filesystem::path& path, const std::filesystem::path& root);
+
+}  // namespace policy

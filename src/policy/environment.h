@@ -1,0 +1,57 @@
+#pragma once
+/// A job's environment, built in one place: what it inherits from the server (all of it, or a
+/// minimal set), minus the operator's exclusions, then the defaults for how the job runs (pipes
+/// or a terminal), then the job's own `env`. Pure: the server's environment is passed in. Used by
+/// jobs::JobManager for every job it starts.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace policy {
+
+enum class EnvInheritance {
+  kInherit,  // Everything the server has.
+  kMinimal,  // Only kMinimalEnvironment.
+};
+
+/// What a job inherits under EnvInheritance::kMinimal: enough to find programs and to know who and
+/// where it is, nothing that carries a credential.
+inline constexpr std::string_view kMinimalEnvironment[] = {"PATH", "HOME", "USER", "LANG", "TERM"};
+
+struct EnvironmentRules {
+  EnvInheritance inheritance = EnvInheritance::kInherit;
+  // Glob patterns (fnmatch, case-insensitive) of variable names removed from what a job inherits.
+  // They never remove a variable the job's own `env` sets: the caller asked for that one.
+  std::vector<std::string> exclude;
+  // Jobs without a terminal get TERM=dumb, NO_COLOR=1, PAGER=cat and GIT_PAGER=cat (unless their
+  // own `env` says otherwise), so that tools neither page nor colour output nobody watches live.
+  bool non_interactive = true;
+};
+
+/// How the job is attached, which decides the defaults it gets.
+enum class Attachment { kPipes, kTerminal };
+
+/// True when `name` matches one of `patterns` (fnmatch, case-insensitive).
+bool name_excluded(std::string_view name, const std::vector<std::string>& patterns);
+
+/// The whole environment of a job, "NAME=value" entries. `inherited` is the server's environment
+/// ("NAME=value" entries, as in `environ`); `own` is the job's `env`. Precedence, lowest first:
+/// inherited (filtered by `rules`), the defaults for `attachment`, `own`.
+std::vector<std::string> build_environment(const EnvironmentRules& rules,
+                                           const std::vector<std::string_view>& inherited,
+                                           const std::map<std::string, std::string>& own,
+                                           Attachment attachment);
+
+/// This process's environment as entries for build_environment. Read at each call, not cached:
+/// cheap, and always what the server has now.
+std::vector<std::string_view> server_environment();
+
+/// The value of `name` in "NAME=value" entries; nullopt when absent (not the same as empty: an
+/// empty PATH means "the current directory").
+std::optional<std::string_view> find_variable(const std::vector<std::string>& env,
+                                              std::string_view name);
+
+}  // namespace policy
