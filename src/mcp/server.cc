@@ -38,7 +38,7 @@ McpServer::McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jo
                      ToolLimits limits, std::string version, Send send, Safeguards safeguards)
     : executor_(std::move(executor)),
       jobs_(jobs),
-      limits_(limits),
+      limits_(std::move(limits)),
       version_(std::move(version)),
       send_(std::move(send)),
       tools_(make_tools(limits_)),

@@ -23,14 +23,16 @@ namespace {
 // outside it (a header name, a key, `user:` in a URL) is kept so the reader still sees what was
 // there. Written for Latin-1 matching: every pattern is ASCII and a byte is a character, so
 // invalid UTF-8 cannot get in the way.
+// The last three join the shared key and value parts by literal concatenation, on purpose.
+// NOLINTBEGIN(bugprone-suspicious-missing-comma)
 constexpr const char* kBuiltinPatterns[] = {
     // A PEM private key block of any type, BEGIN through END (its lines may be separated by
     // escaped newlines, as in a JSON credentials file).
     R"re(-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY[A-Z ]{0,20}-----(?s:.*?)-----END[A-Z0-9 ]{0,40}PRIVATE KEY[A-Z ]{0,20}-----)re",
     // A block whose END has not been printed (yet): the BEGIN line and the key's lines after it
-    // (base64, or the Proc-Type and DEK-Info headers): to the end of the text while the key is
-    // still arriving, but not over whatever follows a key that was cut short.
-    R"re(-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY[A-Z ]{0,20}-----(?:\r?\n(?:[A-Za-z0-9+/=]*|(?:Proc-Type|DEK-Info): [^\r\n]*)\r?(?m:$))*)re",
+    // (the Proc-Type and DEK-Info headers, a blank line, base64): to the end of the text while
+    // the key is still arriving, but not over whatever follows a key that was cut short.
+    R"re(-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY[A-Z ]{0,20}-----(?:(?:\r?\n(?:Proc-Type|DEK-Info): [^\r\n]*)+\r?\n\r?(?m:$))?(?:\r?\n[A-Za-z0-9+/=]+\r?(?m:$))*)re",
     // The rest of a PEM block whose BEGIN line is not in the text (the text starts inside it):
     // its base64 lines up to the END line.
     R"re((?m:^)(?:[A-Za-z0-9+/=]{16,}\r?\n)+-----END[A-Z0-9 ]{0,40}PRIVATE KEY[A-Z ]{0,20}-----)re",
@@ -68,6 +70,7 @@ constexpr const char* kBuiltinPatterns[] = {
     R"re((?i:--[A-Za-z0-9-]*(?:password|passwd|passphrase|secret|token|api-?key))[ \t]+(?:)re" MCPBG_QUOTED_VALUE
     R"re(|([^\s"'-][^\s"']*)))re",
 };
+// NOLINTEND(bugprone-suspicious-missing-comma)
 
 #undef MCPBG_SECRET_KEYS
 #undef MCPBG_QUOTED_VALUE

@@ -44,7 +44,7 @@ TEST(Redactor, TwoPemBlocksAreTwoSecretsAndTheTextBetweenStays) {
 
 TEST(Redactor, APemBlockWithoutItsEndYetRunsToTheEndOfTheText) {
   std::string text = "start\n-----BEGIN OPENSSH PRIVATE KEY-----\n" + std::string(kPemBody);
-  EXPECT_EQ(redact(text), "start\n[REDACTED]");
+  EXPECT_EQ(redact(text), "start\n[REDACTED]\n");
   EXPECT_EQ(redact("-----BEGIN RSA PRIVATE KEY-----"), "[REDACTED]");
   EXPECT_EQ(redact("-----BEGIN RSA PRIVATE KEY-----\r\nProc-Type: 4,ENCRYPTED\r\n\r\nMIIEow"),
             "[REDACTED]");
