@@ -168,7 +168,8 @@ int run_server(int argc, char** argv) {
       .environment = environment_rules(config),
       .queue = config.queue,
       .max_queued = config.max_queued,
-      .max_starts_per_minute = config.max_starts_per_minute};
+      .max_starts_per_minute = config.max_starts_per_minute,
+      .redactor = config.redact ? &*redactor : nullptr};
   jobs::JobManager jobs(io.get_executor(), engine, watchdog ? &*watchdog : nullptr);
   // Should the watchdog die (it never exits while we live), reap it and say so.
   asio::posix::stream_descriptor watchdog_exit(io);

@@ -177,7 +177,9 @@ base::Result<void> JobManager::launch(Job& job, std::optional<std::chrono::milli
   if (watchdog_ != nullptr) watchdog_->watch_group(job.pid());
   watched_groups_.emplace(job.id(), job.pid());
   ++running_;
-  spdlog::info("job {} started (pid {}): {}", job.id(), job.pid(), job.spec().command);
+  spdlog::info("job {} started (pid {}): {}", job.id(), job.pid(),
+               settings_.redactor != nullptr ? settings_.redactor->redact(job.spec().command)
+                                             : job.spec().command);
   return {};
 }
 

@@ -23,6 +23,7 @@
 #include "policy/command_policy.h"
 #include "policy/environment.h"
 #include "policy/rate_limiter.h"
+#include "policy/redactor.h"
 #include "sys/watchdog.h"
 
 namespace jobs {
@@ -46,6 +47,9 @@ struct EngineSettings {
   bool queue = true;
   int max_queued = 100;
   int max_starts_per_minute = 0;  // Accepted executes per minute; zero: no limit.
+  // Redacts command lines in the server's own log (clients keep MCP servers' stderr in files);
+  // null: logged as given.
+  const policy::Redactor* redactor = nullptr;
 };
 
 struct ExecuteRequest {
