@@ -28,7 +28,9 @@ constexpr std::string_view kInstructions =
     "its output with tail (last lines) or output (by byte offset; pass next_offset to read only "
     "what is new), type into it with interact, and stop it with kill. Jobs keep running between "
     "calls; finished jobs are remembered for a while. Output is bounded: the start and the most "
-    "recent part are kept, and dropped_bytes says how much of the middle was discarded.";
+    "recent part are kept, and dropped_bytes says how much of the middle was discarded. "
+    "Secrets in output and commands (private keys, tokens, passwords) are shown as [REDACTED] "
+    "unless the operator turned that off; offsets still count the bytes the job printed.";
 
 bool is_valid_id(const Json& id) { return id.is_string() || id.is_number_integer(); }
 

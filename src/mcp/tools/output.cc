@@ -49,7 +49,8 @@ Tool make_output_tool(const ToolLimits& limits) {
       "output resumes, and `offset` in the result says where that is. With `grep` (an RE2 "
       "pattern), only matching lines are returned, with `context` lines around each and their "
       "byte offsets in `matches`; next_offset then continues the search. For the last lines, use "
-      "tail.",
+      "tail. Secrets (private keys, tokens, passwords) are shown as [REDACTED] unless the "
+      "operator turned that off, and grep matches that text; offsets count the bytes printed.",
       default_max, limits.max_read_bytes);
   tool.input_schema = Json{
       {"type", "object"},
