@@ -50,10 +50,20 @@ std::string_view to_string(JobStatus status) {
   return "unknown";
 }
 
+std::string_view to_string(EndReason reason) {
+  switch (reason) {
+    case EndReason::kNone:
+      return "";
+    case EndReason::kMemoryLimit:
+      return "memory_limit";
+  }
+  return "";
+}
+
 Job::Job(PrivateTag, const asio::any_io_executor& executor, JobSpec spec, JobLimits limits,
          Events events)
     : executor_(executor),
-      id_(base::new_uuid_v4()),
+      id_(spec.id.empty() ? base::new_uuid_v4() : spec.id),
       spec_(std::move(spec)),
       output_(limits.max_output_size),
       stdin_limit_(limits.stdin_buffer_size),
@@ -64,13 +74,17 @@ Job::Job(PrivateTag, const asio::any_io_executor& executor, JobSpec spec, JobLim
       stdin_pipe_(executor),
       escalation_(executor),
       time_limit_(executor),
+      memory_watch_(executor),
       changed_(executor, std::chrono::steady_clock::time_point::max()) {}
 
 base::Result<std::shared_ptr<Job>> Job::start(const asio::any_io_executor& executor, JobSpec spec,
-                                              JobLimits limits, Events events) {
-  sys::SpawnRequest request{spec.argv, spec.cwd, spec.env, spec.terminal};
+                                              JobLimits limits, Events events,
+                                              std::unique_ptr<sys::JobCgroup> cgroup) {
+  sys::SpawnRequest request{spec.argv, spec.cwd, spec.env, spec.terminal, spec.confinement};
   auto process = sys::spawn_process(request);
   if (!process) return tl::unexpected(process.error());
+  // Only the job's first process joins; the rest are its descendants, counted by the kernel.
+  if (cgroup) cgroup->close_join_fd();
   // What the job's processes see as fd 0, to tell when one of them is blocked reading it.
   ino_t stdin_inode = 0;
   struct stat stdin_stat {};
@@ -88,6 +102,7 @@ base::Result<std::shared_ptr<Job>> Job::start(const asio::any_io_executor& execu
     if (!input) {
       // Without both directions the job cannot be driven; do not leave it running unwatched.
       ::kill(-process->pid, SIGKILL);
+      if (cgroup) cgroup->signal_all(SIGKILL);
       ::waitpid(process->pid, nullptr, 0);
       return tl::unexpected(input.error());
     }
@@ -104,6 +119,7 @@ base::Result<std::shared_ptr<Job>> Job::start(const asio::any_io_executor& execu
   if (process->stderr_fd) job->stderr_pipe_.assign(process->stderr_fd.release());
   job->stdin_inode_ = stdin_inode;
   job->stdin_pipe_.assign(process->stdin_fd.release());
+  job->cgroup_ = std::move(cgroup);
 
   asio::co_spawn(executor, watch_exit(job), asio::detached);
   asio::co_spawn(executor, pump_output(job, job->stdout_pipe_, Stream::kStdout), asio::detached);
@@ -177,7 +193,10 @@ void Job::on_exit(const sys::ExitInfo& exit) {
   ended_ = base::WallClock::now();
   ended_steady_ = std::chrono::steady_clock::now();
   time_limit_.cancel();
-  if (timed_out_) {
+  memory_watch_.cancel();
+  if (end_reason_ == EndReason::kMemoryLimit) {
+    status_ = JobStatus::kFailed;
+  } else if (timed_out_) {
     status_ = JobStatus::kTimedOut;
   } else if (stop_requested_) {
     status_ = JobStatus::kKilled;
@@ -198,14 +217,14 @@ void Job::on_exit(const sys::ExitInfo& exit) {
 Job::SignalResult Job::kill(int sig, std::chrono::milliseconds grace) {
   if (!running()) {
     // The main process is gone, but processes it left behind still hold its output: they are
-    // still this job's, and the group id cannot have been reused while they live.
+    // still this job's, and the group id cannot have been reused while they live. Those in its
+    // cgroup are the job's whatever they did.
     if (output_open()) (void)sys::signal_group(pid_, sig);
+    if (cgroup_) cgroup_->signal_all(sig);
     return SignalResult::kAlreadyTerminated;
   }
   stop_requested_ = true;
-  if (auto sent = sys::signal_group(pid_, sig); !sent) {
-    spdlog::warn("job {}: {}", id_, sent.error().message);
-  }
+  signal_all(sig);
   escalation_.cancel();
   if (sig != SIGKILL) {
     escalation_.expires_after(grace);
@@ -214,9 +233,52 @@ Job::SignalResult Job::kill(int sig, std::chrono::milliseconds grace) {
       // While the main process is unreaped its pid is still our group's id; afterwards only open
       // output pipes prove that something of the group is left.
       if (self->running() || self->output_open()) (void)sys::signal_group(self->pid_, SIGKILL);
+      if (self->cgroup_) self->cgroup_->signal_all(SIGKILL);
     });
   }
   return SignalResult::kSignalled;
+}
+
+void Job::signal_all(int sig) {
+  if (auto sent = sys::signal_group(pid_, sig); !sent) {
+    spdlog::warn("job {}: {}", id_, sent.error().message);
+  }
+  if (cgroup_) cgroup_->signal_all(sig);
+}
+
+uint64_t Job::memory_in_use() const {
+  if (!cgroup_) return sys::process_tree_stats(pid_, stdin_inode_).rss_bytes;
+  return sys::resident_bytes(cgroup_->pids());
+}
+
+void Job::set_memory_limit(uint64_t limit_bytes, std::chrono::milliseconds interval) {
+  watch_memory(limit_bytes, interval);
+}
+
+void Job::watch_memory(uint64_t limit_bytes, std::chrono::milliseconds interval) {
+  memory_watch_.expires_after(interval);
+  memory_watch_.async_wait([self = shared_from_this(), limit_bytes,
+                            interval](boost::system::error_code ec) {
+    if (ec || !self->running()) return;
+    uint64_t in_use = self->memory_in_use();
+    if (in_use <= limit_bytes) {
+      self->watch_memory(limit_bytes, interval);
+      return;
+    }
+    // At once and with KILL: memory is what the machine runs out of while a job cleans up.
+    spdlog::warn("job {}: {} bytes resident, over its memory limit of {}; killing it", self->id_,
+                 in_use, limit_bytes);
+    if (!self->stop_requested_ && !self->timed_out_) self->end_reason_ = EndReason::kMemoryLimit;
+    self->escalation_.cancel();
+    self->signal_all(SIGKILL);
+  });
+}
+
+bool Job::remove_cgroup_if_empty() {
+  if (!cgroup_) return true;
+  if (!cgroup_->remove()) return false;
+  cgroup_.reset();
+  return true;
 }
 
 std::optional<sys::ProcessTreeStats> Job::tree_stats() const {
@@ -304,6 +366,7 @@ void Job::close() {
   boost::system::error_code ignored;
   escalation_.cancel();
   time_limit_.cancel();
+  memory_watch_.cancel();
   pidfd_.close(ignored);
   stdout_pipe_.close(ignored);
   stderr_pipe_.close(ignored);

@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "base/uuid.h"
+
 extern char** environ;
 
 namespace jobs {
@@ -58,12 +60,18 @@ JobManager::JobManager(const asio::any_io_executor& executor, EngineSettings set
       settings_(std::move(settings)),
       cleanup_timer_(executor),
       any_change_(executor, std::chrono::steady_clock::time_point::max()),
+      confinement_(settings_.confinement),
       watchdog_(watchdog) {
   schedule_cleanup();
 }
 
 JobManager::~JobManager() {
-  for (auto& [id, job] : jobs_) job->close();
+  // Job cgroups go before the server's cgroup directory (in confinement_) can.
+  for (auto& [id, job] : jobs_) {
+    job->close();
+    job->take_cgroup();
+  }
+  leftover_cgroups_.clear();
 }
 
 std::vector<std::string> JobManager::build_environment(
@@ -110,7 +118,16 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
     return base::fail(fmt::format("cwd '{}' is not a directory", cwd.string()));
   }
 
+  auto confinement = confinement_.effective(request.confinement);
+  if (!confinement) return tl::unexpected(confinement.error());
   JobSpec spec;
+  spec.id = base::new_uuid_v4();
+  auto prepared = confinement_.prepare(spec.id, *confinement);
+  if (!prepared) {
+    return base::fail("cannot confine the job as asked: " + prepared.error().message,
+                      prepared.error().sys_errno);
+  }
+  spec.confinement = prepared->spawn;
   if (request.command) {
     spec.command = *request.command;
     spec.argv = {"/bin/sh", "-c", *request.command};
@@ -128,10 +145,14 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
                        any_change_.cancel();
                        release_group_if_gone(job);
                      }};
-  auto job = Job::start(executor_, std::move(spec), settings_.limits, std::move(events));
+  auto job = Job::start(executor_, std::move(spec), settings_.limits, std::move(events),
+                        std::move(prepared->cgroup));
   if (!job) return tl::unexpected(job.error());
   auto limit = request.timeout.value_or(settings_.job_timeout);
   if (limit.count() > 0) (*job)->set_time_limit(limit, settings_.timeout_grace);
+  if (confinement->limits.memory_bytes > 0) {
+    (*job)->set_memory_limit(confinement->limits.memory_bytes, settings_.memory_check_interval);
+  }
   if (watchdog_ != nullptr) watchdog_->watch_group((*job)->pid());
   watched_groups_.emplace((*job)->id(), (*job)->pid());
   jobs_.emplace((*job)->id(), *job);
@@ -161,6 +182,8 @@ void JobManager::handle_exit(Job& job) {
 
 void JobManager::release_group_if_gone(Job& job) {
   if (job.running() || job.output_open()) return;
+  // Processes that left the group may still be in the cgroup: then it stays until eviction.
+  job.remove_cgroup_if_empty();
   auto it = watched_groups_.find(job.id());
   if (it == watched_groups_.end()) return;
   if (watchdog_ != nullptr) watchdog_->release_group(it->second);
@@ -173,6 +196,9 @@ void JobManager::evict(std::string id) {  // NOLINT(performance-unnecessary-valu
   bool forgotten = it != jobs_.end();
   if (forgotten) {
     it->second->close();
+    if (!it->second->remove_cgroup_if_empty()) {
+      leftover_cgroups_.push_back(it->second->take_cgroup());
+    }
     jobs_.erase(it);
   }
   if (auto group = watched_groups_.find(id); group != watched_groups_.end()) {
@@ -200,8 +226,13 @@ void JobManager::schedule_cleanup() {
   cleanup_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     evict_expired();
+    remove_empty_leftover_cgroups();
     schedule_cleanup();
   });
+}
+
+void JobManager::remove_empty_leftover_cgroups() {
+  std::erase_if(leftover_cgroups_, [](const auto& cgroup) { return cgroup->remove(); });
 }
 
 std::shared_ptr<Job> JobManager::find(std::string_view id) const {
@@ -249,6 +280,20 @@ asio::awaitable<void> JobManager::shutdown(std::chrono::milliseconds grace) {
     job->close();
     // Everything was KILLed; only a job still unreaped stays with the watchdog.
     if (!job->running()) release_group_if_gone(*job);
+    if (!job->remove_cgroup_if_empty()) leftover_cgroups_.push_back(job->take_cgroup());
+  }
+  // What is left in cgroups left the jobs' groups (setsid) but is still theirs: it ends with the
+  // server too, and the cgroups can go once the kernel has taken the processes out.
+  for (const auto& cgroup : leftover_cgroups_) cgroup->signal_all(SIGKILL);
+  auto cgroups_deadline = std::chrono::steady_clock::now() + kReapAfterKillBound;
+  for (;;) {
+    remove_empty_leftover_cgroups();
+    if (leftover_cgroups_.empty() || std::chrono::steady_clock::now() >= cgroups_deadline) break;
+    asio::steady_timer pause(executor_, std::chrono::milliseconds(20));  // no event to wait on
+    co_await pause.async_wait(kAsTuple);
+  }
+  if (!leftover_cgroups_.empty()) {
+    spdlog::error("{} job cgroup(s) still had processes at shutdown", leftover_cgroups_.size());
   }
 }
 

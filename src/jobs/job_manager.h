@@ -19,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "base/result.h"
+#include "jobs/confinement.h"
 #include "jobs/job.h"
 #include "sys/watchdog.h"
 
@@ -37,6 +38,10 @@ struct EngineSettings {
   // Jobs without a terminal get TERM=dumb, NO_COLOR=1, PAGER=cat and GIT_PAGER=cat (unless their
   // own `env` says otherwise), so that tools neither page nor colour output nobody watches live.
   bool non_interactive_env = true;
+  // Resource limits and sandbox of every job (a job may ask for tighter ones).
+  ConfinementSettings confinement;
+  // How often the memory of a job with a memory limit is looked at.
+  std::chrono::milliseconds memory_check_interval = std::chrono::milliseconds(200);
 };
 
 struct ExecuteRequest {
@@ -47,6 +52,7 @@ struct ExecuteRequest {
   std::string label;
   std::optional<std::chrono::milliseconds> timeout;  // Overrides job_timeout; zero: none.
   std::optional<sys::TerminalSize> terminal;  // Run on a pseudo-terminal of this size.
+  ConfinementOverride confinement;            // Tighter limits or sandbox for this job.
 };
 
 class JobManager {
@@ -67,6 +73,11 @@ class JobManager {
   std::vector<std::shared_ptr<Job>> jobs_newest_first() const;
   int running_count() const { return running_; }
   const EngineSettings& settings() const { return settings_; }
+
+  /// Checks that the confinement the settings ask for can be enforced here and prepares it
+  /// (Landlock rulesets, the pids cgroup). main() calls it at start-up and fails on an error;
+  /// without the call, the first job that needs it does the same work.
+  base::Result<void> check_confinement() { return confinement_.check(); }
 
   /// Called once for every job that ends (after its status is final). Each call adds an observer.
   void on_job_end(std::function<void(const Job&)> observer) {
@@ -93,6 +104,8 @@ class JobManager {
   void release_group_if_gone(Job& job);
   void evict(std::string id);
   void schedule_cleanup();
+  // Cgroups of forgotten jobs that still had processes: removed once empty.
+  void remove_empty_leftover_cgroups();
   std::vector<std::string> build_environment(const std::map<std::string, std::string>& extra,
                                              bool terminal) const;
 
@@ -107,6 +120,8 @@ class JobManager {
   asio::steady_timer any_change_;  // Never expires; cancelled when a job ends or its output closes.
   std::vector<std::function<void(const Job&)>> job_end_observers_;
   std::vector<std::function<void(const std::string&)>> jobs_changed_observers_;
+  Confinement confinement_;
+  std::vector<std::unique_ptr<sys::JobCgroup>> leftover_cgroups_;
   sys::Watchdog* watchdog_;
   std::unordered_map<std::string, pid_t> watched_groups_;  // job id -> group, until released
 };
