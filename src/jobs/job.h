@@ -122,6 +122,7 @@ class Job : public std::enable_shared_from_this<Job> {
   /// else its process tree.
   uint64_t memory_in_use() const;
 
+  bool has_cgroup() const { return cgroup_ != nullptr; }
   /// Removes the job's cgroup if it has one and it is empty; true when none is left.
   bool remove_cgroup_if_empty();
   /// Hands over the job's cgroup (for one that still has processes when the job is forgotten).

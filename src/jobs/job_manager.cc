@@ -61,6 +61,7 @@ JobManager::JobManager(const asio::any_io_executor& executor, EngineSettings set
       cleanup_timer_(executor),
       any_change_(executor, std::chrono::steady_clock::time_point::max()),
       confinement_(settings_.confinement),
+      cgroup_sweep_(executor),
       watchdog_(watchdog) {
   schedule_cleanup();
 }
@@ -182,8 +183,8 @@ void JobManager::handle_exit(Job& job) {
 
 void JobManager::release_group_if_gone(Job& job) {
   if (job.running() || job.output_open()) return;
-  // Processes that left the group may still be in the cgroup: then it stays until eviction.
-  job.remove_cgroup_if_empty();
+  // Processes that left the group may still be in the cgroup, or be on their way out.
+  if (!job.remove_cgroup_if_empty()) sweep_cgroups_soon();
   auto it = watched_groups_.find(job.id());
   if (it == watched_groups_.end()) return;
   if (watchdog_ != nullptr) watchdog_->release_group(it->second);
@@ -198,6 +199,7 @@ void JobManager::evict(std::string id) {  // NOLINT(performance-unnecessary-valu
     it->second->close();
     if (!it->second->remove_cgroup_if_empty()) {
       leftover_cgroups_.push_back(it->second->take_cgroup());
+      sweep_cgroups_soon();
     }
     jobs_.erase(it);
   }
@@ -226,13 +228,33 @@ void JobManager::schedule_cleanup() {
   cleanup_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     evict_expired();
-    remove_empty_leftover_cgroups();
     schedule_cleanup();
   });
 }
 
-void JobManager::remove_empty_leftover_cgroups() {
+void JobManager::remove_empty_cgroups() {
   std::erase_if(leftover_cgroups_, [](const auto& cgroup) { return cgroup->remove(); });
+  for (auto& [id, job] : jobs_) {
+    if (!job->running() && !job->output_open()) job->remove_cgroup_if_empty();
+  }
+}
+
+void JobManager::sweep_cgroups_soon() {
+  if (cgroup_sweep_armed_ || shutting_down_) return;
+  cgroup_sweep_armed_ = true;
+  // A cgroup empties when its last process exits, which nothing announces on cgroup v1: look
+  // twice a second while any finished job's cgroup still holds processes.
+  cgroup_sweep_.expires_after(std::chrono::milliseconds(500));
+  cgroup_sweep_.async_wait([this](boost::system::error_code ec) {
+    cgroup_sweep_armed_ = false;
+    if (ec) return;
+    remove_empty_cgroups();
+    bool left = !leftover_cgroups_.empty() ||
+                std::any_of(jobs_.begin(), jobs_.end(), [](const auto& entry) {
+                  return !entry.second->running() && entry.second->has_cgroup();
+                });
+    if (left) sweep_cgroups_soon();
+  });
 }
 
 std::shared_ptr<Job> JobManager::find(std::string_view id) const {
@@ -253,6 +275,7 @@ asio::awaitable<void> JobManager::shutdown(std::chrono::milliseconds grace) {
   using namespace asio::experimental::awaitable_operators;
   shutting_down_ = true;
   cleanup_timer_.cancel();
+  cgroup_sweep_.cancel();
   auto anything_left = [this] {
     return running_ > 0 || std::any_of(jobs_.begin(), jobs_.end(),
                                        [](const auto& entry) { return entry.second->output_open(); });
@@ -287,7 +310,7 @@ asio::awaitable<void> JobManager::shutdown(std::chrono::milliseconds grace) {
   for (const auto& cgroup : leftover_cgroups_) cgroup->signal_all(SIGKILL);
   auto cgroups_deadline = std::chrono::steady_clock::now() + kReapAfterKillBound;
   for (;;) {
-    remove_empty_leftover_cgroups();
+    remove_empty_cgroups();
     if (leftover_cgroups_.empty() || std::chrono::steady_clock::now() >= cgroups_deadline) break;
     asio::steady_timer pause(executor_, std::chrono::milliseconds(20));  // no event to wait on
     co_await pause.async_wait(kAsTuple);

@@ -104,8 +104,10 @@ class JobManager {
   void release_group_if_gone(Job& job);
   void evict(std::string id);
   void schedule_cleanup();
-  // Cgroups of forgotten jobs that still had processes: removed once empty.
-  void remove_empty_leftover_cgroups();
+  // Removes the cgroups of finished jobs (and of forgotten ones) that have emptied; while some
+  // still hold processes, looks again a little later.
+  void remove_empty_cgroups();
+  void sweep_cgroups_soon();
   std::vector<std::string> build_environment(const std::map<std::string, std::string>& extra,
                                              bool terminal) const;
 
@@ -121,7 +123,10 @@ class JobManager {
   std::vector<std::function<void(const Job&)>> job_end_observers_;
   std::vector<std::function<void(const std::string&)>> jobs_changed_observers_;
   Confinement confinement_;
+  // Cgroups of forgotten jobs that still had processes (which left the job's group).
   std::vector<std::unique_ptr<sys::JobCgroup>> leftover_cgroups_;
+  asio::steady_timer cgroup_sweep_;
+  bool cgroup_sweep_armed_ = false;
   sys::Watchdog* watchdog_;
   std::unordered_map<std::string, pid_t> watched_groups_;  // job id -> group, until released
 };
