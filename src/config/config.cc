@@ -40,7 +40,7 @@ constexpr size_t kHelpWidth = 100;
 
 // Which TOML types a setting takes besides a string, which every setting takes in the same syntax
 // as its flag and environment variable.
-enum class TomlForm { kInteger, kSize, kDuration, kBoolean, kStringOnly };
+enum class TomlForm { kInteger, kSize, kDuration, kBoolean, kStringOnly, kList };
 
 // What a value's meaning may depend on besides its text.
 struct ValueContext {
@@ -53,6 +53,9 @@ struct ValueContext {
 // text; the caller adds the setting, the source and what is allowed.
 using Apply =
     std::function<base::Result<void>(std::string_view text, const ValueContext&, Config&)>;
+// For list settings: the items, from a TOML array or from comma-separated text (parse_list).
+using ApplyList = std::function<base::Result<void>(const std::vector<std::string>& items,
+                                                   const ValueContext&, Config&)>;
 
 struct Names {
   std::string key;      // TOML key.
@@ -69,6 +72,7 @@ struct Setting {
   std::string allowed;       // What is allowed, ending every error about this setting.
   TomlForm toml_form;
   Apply apply;
+  ApplyList apply_list;  // Set for list settings only (toml_form kList).
 };
 
 base::Result<void> out_of_range(std::string_view text) {
@@ -203,8 +207,9 @@ base::Result<std::filesystem::path> resolve_path(std::string_view text,
   return path;
 }
 
-base::Result<void> apply_directory(std::string_view text, const ValueContext& context,
-                                   Config& config) {
+// The directory `text` names, checked to exist and to be enterable, as its canonical path.
+base::Result<std::filesystem::path> existing_directory(std::string_view text,
+                                                       const ValueContext& context) {
   if (text.empty()) return base::fail("\"\" is empty");
   auto path = resolve_path(text, context);
   if (!path) return tl::unexpected(path.error());
@@ -227,7 +232,14 @@ base::Result<void> apply_directory(std::string_view text, const ValueContext& co
   }
   auto canonical = std::filesystem::canonical(*path, error);
   if (error) return base::fail(fmt::format("{} cannot be resolved: {}", shown, error.message()));
-  config.working_dir = std::move(canonical);
+  return canonical;
+}
+
+base::Result<void> apply_directory(std::string_view text, const ValueContext& context,
+                                   Config& config) {
+  auto directory = existing_directory(text, context);
+  if (!directory) return tl::unexpected(directory.error());
+  config.working_dir = std::move(*directory);
   return {};
 }
 
@@ -240,6 +252,114 @@ Setting directory_setting(Names names, std::string help) {
                  "file's directory)",
                  TomlForm::kStringOnly,
                  apply_directory};
+}
+
+// A list setting reads comma-separated text from flags and the environment and an array of
+// strings (or the same text) from the config file; both reach `apply_list`.
+Setting list_setting(Names names, std::string type_name, std::string help, std::string default_text,
+                     std::string allowed, ApplyList apply_list) {
+  Apply apply = [apply_list](std::string_view text, const ValueContext& context,
+                             Config& config) { return apply_list(parse_list(text), context, config); };
+  return Setting{std::move(names),
+                 std::move(type_name),
+                 std::move(help),
+                 std::move(default_text),
+                 std::move(allowed) + "; comma-separated (\\, for a comma inside an item; \"\" for "
+                                      "none), or an array of strings in the config file",
+                 TomlForm::kList,
+                 std::move(apply),
+                 std::move(apply_list)};
+}
+
+Setting string_list_setting(Names names, std::string help, std::vector<std::string> Config::*member,
+                            std::string allowed) {
+  const std::vector<std::string> defaults = Config{}.*member;
+  return list_setting(std::move(names), "LIST", std::move(help),
+                      defaults.empty() ? "none" : fmt::format("{}", fmt::join(defaults, ", ")),
+                      std::move(allowed),
+                      [member](const std::vector<std::string>& items, const ValueContext&,
+                               Config& config) -> base::Result<void> {
+                        config.*member = items;
+                        return {};
+                      });
+}
+
+Setting roots_setting(Names names, std::string help) {
+  return list_setting(
+      std::move(names), "DIRS", std::move(help), "the working directory",
+      "existing directories (relative paths in the config file are relative to the file's "
+      "directory), at least one",
+      [](const std::vector<std::string>& items, const ValueContext& context,
+         Config& config) -> base::Result<void> {
+        if (items.empty()) return base::fail("the list is empty: no job could run anywhere");
+        std::vector<std::filesystem::path> roots;
+        for (const std::string& item : items) {
+          auto root = existing_directory(item, context);
+          if (!root) return tl::unexpected(root.error());
+          roots.push_back(std::move(*root));
+        }
+        config.allowed_roots = std::move(roots);
+        return {};
+      });
+}
+
+// A setting with a fixed set of names (any case), each standing for one value of the member.
+template <class T>
+Setting choice_setting(Names names, std::string help, T Config::*member,
+                       std::vector<std::pair<std::string, T>> choices) {
+  std::vector<std::string> spellings;
+  std::string default_text;
+  for (const auto& [name, value] : choices) {
+    spellings.push_back(name);
+    if (value == Config{}.*member) default_text = name;
+  }
+  return Setting{std::move(names),
+                 "NAME",
+                 std::move(help),
+                 std::move(default_text),
+                 fmt::format("one of {}", fmt::join(spellings, ", ")),
+                 TomlForm::kStringOnly,
+                 [member, choices](std::string_view text, const ValueContext&,
+                                   Config& config) -> base::Result<void> {
+                   for (const auto& [name, value] : choices) {
+                     if (equals_ignoring_case(trim(text), name)) {
+                       config.*member = value;
+                       return {};
+                     }
+                   }
+                   return base::fail(fmt::format("{} is not one of the choices", quote(text)));
+                 }};
+}
+
+Setting file_setting(Names names, std::string help, std::filesystem::path Config::*member) {
+  return Setting{std::move(names),
+                 "PATH",
+                 std::move(help),
+                 "none",
+                 "a file path in an existing directory (a relative path in the config file is "
+                 "relative to the file's directory), or \"\" for none",
+                 TomlForm::kStringOnly,
+                 [member](std::string_view text, const ValueContext& context,
+                          Config& config) -> base::Result<void> {
+                   if (trim(text).empty()) {
+                     (config.*member).clear();
+                     return {};
+                   }
+                   auto path = resolve_path(text, context);
+                   if (!path) return tl::unexpected(path.error());
+                   std::error_code error;
+                   auto absolute = std::filesystem::absolute(*path, error);
+                   if (error) return base::fail(fmt::format("{}: {}", quote(text), error.message()));
+                   if (std::filesystem::is_directory(absolute, error)) {
+                     return base::fail(fmt::format("{} is a directory", quote(text)));
+                   }
+                   if (!std::filesystem::is_directory(absolute.parent_path(), error)) {
+                     return base::fail(fmt::format("the directory of {} does not exist",
+                                                   quote(text)));
+                   }
+                   config.*member = absolute.lexically_normal();
+                   return {};
+                 }};
 }
 
 const std::vector<Setting>& settings() {
@@ -300,6 +420,100 @@ const std::vector<Setting>& settings() {
                       "Give jobs without a pty TERM=dumb, NO_COLOR=1, PAGER=cat and GIT_PAGER=cat "
                       "(a job's own env overrides them), so that tools neither page nor colour.",
                       &Config::non_interactive_env),
+      // What may run.
+      string_list_setting({"allowed_commands", "--allowed-commands", "MCP_BG_ALLOWED_COMMANDS"},
+                          "RE2 patterns; when set, a job's whole command line must match one. A "
+                          "convenience, not a boundary: see shell and allowed_programs.",
+                          &Config::allowed_commands, "RE2 patterns"),
+      string_list_setting({"denied_commands", "--denied-commands", "MCP_BG_DENIED_COMMANDS"},
+                          "RE2 patterns; a match anywhere in a job's command line refuses it. A "
+                          "convenience, not a boundary: quoting or a script gets around it.",
+                          &Config::denied_commands, "RE2 patterns"),
+      string_list_setting({"allowed_programs", "--allowed-programs", "MCP_BG_ALLOWED_PROGRAMS"},
+                          "Program names (looked up on the server's PATH) or absolute paths a "
+                          "job's program must resolve to; shell jobs run /bin/sh, so they need sh "
+                          "listed. Empty: any program.",
+                          &Config::allowed_programs, "program names or absolute paths"),
+      boolean_setting({"shell", "--shell", "MCP_BG_SHELL"},
+                      "Accept `command` jobs (run by /bin/sh -c); false: only `argv` jobs.",
+                      &Config::shell),
+      roots_setting({"allowed_roots", "--allowed-roots", "MCP_BG_ALLOWED_ROOTS"},
+                    "Directories a job's cwd must lie inside, checked on its real path (no .. or "
+                    "symlink escape); with sandbox = landlock, the only places jobs may write "
+                    "(besides the temp directory and /dev)."),
+      // Confinement.
+      choice_setting<Sandbox>({"sandbox", "--sandbox", "MCP_BG_SANDBOX"},
+                              "Confine every job: landlock lets jobs write only inside "
+                              "allowed_roots, the temp directory and /dev. Start-up fails if the "
+                              "kernel cannot.",
+                              &Config::sandbox,
+                              {{"none", Sandbox::kNone}, {"landlock", Sandbox::kLandlock}}),
+      boolean_setting({"network", "--network", "MCP_BG_NETWORK"},
+                      "Let jobs bind and connect TCP sockets; false denies both with Landlock "
+                      "(kernel ABI 4 or later).",
+                      &Config::network),
+      // Per-job resource limits.
+      duration_setting({"max_cpu_time", "--max-cpu-time", "MCP_BG_MAX_CPU_TIME"},
+                       "CPU time each process of a job may use (0: no limit; rounded up to whole "
+                       "seconds).",
+                       &Config::max_cpu_time, 0ms, milliseconds(24h * 30)),
+      size_setting({"max_memory", "--max-memory", "MCP_BG_MAX_MEMORY"},
+                   "Resident memory of a job's whole process tree (0: no limit); beyond it the "
+                   "job is killed and fails with reason memory_limit.",
+                   &Config::max_memory, 0, 1024 * kGiB),
+      size_setting({"max_address_space", "--max-address-space", "MCP_BG_MAX_ADDRESS_SPACE"},
+                   "Virtual memory of each process of a job (0: no limit); allocations beyond it "
+                   "fail.",
+                   &Config::max_address_space, 0, 1024 * kGiB),
+      integer_setting({"max_processes", "--max-processes", "MCP_BG_MAX_PROCESSES"},
+                      "Processes a job may have at once (0: no limit); a fork beyond it fails.",
+                      &Config::max_processes, 0, 1000000),
+      integer_setting({"max_open_files", "--max-open-files", "MCP_BG_MAX_OPEN_FILES"},
+                      "Open files of each process of a job (0: no limit).",
+                      &Config::max_open_files, 0, 1 << 20),
+      size_setting({"max_file_size", "--max-file-size", "MCP_BG_MAX_FILE_SIZE"},
+                   "Largest file a job may write (0: no limit); a write beyond it fails.",
+                   &Config::max_file_size, 0, 1024 * kGiB),
+      // Environment.
+      choice_setting<EnvPolicy>({"env_policy", "--env-policy", "MCP_BG_ENV_POLICY"},
+                                "What jobs inherit from the server's environment: inherit (all "
+                                "but env_exclude) or minimal (PATH, HOME, USER, LANG, TERM).",
+                                &Config::env_policy,
+                                {{"inherit", EnvPolicy::kInherit}, {"minimal", EnvPolicy::kMinimal}}),
+      string_list_setting({"env_exclude", "--env-exclude", "MCP_BG_ENV_EXCLUDE"},
+                          "Glob patterns (any case) of variables removed from what jobs inherit; "
+                          "a job's own env may still set them.",
+                          &Config::env_exclude, "glob patterns (* ? [...])"),
+      // Scheduling.
+      boolean_setting({"queue", "--queue", "MCP_BG_QUEUE"},
+                      "Queue an `execute` beyond max_jobs (status queued) until a slot frees; "
+                      "false: refuse it.",
+                      &Config::queue),
+      integer_setting({"max_queued", "--max-queued", "MCP_BG_MAX_QUEUED"},
+                      "Jobs waiting in the queue at most; beyond it `execute` is refused.",
+                      &Config::max_queued, 0, 100000),
+      integer_setting({"max_starts_per_minute", "--max-starts-per-minute",
+                       "MCP_BG_MAX_STARTS_PER_MINUTE"},
+                      "Calls of `execute` accepted per minute (a token bucket allowing bursts of "
+                      "this many; 0: no limit).",
+                      &Config::max_starts_per_minute, 0, 1000000),
+      // What leaves the server.
+      boolean_setting({"redact", "--redact", "MCP_BG_REDACT"},
+                      "Replace well-known secret shapes (private keys, cloud and forge tokens, "
+                      "bearer headers, password assignments) and redact_patterns in the output "
+                      "returned to clients by [REDACTED].",
+                      &Config::redact),
+      string_list_setting({"redact_patterns", "--redact-patterns", "MCP_BG_REDACT_PATTERNS"},
+                          "More RE2 patterns whose matches are redacted.",
+                          &Config::redact_patterns, "RE2 patterns"),
+      file_setting({"audit_log", "--audit-log", "MCP_BG_AUDIT_LOG"},
+                   "Append one JSON line per state-changing call, denial and job end to this "
+                   "file.",
+                   &Config::audit_log),
+      size_setting({"audit_log_max_size", "--audit-log-max-size", "MCP_BG_AUDIT_LOG_MAX_SIZE"},
+                   "Beyond this size the audit log is renamed to PATH.1 (replacing the last one) "
+                   "and a new one started.",
+                   &Config::audit_log_max_size, 4 * kKiB, 64 * kGiB),
   };
   return table;
 }
@@ -502,6 +716,9 @@ base::Result<std::string> toml_text(const toml::node& node, TomlForm form) {
     case TomlForm::kStringOnly:
       expected = "a string";
       break;
+    case TomlForm::kList:
+      expected = "an array of strings or a string";
+      break;
   }
   if (node.is_table() || node.is_array()) {
     return base::fail(fmt::format("got {}, expected {}", toml_type_name(node), expected));
@@ -547,6 +764,24 @@ base::Result<void> apply_config_file(const ConfigFile& file, const std::string& 
     if (node == nullptr) continue;
     const std::string source =
         fmt::format("config file {}, line {}", path, node->source().begin.line);
+    if (const toml::array* array = node->as_array(); array != nullptr && setting.apply_list) {
+      std::vector<std::string> items;
+      for (const toml::node& element : *array) {
+        const auto* item = element.as_string();
+        if (item == nullptr) {
+          return base::fail(invalid(setting.names.key, source,
+                                    fmt::format("an item is {}, not a string",
+                                                toml_type_name(element)),
+                                    setting.allowed));
+        }
+        items.push_back(item->get());
+      }
+      if (auto applied = setting.apply_list(items, context, config); !applied) {
+        return base::fail(
+            invalid(setting.names.key, source, applied.error().message, setting.allowed));
+      }
+      continue;
+    }
     auto value_text = toml_text(*node, setting.toml_form);
     if (!value_text) {
       return base::fail(
@@ -562,6 +797,19 @@ base::Result<void> apply_config_file(const ConfigFile& file, const std::string& 
 }
 
 }  // namespace
+
+namespace {
+std::string join_paths(const std::vector<std::filesystem::path>& paths) {
+  std::string out;
+  for (const auto& path : paths) out += (out.empty() ? "" : ", ") + path.string();
+  return out;
+}
+}  // namespace
+
+bool is_within(const std::filesystem::path& path, const std::filesystem::path& root) {
+  auto [root_end, path_end] = std::mismatch(root.begin(), root.end(), path.begin(), path.end());
+  return root_end == root.end();
+}
 
 LoadOutcome load_config(const std::vector<std::string>& args, const Environment& env) {
   const std::vector<Setting>& table = settings();
@@ -651,6 +899,18 @@ LoadOutcome load_config(const std::vector<std::string>& args, const Environment&
           error.message()));
     }
     config.working_dir = std::move(cwd);
+  }
+  if (config.allowed_roots.empty()) {
+    config.allowed_roots = {config.working_dir};
+  } else if (std::none_of(config.allowed_roots.begin(), config.allowed_roots.end(),
+                          [&](const std::filesystem::path& root) {
+                            return is_within(config.working_dir, root);
+                          })) {
+    // Every job without a cwd would be refused: say so at start-up instead.
+    return failure(fmt::format(
+        "working_dir {} is outside every allowed_roots directory ({}); add it to allowed_roots "
+        "or choose a working_dir inside one",
+        config.working_dir.string(), join_paths(config.allowed_roots)));
   }
   return LoadOutcome{std::move(config), 0, ""};
 }

@@ -13,6 +13,17 @@
 namespace config {
 
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kOff };
+enum class Sandbox { kNone, kLandlock };
+enum class EnvPolicy { kInherit, kMinimal };
+
+/// Names an environment variable holding a secret, in any case: removed from what jobs inherit
+/// unless the operator sets env_exclude otherwise.
+inline const std::vector<std::string>& default_env_exclude() {
+  static const std::vector<std::string> patterns = {
+      "*TOKEN*",   "*SECRET*",      "*PASSWORD*",   "*PASSWD*", "*API_KEY*",
+      "*APIKEY*",  "*PRIVATE_KEY*", "*CREDENTIAL*", "AWS_*"};
+  return patterns;
+}
 
 struct Config {
   // Directory a job runs in when `execute` names no cwd. Default: the server's own cwd at start.
@@ -46,6 +57,53 @@ struct Config {
   // Jobs without a pty get TERM=dumb, NO_COLOR=1, PAGER=cat, GIT_PAGER=cat unless their env
   // overrides them; off, they inherit the server's values.
   bool non_interactive_env = true;
+
+  // ---- What may run. Pattern lists over shell strings are a convenience, not a boundary; the
+  // boundary is shell = false with allowed_programs, plus confinement.
+  // RE2 patterns; when non-empty, a job's whole command line must match one of them.
+  std::vector<std::string> allowed_commands;
+  // RE2 patterns; a match anywhere in a job's command line refuses it.
+  std::vector<std::string> denied_commands;
+  // Program names or absolute paths a job's program must resolve to (empty: any).
+  std::vector<std::string> allowed_programs;
+  // False: only argv jobs are accepted (no /bin/sh -c).
+  bool shell = true;
+  // Directories (real paths) a job's cwd must lie inside. Default: {working_dir}.
+  std::vector<std::filesystem::path> allowed_roots;
+
+  // ---- Confinement of every job.
+  Sandbox sandbox = Sandbox::kNone;
+  // False: jobs may not bind or connect TCP sockets (Landlock ABI >= 4).
+  bool network = true;
+
+  // ---- Per-job resource limits; zero means none. `execute` may only tighten them.
+  std::chrono::milliseconds max_cpu_time{0};  // CPU time of each process (RLIMIT_CPU).
+  uint64_t max_memory = 0;         // Resident memory of the job's process tree, watched.
+  uint64_t max_address_space = 0;  // Virtual memory of each process (RLIMIT_AS).
+  int max_processes = 0;           // Processes in the job at once.
+  int max_open_files = 0;          // Open files of each process (RLIMIT_NOFILE).
+  uint64_t max_file_size = 0;      // Largest file a job may write (RLIMIT_FSIZE).
+
+  // ---- The environment jobs inherit from the server.
+  EnvPolicy env_policy = EnvPolicy::kInherit;
+  // Glob patterns (any case) of variable names removed from what jobs inherit.
+  std::vector<std::string> env_exclude = default_env_exclude();
+
+  // ---- Scheduling under load.
+  // True: `execute` beyond max_jobs queues the job; false: it is refused.
+  bool queue = true;
+  int max_queued = 100;
+  // Executes allowed per minute (a token bucket); zero: no limit.
+  int max_starts_per_minute = 0;
+
+  // ---- What leaves the server.
+  // Replace well-known secret shapes and redact_patterns in returned output by [REDACTED].
+  bool redact = true;
+  std::vector<std::string> redact_patterns;  // RE2
+  // One JSON line per state-changing call, denial and job end; empty: no audit log.
+  std::filesystem::path audit_log;
+  // Beyond this size the audit log is renamed to PATH.1 and a new one started.
+  uint64_t audit_log_max_size = 10ull << 20;
 };
 
 /// What start-up should do: run with `config`, or print `message` and exit with `exit_code`
@@ -62,6 +120,10 @@ using Environment = std::map<std::string, std::string>;
 /// Every invalid value is an error naming the setting, where it came from, the value, and what is
 /// allowed; nothing falls back to a default silently. Unknown TOML keys are errors too.
 LoadOutcome load_config(const std::vector<std::string>& args, const Environment& env);
+
+/// Whether `path` is `root` or lies beneath it, component by component (/a/bc is not inside
+/// /a/b). Both must be absolute and normalised (real paths, as allowed_roots are).
+bool is_within(const std::filesystem::path& path, const std::filesystem::path& root);
 
 /// The process environment as an Environment (for main and for tests).
 Environment current_environment();

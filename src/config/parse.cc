@@ -47,21 +47,6 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-// Surrounding whitespace is dropped so that a value copied with a trailing newline (an env file,
-// a shell heredoc) still reads as the value the user meant.
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (to_lower(a[i]) != to_lower(b[i])) return false;
-  }
-  return true;
-}
 
 // "<digits>[.<digits>][ ]*<unit>" times the unit (or `bare_multiplier` when there is none), for
 // sizes and durations alike. `what` names the kind of value in errors ("a size").
@@ -131,6 +116,22 @@ base::Result<uint64_t> parse_scaled(std::string_view original, std::span<const U
 
 }  // namespace
 
+// Surrounding whitespace is dropped so that a value copied with a trailing newline (an env file,
+// a shell heredoc) still reads as the value the user meant.
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  return text;
+}
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (to_lower(a[i]) != to_lower(b[i])) return false;
+  }
+  return true;
+}
+
 base::Result<int64_t> parse_integer(std::string_view text) {
   const std::string_view trimmed = trim(text);
   // from_chars alone would accept "10abc" as 10; require that every character is part of it.
@@ -189,6 +190,28 @@ base::Result<bool> parse_boolean(std::string_view text) {
     if (equals_ignoring_case(trimmed, no)) return false;
   }
   return base::fail(fmt::format("{} is not a boolean", quote(text)));
+}
+
+std::vector<std::string> parse_list(std::string_view text) {
+  std::vector<std::string> items;
+  std::string item;
+  auto finish = [&] {
+    std::string_view trimmed = trim(item);
+    if (!trimmed.empty()) items.emplace_back(trimmed);
+    item.clear();
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size() && text[i + 1] == ',') {
+      item.push_back(',');
+      ++i;
+    } else if (text[i] == ',') {
+      finish();
+    } else {
+      item.push_back(text[i]);
+    }
+  }
+  finish();
+  return items;
 }
 
 std::string format_size(uint64_t bytes) {

@@ -8,11 +8,18 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "config/config.h"
 
 namespace config {
+
+/// `text` without surrounding blanks (space, tab, CR, LF).
+std::string_view trim(std::string_view text);
+
+/// ASCII case-insensitive equality.
+bool equals_ignoring_case(std::string_view a, std::string_view b);
 
 /// A whole number with an optional leading '-', e.g. "10" or "-1"; anything else is an error.
 base::Result<int64_t> parse_integer(std::string_view text);
@@ -32,8 +39,18 @@ base::Result<LogLevel> parse_log_level(std::string_view text);
 /// true, false, 1, 0, yes, no; case-insensitive.
 base::Result<bool> parse_boolean(std::string_view text);
 
+/// A comma-separated list, as environment variables and flags give one: items are trimmed of
+/// surrounding blanks, empty items are dropped (so "" is the empty list), and "\\," is a comma
+/// inside an item (so a regular expression can say {1\\,3}). Other backslashes are kept as written.
+std::vector<std::string> parse_list(std::string_view text);
+
 /// The shortest exact spelling that parse_size reads back: "10MiB", "1KiB", "1000B".
 std::string format_size(uint64_t bytes);
+
+/// A comma-separated list, as environment variables and flags give one: items are trimmed of
+/// surrounding blanks, empty items are dropped (so "" is the empty list), and "\\," is a comma
+/// inside an item (so a regular expression can say {1\\,3}). Other backslashes are kept as written.
+std::vector<std::string> parse_list(std::string_view text);
 
 /// The shortest exact spelling that parse_duration reads back: "1h", "30s", "0s", "1500ms".
 std::string format_duration(std::chrono::milliseconds duration);

@@ -587,3 +587,104 @@ TEST(CurrentEnvironment, SnapshotsTheProcessEnvironment) {
 
 }  // namespace
 }  // namespace config
+
+namespace config {
+namespace {
+
+class PolicySettingsTest : public ConfigTest {};
+
+TEST_F(PolicySettingsTest, DefaultsAreOpenButRedactAndExcludeSecrets) {
+  const Config config = load_ok({});
+  EXPECT_TRUE(config.allowed_commands.empty());
+  EXPECT_TRUE(config.denied_commands.empty());
+  EXPECT_TRUE(config.allowed_programs.empty());
+  EXPECT_TRUE(config.shell);
+  EXPECT_EQ(config.allowed_roots, std::vector<fs::path>{config.working_dir});
+  EXPECT_EQ(config.sandbox, Sandbox::kNone);
+  EXPECT_TRUE(config.network);
+  EXPECT_EQ(config.env_policy, EnvPolicy::kInherit);
+  EXPECT_EQ(config.env_exclude, default_env_exclude());
+  EXPECT_TRUE(config.queue);
+  EXPECT_EQ(config.max_queued, 100);
+  EXPECT_EQ(config.max_starts_per_minute, 0);
+  EXPECT_TRUE(config.redact);
+  EXPECT_TRUE(config.audit_log.empty());
+  EXPECT_EQ(config.max_memory, 0u);
+  EXPECT_EQ(config.max_processes, 0);
+}
+
+TEST_F(PolicySettingsTest, ListsFromEnvironmentFlagsAndTomlArrays) {
+  env_["MCP_BG_DENIED_COMMANDS"] = R"(\brm\b, curl.*\|\s*sh, x{1\,3})";
+  EXPECT_EQ(load_ok({}).denied_commands,
+            (std::vector<std::string>{R"(\brm\b)", R"(curl.*\|\s*sh)", "x{1,3}"}));
+  EXPECT_EQ(load_ok({"--denied-commands", ""}).denied_commands, std::vector<std::string>{});
+  env_.erase("MCP_BG_DENIED_COMMANDS");
+  const fs::path file =
+      write("lists.toml", "allowed_programs = [\"git\", \"/usr/bin/make\"]\n"
+                          "redact_patterns = \"a{1,2}\"\n"
+                          "env_exclude = []\n");
+  const Config config = load_ok({"--config", file.string()});
+  EXPECT_EQ(config.allowed_programs, (std::vector<std::string>{"git", "/usr/bin/make"}));
+  EXPECT_EQ(config.redact_patterns, (std::vector<std::string>{"a{1", "2}"}))
+      << "a TOML string is comma-separated text, like the environment";
+  EXPECT_TRUE(config.env_exclude.empty());
+  const std::string message =
+      load_error({"--config", write("bad.toml", "allowed_commands = [\"ls\", 3]\n").string()});
+  EXPECT_TRUE(contains(message, "an item is an integer, not a string")) << message;
+}
+
+TEST_F(PolicySettingsTest, ChoicesInAnyCaseAndErrorsListTheChoices) {
+  EXPECT_EQ(load_ok({"--sandbox", "Landlock"}).sandbox, Sandbox::kLandlock);
+  EXPECT_EQ(load_ok({"--env-policy", " minimal "}).env_policy, EnvPolicy::kMinimal);
+  const std::string message = load_error({"--sandbox", "docker"});
+  EXPECT_TRUE(contains(message, "invalid --sandbox (command line): \"docker\" is not one of the "
+                                "choices; allowed: one of none, landlock"))
+      << message;
+}
+
+TEST_F(PolicySettingsTest, AllowedRootsAreRealPathsAndMustHoldTheWorkingDir) {
+  fs::create_directories(dir_ / "work" / "sub");
+  fs::create_directory_symlink(dir_ / "work", dir_ / "link");
+  const Config config = load_ok({"--working-dir", (dir_ / "work" / "sub").string(),
+                                 "--allowed-roots", (dir_ / "link").string()});
+  EXPECT_EQ(config.allowed_roots, std::vector<fs::path>{dir_ / "work"});
+  std::string message = load_error(
+      {"--working-dir", (dir_ / "work").string(), "--allowed-roots", (dir_ / "xdg").string()});
+  EXPECT_TRUE(contains(message, "is outside every allowed_roots directory")) << message;
+  message = load_error({"--allowed-roots", (dir_ / "missing").string()});
+  EXPECT_TRUE(contains(message, "does not exist")) << message;
+  message = load_error({"--allowed-roots", ""});
+  EXPECT_TRUE(contains(message, "the list is empty")) << message;
+}
+
+TEST_F(PolicySettingsTest, WithinComparesWholeComponents) {
+  EXPECT_TRUE(is_within("/a/b", "/a/b"));
+  EXPECT_TRUE(is_within("/a/b/c", "/a/b"));
+  EXPECT_FALSE(is_within("/a/bc", "/a/b"));
+  EXPECT_FALSE(is_within("/a", "/a/b"));
+  EXPECT_TRUE(is_within("/a", "/"));
+}
+
+TEST_F(PolicySettingsTest, AuditLogIsAFileInAnExistingDirectory) {
+  EXPECT_EQ(load_ok({"--audit-log", (dir_ / "audit.jsonl").string()}).audit_log,
+            dir_ / "audit.jsonl");
+  EXPECT_TRUE(load_ok({"--audit-log", ""}).audit_log.empty());
+  std::string message = load_error({"--audit-log", (dir_ / "nope" / "a.jsonl").string()});
+  EXPECT_TRUE(contains(message, "does not exist")) << message;
+  message = load_error({"--audit-log", dir_.string()});
+  EXPECT_TRUE(contains(message, "is a directory")) << message;
+  const fs::path file = write("conf/c.toml", "audit_log = \"audit.jsonl\"\n");
+  EXPECT_EQ(load_ok({"--config", file.string()}).audit_log, dir_ / "conf" / "audit.jsonl");
+}
+
+TEST_F(PolicySettingsTest, LimitsTakeZeroForNone) {
+  const Config config = load_ok({"--max-memory", "512M", "--max-processes", "20",
+                                 "--max-cpu-time", "1.5", "--max-file-size", "0"});
+  EXPECT_EQ(config.max_memory, 512ull << 20);
+  EXPECT_EQ(config.max_processes, 20);
+  EXPECT_EQ(config.max_cpu_time, milliseconds(1500));
+  EXPECT_EQ(config.max_file_size, 0u);
+}
+
+}  // namespace
+}  // namespace config

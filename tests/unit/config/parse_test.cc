@@ -207,3 +207,17 @@ TEST(Quote, EscapesQuotesBackslashesAndControlBytes) {
 
 }  // namespace
 }  // namespace config
+
+namespace config {
+namespace {
+
+TEST(ParseList, SplitsTrimsDropsEmptiesAndKeepsEscapedCommas) {
+  EXPECT_EQ(parse_list(""), std::vector<std::string>{});
+  EXPECT_EQ(parse_list(" , ,"), std::vector<std::string>{});
+  EXPECT_EQ(parse_list("a, b ,c"), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(parse_list(R"(x{1\,3}, \d+)"), (std::vector<std::string>{"x{1,3}", R"(\d+)"}));
+  EXPECT_EQ(parse_list(R"(trailing\)"), std::vector<std::string>{R"(trailing\)"});
+}
+
+}  // namespace
+}  // namespace config
