@@ -28,7 +28,7 @@ struct ProcessLimits {
   uint64_t processes = 0;            // RLIMIT_NPROC: processes of the *user* (not of the job).
 };
 
-/// What confines a process, applied by the child to itself between fork and exec, in this
+/// What confines a process, applied by the child to itself between clone and exec, in this
 /// order: join the cgroup, set the limits, apply the Landlock ruleset. The descriptors are not
 /// owned here and must stay open until spawn_process returns.
 struct SpawnConfinement {
@@ -46,8 +46,9 @@ struct SpawnRequest {
   // Set: the child leads a new session on a new pseudo-terminal of this size, which is its
   // controlling terminal and its stdin, stdout and stderr. Unset: pipes, and a new process group.
   std::optional<TerminalSize> terminal;
-  // Set (even if empty): the child is started with fork and exec, and confines itself before
-  // exec. Unset: posix_spawn, which is faster but can run no code in the child.
+  // Set (even if empty): the child is started with clone(CLONE_VM | CLONE_VFORK) and exec, and
+  // confines itself before exec. Unset: posix_spawn, which is faster still but can run no code
+  // of ours in the child.
   std::optional<SpawnConfinement> confinement;
 };
 
