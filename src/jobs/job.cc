@@ -194,13 +194,13 @@ void Job::on_exit(const sys::ExitInfo& exit) {
   ended_steady_ = std::chrono::steady_clock::now();
   time_limit_.cancel();
   memory_watch_.cancel();
-  if (end_reason_ == EndReason::kMemoryLimit) {
-    status_ = JobStatus::kFailed;
-  } else if (timed_out_) {
+  // The first cause wins: a job killed for its memory failed, whatever was asked of it later.
+  bool over_memory = end_reason_ == EndReason::kMemoryLimit;
+  if (timed_out_ && !over_memory) {
     status_ = JobStatus::kTimedOut;
-  } else if (stop_requested_) {
+  } else if (stop_requested_ && !over_memory) {
     status_ = JobStatus::kKilled;
-  } else if (exit.exit_code == 0) {
+  } else if (exit.exit_code == 0 && !over_memory) {
     status_ = JobStatus::kCompleted;
   } else {
     status_ = JobStatus::kFailed;

@@ -375,8 +375,9 @@ base::Result<pid_t> clone_and_exec(const SpawnRequest& request, ChildStdio& stdi
   size_t limit_count = 0;
   auto add_limit = [&](int resource, ChildStep step, uint64_t value, uint64_t hard_extra) {
     if (value == 0) return;
-    limits[limit_count++] = {resource, step,
-                             rlimit{static_cast<rlim_t>(value), static_cast<rlim_t>(value + hard_extra)}};
+    limits[limit_count++] = {
+        resource, step,
+        rlimit{static_cast<rlim_t>(value), static_cast<rlim_t>(value + hard_extra)}};
   };
   add_limit(RLIMIT_CPU, ChildStep::kLimitCpu, wanted.cpu_seconds, 1);
   add_limit(RLIMIT_AS, ChildStep::kLimitAddressSpace, wanted.address_space_bytes, 0);
@@ -426,7 +427,9 @@ base::Result<pid_t> clone_and_exec(const SpawnRequest& request, ChildStdio& stdi
   // It exits at once: collect it now so that no zombie is left.
   while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
   }
-  if (got != sizeof failure) return base::fail("the job's process failed before exec and said nothing why");
+  if (got != sizeof failure) {
+    return base::fail("the job's process failed before exec without saying why");
+  }
   if (failure.step == ChildStep::kExec || failure.step == ChildStep::kChdir) {
     return tl::unexpected(describe_start_failure(exec.program, request, failure.error));
   }

@@ -22,8 +22,8 @@ Tool make_list_tool(const ToolLimits&) {
   tool.title = "List jobs";
   tool.description =
       "List the background jobs this server knows, newest first: running ones and finished ones "
-      "still retained. Each row: {job_id, label, command, status, exit_code, reason, started, ended, "
-      "waiting_for_input, rss_bytes, cpu_seconds}; the last three describe a running job's "
+      "still retained. Each row: {job_id, label, command, status, exit_code, reason, started, "
+      "ended, waiting_for_input, rss_bytes, cpu_seconds}; the last three describe a running job's "
       "process tree (waiting_for_input: blocked reading its stdin, so answer it with interact). "
       "Filter with `status` (running, completed, failed, killed). Use it to recover a lost "
       "job_id or see what is still running.";

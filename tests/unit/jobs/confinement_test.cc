@@ -131,7 +131,7 @@ class ConfinedJobsTest : public ::testing::Test {
     if (!manager_) manager_ = std::make_unique<JobManager>(io_.get_executor(), settings_);
     return *manager_;
   }
-  base::Result<std::shared_ptr<Job>> start(ExecuteRequest request) {
+  base::Result<std::shared_ptr<Job>> start(const ExecuteRequest& request) {
     return manager().execute(request);
   }
   std::string output(const Job& job) {

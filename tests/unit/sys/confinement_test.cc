@@ -1,4 +1,4 @@
-// Confined spawns: rlimits, Landlock and the pids cgroup, applied by the child between fork and
+// Confined spawns: rlimits, Landlock and the pids cgroup, applied by the child between clone and
 // exec, and the errors of that path.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -109,7 +109,7 @@ TEST(ConfinedSpawn, TheChildRunsUnderTheLimits) {
 TEST(ConfinedSpawn, TheFileSizeLimitStopsABigWrite) {
   ScratchDir dir;
   SpawnConfinement confinement;
-  confinement.limits.file_size_bytes = 64 * 1024;
+  confinement.limits.file_size_bytes = uint64_t{64} * 1024;
   Finished run = run_confined("head -c 1000000 /dev/zero > big", confinement, dir.path());
   // head dies of SIGXFSZ; the shell reports it as 128 + 25.
   EXPECT_EQ(run.exit.exit_code, 128 + SIGXFSZ) << run.err;
@@ -131,7 +131,7 @@ TEST(ConfinedSpawn, TheCpuLimitEndsABusyLoop) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15));
 }
 
-// Errors through the fork path --------------------------------------------------------------------
+// Errors through the confined path----------------------------------------------------------------
 
 TEST(ConfinedSpawn, SaysWhichStepFailed) {
   size_t fds_before = test::open_fd_count();

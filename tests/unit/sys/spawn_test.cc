@@ -29,7 +29,7 @@ std::string read_to_end(int fd) {
 }
 
 // Every spawn test runs twice: through posix_spawn (jobs without confinement) and through
-// fork + exec (confined jobs, here with nothing to confine), which must behave the same.
+// clone + exec (confined jobs, here with nothing to confine), which must behave the same.
 class Spawn : public ::testing::TestWithParam<bool> {
  protected:
   Result<SpawnedProcess> spawn(SpawnRequest request) {
@@ -40,7 +40,7 @@ class Spawn : public ::testing::TestWithParam<bool> {
 
 INSTANTIATE_TEST_SUITE_P(BothPaths, Spawn, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& info) {
-                           return info.param ? "ForkExec" : "PosixSpawn";
+                           return info.param ? "CloneExec" : "PosixSpawn";
                          });
 
 ExitInfo wait_exit(int pidfd) {
@@ -80,7 +80,7 @@ TEST_P(Spawn, ChildGetsDefaultSignalDispositions) {
 
 TEST_P(Spawn, ChildStartsWithNothingBlockedOrIgnored) {
   // This test binary ignores SIGPIPE, as the server does; the job must see neither that nor any
-  // blocked signal (the fork path blocks every signal around fork).
+  // blocked signal (the confined path blocks every signal around clone).
   auto process = spawn({{"/bin/cat", "/proc/self/status"}, "/", {}});
   ASSERT_TRUE(process.has_value()) << process.error().message;
   std::string status = read_to_end(process->stdout_fd.get());
