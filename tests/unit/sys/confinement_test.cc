@@ -131,7 +131,7 @@ TEST(ConfinedSpawn, TheCpuLimitEndsABusyLoop) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15));
 }
 
-// Errors through the confined path----------------------------------------------------------------
+// Errors through the confined path ------------------------------------------------------------
 
 TEST(ConfinedSpawn, SaysWhichStepFailed) {
   size_t fds_before = test::open_fd_count();
