@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "jobs/job_manager.h"
 #include "mcp/server.h"
+#include "mcp/tools/common.h"
 #include "sys/process.h"
 #include "sys/watchdog.h"
 #include "transport/stdio_transport.h"
@@ -128,6 +129,9 @@ int run_server(int argc, char** argv) {
       .limits = {.max_output_size = config.max_output_size,
                  .stdin_buffer_size = config.stdin_buffer_size},
       .non_interactive_env = config.non_interactive_env,
+      .queue = config.queue,
+      .max_queued = config.max_queued,
+      .max_starts_per_minute = config.max_starts_per_minute,
       .confinement = confinement_settings(config)};
   jobs::JobManager jobs(io.get_executor(), engine, watchdog ? &*watchdog : nullptr);
   // Confinement the operator asked for is enforced or the server does not start: never a job
@@ -164,7 +168,8 @@ int run_server(int argc, char** argv) {
       io.get_executor(), jobs,
       mcp::ToolLimits{.max_read_bytes = config.max_read_bytes,
                       .max_interact_wait = config.max_interact_wait,
-                      .max_wait = config.max_wait},
+                      .max_wait = config.max_wait,
+                      .policy = mcp::tools::describe_policy(config)},
       MCPBG_VERSION, [&](std::string message) { stdio.send(std::move(message)); });
 
   asio::signal_set signals(io, SIGTERM, SIGINT);

@@ -36,6 +36,8 @@ constexpr int kReadsPerWakeup = 4;
 
 std::string_view to_string(JobStatus status) {
   switch (status) {
+    case JobStatus::kQueued:
+      return "queued";
     case JobStatus::kRunning:
       return "running";
     case JobStatus::kCompleted:
@@ -46,6 +48,8 @@ std::string_view to_string(JobStatus status) {
       return "killed";
     case JobStatus::kTimedOut:
       return "timed_out";
+    case JobStatus::kCancelled:
+      return "cancelled";
   }
   return "unknown";
 }
@@ -63,7 +67,7 @@ std::string_view to_string(EndReason reason) {
 Job::Job(PrivateTag, const asio::any_io_executor& executor, JobSpec spec, JobLimits limits,
          Events events)
     : executor_(executor),
-      id_(spec.id.empty() ? base::new_uuid_v4() : spec.id),
+      id_(base::new_uuid_v4()),
       spec_(std::move(spec)),
       output_(limits.max_output_size),
       stdin_limit_(limits.stdin_buffer_size),
@@ -78,9 +82,38 @@ Job::Job(PrivateTag, const asio::any_io_executor& executor, JobSpec spec, JobLim
       changed_(executor, std::chrono::steady_clock::time_point::max()) {}
 
 base::Result<std::shared_ptr<Job>> Job::start(const asio::any_io_executor& executor, JobSpec spec,
-                                              JobLimits limits, Events events,
-                                              std::unique_ptr<sys::JobCgroup> cgroup) {
-  sys::SpawnRequest request{spec.argv, spec.cwd, spec.env, spec.terminal, spec.confinement};
+                                              JobLimits limits, Events events) {
+  auto job = create_queued(executor, std::move(spec), limits, std::move(events));
+  if (auto launched = job->launch(); !launched) return tl::unexpected(launched.error());
+  return job;
+}
+
+std::shared_ptr<Job> Job::create_queued(const asio::any_io_executor& executor, JobSpec spec,
+                                        JobLimits limits, Events events) {
+  return std::make_shared<Job>(PrivateTag{}, executor, std::move(spec), limits, std::move(events));
+}
+
+void Job::cancel() {
+  if (!queued()) return;
+  status_ = JobStatus::kCancelled;
+  ended_ = base::WallClock::now();
+  ended_steady_ = std::chrono::steady_clock::now();
+  notify_change();
+}
+
+void Job::fail_to_start(std::string why) {
+  if (!queued()) return;
+  start_error_ = std::move(why);
+  status_ = JobStatus::kFailed;
+  ended_ = base::WallClock::now();
+  ended_steady_ = std::chrono::steady_clock::now();
+  notify_change();
+}
+
+base::Result<void> Job::launch(std::optional<sys::SpawnConfinement> confinement,
+                               std::unique_ptr<sys::JobCgroup> cgroup) {
+  if (!queued()) return base::fail("the job has already been started");
+  sys::SpawnRequest request{spec_.argv, spec_.cwd, spec_.env, spec_.terminal, confinement};
   auto process = sys::spawn_process(request);
   if (!process) return tl::unexpected(process.error());
   // Only the job's first process joins; the rest are its descendants, counted by the kernel.
@@ -110,24 +143,26 @@ base::Result<std::shared_ptr<Job>> Job::start(const asio::any_io_executor& execu
     process->stdin_fd = std::move(*input);
   }
 
-  auto job = std::make_shared<Job>(PrivateTag{}, executor, std::move(spec), limits,
-                                   std::move(events));
-  job->pid_ = process->pid;
-  job->started_ = base::WallClock::now();
-  job->pidfd_.assign(process->pidfd.release());
-  job->stdout_pipe_.assign(process->stdout_fd.release());
-  if (process->stderr_fd) job->stderr_pipe_.assign(process->stderr_fd.release());
-  job->stdin_inode_ = stdin_inode;
-  job->stdin_pipe_.assign(process->stdin_fd.release());
-  job->cgroup_ = std::move(cgroup);
+  pid_ = process->pid;
+  status_ = JobStatus::kRunning;
+  started_ = base::WallClock::now();
+  pidfd_.assign(process->pidfd.release());
+  stdout_pipe_.assign(process->stdout_fd.release());
+  if (process->stderr_fd) stderr_pipe_.assign(process->stderr_fd.release());
+  stdin_inode_ = stdin_inode;
+  stdin_pipe_.assign(process->stdin_fd.release());
+  cgroup_ = std::move(cgroup);
 
-  asio::co_spawn(executor, watch_exit(job), asio::detached);
-  asio::co_spawn(executor, pump_output(job, job->stdout_pipe_, Stream::kStdout), asio::detached);
-  if (job->stderr_pipe_.is_open()) {
-    asio::co_spawn(executor, pump_output(job, job->stderr_pipe_, Stream::kStderr), asio::detached);
+  auto self = shared_from_this();
+  asio::co_spawn(executor_, watch_exit(self), asio::detached);
+  asio::co_spawn(executor_, pump_output(self, stdout_pipe_, Stream::kStdout), asio::detached);
+  if (stderr_pipe_.is_open()) {
+    asio::co_spawn(executor_, pump_output(self, stderr_pipe_, Stream::kStderr), asio::detached);
   }
-  return job;
+  notify_change();
+  return {};
 }
+
 
 // asio's async_wait never tries the operation first and epoll runs edge-triggered, so an edge
 // that fires before a wait is queued is lost (a fast job's EOF or exit). Hence the rule in these
@@ -170,6 +205,10 @@ asio::awaitable<void> Job::pump_output(std::shared_ptr<Job> self,
 }
 
 asio::awaitable<void> Job::watch_exit(std::shared_ptr<Job> self) {
+  // co_spawn runs a coroutine inline up to its first suspension, and a quick job may already
+  // have exited: report the exit from a handler of its own, never from inside launch(), whose
+  // caller has not yet registered the job (it would hear of the end before the start).
+  co_await asio::post(self->executor_, asio::use_awaitable);
   for (;;) {
     if (!self->pidfd_.is_open()) co_return;
     auto reaped = sys::reap_exited(self->pidfd_.native_handle());
@@ -215,6 +254,8 @@ void Job::on_exit(const sys::ExitInfo& exit) {
 }
 
 Job::SignalResult Job::kill(int sig, std::chrono::milliseconds grace) {
+  // No process, no group: never signal pid -1 or 0 (which would reach everything we may signal).
+  if (!has_started()) return SignalResult::kAlreadyTerminated;
   if (!running()) {
     // The main process is gone, but processes it left behind still hold its output: they are
     // still this job's, and the group id cannot have been reused while they live. Those in its
@@ -300,6 +341,10 @@ void Job::set_time_limit(std::chrono::milliseconds limit, std::chrono::milliseco
 }
 
 base::Result<void> Job::write_stdin(std::string_view bytes, bool close_after) {
+  if (queued()) {
+    return base::fail("the job is still queued (waiting for a free slot under max_jobs); its "
+                      "stdin opens when it starts: wait for status running, then send input");
+  }
   if (!running()) return base::fail("the job has exited");
   if (!stdin_open()) return base::fail("the job's stdin is closed");
   if (pending_input_.size() + bytes.size() > stdin_limit_) {

@@ -33,11 +33,12 @@ namespace jobs {
 
 namespace asio = boost::asio;
 
-enum class JobStatus { kRunning, kCompleted, kFailed, kKilled, kTimedOut };
+// A job is queued (waiting for a slot under max_jobs) or running until it reaches one of the
+// final states; a queued job that is cancelled ends `cancelled` without ever having run.
+enum class JobStatus { kQueued, kRunning, kCompleted, kFailed, kKilled, kTimedOut, kCancelled };
 std::string_view to_string(JobStatus status);
 
 struct JobSpec {
-  std::string id;                 // Empty: the job makes up a new UUID.
   std::string command;            // As shown to clients: the shell line, or the argv quoted.
   std::vector<std::string> argv;  // What runs; {"/bin/sh", "-c", command} for shell jobs.
   std::filesystem::path cwd;
@@ -46,8 +47,6 @@ struct JobSpec {
   // Set: the job runs on a pseudo-terminal of this size (stdin, stdout and stderr all the
   // terminal; its output is recorded as stdout). Unset: pipes.
   std::optional<sys::TerminalSize> terminal;
-  // Set: the child confines itself before exec (limits, Landlock, cgroup); see sys/spawn.h.
-  std::optional<sys::SpawnConfinement> confinement;
 };
 
 /// Why a job ended, beyond its status, when the server ended it for a limit other than time.
@@ -71,11 +70,23 @@ class Job : public std::enable_shared_from_this<Job> {
   };
 
   /// Spawns the process and starts watching it. On failure nothing is left running.
-  /// `cgroup`, if given, is the job's pids cgroup, which spec.confinement makes it join: kill()
-  /// then also reaches processes that left the process group, and memory is summed over it.
   static base::Result<std::shared_ptr<Job>> start(const asio::any_io_executor& executor, JobSpec spec,
-                                                  JobLimits limits, Events events,
-                                                  std::unique_ptr<sys::JobCgroup> cgroup = nullptr);
+                                                  JobLimits limits, Events events);
+
+  /// A job in the queued state: it has an id and a spec but no process until launch().
+  static std::shared_ptr<Job> create_queued(const asio::any_io_executor& executor, JobSpec spec,
+                                            JobLimits limits, Events events);
+  /// Starts a queued job's process. On failure nothing is left running and the job is still
+  /// queued; the caller decides (fail_to_start or retry). With `confinement`, the child confines
+  /// itself before exec (see sys/spawn.h); `cgroup`, if given, is the pids cgroup it joins, so
+  /// that kill() also reaches processes that left the process group and memory is summed over
+  /// it.
+  base::Result<void> launch(std::optional<sys::SpawnConfinement> confinement = std::nullopt,
+                            std::unique_ptr<sys::JobCgroup> cgroup = nullptr);
+  /// Ends a queued job without running it: status cancelled.
+  void cancel();
+  /// Ends a queued job whose process could not be started: status failed, with `why` kept.
+  void fail_to_start(std::string why);
 
   Job(PrivateTag, const asio::any_io_executor& executor, JobSpec spec, JobLimits limits, Events events);
 
@@ -87,6 +98,14 @@ class Job : public std::enable_shared_from_this<Job> {
   /// True until the main process has been reaped; the status follows the main process even when
   /// processes it left behind still hold its output open.
   bool running() const { return status_ == JobStatus::kRunning; }
+  bool queued() const { return status_ == JobStatus::kQueued; }
+  /// True once the status is final (the job ran and ended, or never ran and never will).
+  bool finished() const { return !running() && !queued(); }
+  /// False while queued (and for a queued job that never ran): started() is then meaningless.
+  bool has_started() const { return pid_ > 0; }
+  base::WallClock::time_point queued_at() const { return queued_at_; }
+  /// Why a queued job could not start; empty otherwise.
+  const std::string& start_error() const { return start_error_; }
   std::optional<int> exit_code() const { return exit_.exit_code; }
   /// kMemoryLimit when the server ended it for using more than its memory limit (status failed).
   EndReason end_reason() const { return end_reason_; }
@@ -161,7 +180,9 @@ class Job : public std::enable_shared_from_this<Job> {
   Events events_;
 
   pid_t pid_ = -1;
-  JobStatus status_ = JobStatus::kRunning;
+  JobStatus status_ = JobStatus::kQueued;
+  base::WallClock::time_point queued_at_ = base::WallClock::now();
+  std::string start_error_;
   bool stop_requested_ = false;
   bool timed_out_ = false;
   EndReason end_reason_ = EndReason::kNone;

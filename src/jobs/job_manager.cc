@@ -10,8 +10,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "base/uuid.h"
-
 extern char** environ;
 
 namespace jobs {
@@ -58,6 +56,7 @@ JobManager::JobManager(const asio::any_io_executor& executor, EngineSettings set
                        sys::Watchdog* watchdog)
     : executor_(executor),
       settings_(std::move(settings)),
+      starts_(settings_.max_starts_per_minute),
       cleanup_timer_(executor),
       any_change_(executor, std::chrono::steady_clock::time_point::max()),
       confinement_(settings_.confinement),
@@ -99,11 +98,18 @@ std::vector<std::string> JobManager::build_environment(
 
 base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& request) {
   if (shutting_down_) return base::fail("the server is shutting down; no new jobs are started");
-  if (running_ >= settings_.max_jobs) {
+  bool slot_free = running_ < settings_.max_jobs;
+  if (!slot_free && !settings_.queue) {
     return base::fail(fmt::format(
         "{} jobs are already running, the limit (max_jobs = {}); wait for one to finish, or stop "
         "one with the kill tool, then try again",
         running_, settings_.max_jobs));
+  }
+  if (!slot_free && queue_.size() >= static_cast<size_t>(settings_.max_queued)) {
+    return base::fail(fmt::format(
+        "{} jobs are running (max_jobs = {}) and {} are queued, the most the queue holds "
+        "(max_queued = {}); wait for jobs to finish, or cancel queued ones with the kill tool",
+        running_, settings_.max_jobs, queue_.size(), settings_.max_queued));
   }
 
   std::filesystem::path cwd = settings_.working_dir;
@@ -122,13 +128,6 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
   auto confinement = confinement_.effective(request.confinement);
   if (!confinement) return tl::unexpected(confinement.error());
   JobSpec spec;
-  spec.id = base::new_uuid_v4();
-  auto prepared = confinement_.prepare(spec.id, *confinement);
-  if (!prepared) {
-    return base::fail("cannot confine the job as asked: " + prepared.error().message,
-                      prepared.error().sys_errno);
-  }
-  spec.confinement = prepared->spawn;
   if (request.command) {
     spec.command = *request.command;
     spec.argv = {"/bin/sh", "-c", *request.command};
@@ -141,39 +140,112 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
   spec.label = request.label;
   spec.terminal = request.terminal;
 
+  // Counted last, so that a request refused for any other reason costs no start.
+  if (auto wait = starts_.try_take()) {
+    double seconds = std::chrono::duration<double>(*wait).count();
+    return base::deny(
+        fmt::format("too many jobs started: at most {} per minute (max_starts_per_minute); the "
+                    "next start is possible in {:.1f} s",
+                    starts_.per_minute(), seconds),
+        "max_starts_per_minute");
+  }
+
   Job::Events events{[this](Job& ended) { handle_exit(ended); },
                      [this](Job& job) {
                        any_change_.cancel();
                        release_group_if_gone(job);
                      }};
-  auto job = Job::start(executor_, std::move(spec), settings_.limits, std::move(events),
-                        std::move(prepared->cgroup));
-  if (!job) return tl::unexpected(job.error());
-  auto limit = request.timeout.value_or(settings_.job_timeout);
-  if (limit.count() > 0) (*job)->set_time_limit(limit, settings_.timeout_grace);
-  if (confinement->limits.memory_bytes > 0) {
-    (*job)->set_memory_limit(confinement->limits.memory_bytes, settings_.memory_check_interval);
+  auto job = Job::create_queued(executor_, std::move(spec), settings_.limits, std::move(events));
+  if (slot_free) {
+    if (auto launched = launch(*job, request.timeout, *confinement); !launched) {
+      return tl::unexpected(launched.error());
+    }
+  } else {
+    // Higher priority first; among equals, after everything already waiting.
+    QueuedJob entry{request.priority, arrivals_++, job, request.timeout, *confinement};
+    auto at = std::find_if(queue_.begin(), queue_.end(),
+                           [&](const QueuedJob& other) { return other.priority < entry.priority; });
+    queue_.insert(at, std::move(entry));
+    spdlog::info("job {} queued (priority {}, {} waiting): {}", job->id(), request.priority,
+                 queue_.size(), job->spec().command);
   }
-  if (watchdog_ != nullptr) watchdog_->watch_group((*job)->pid());
-  watched_groups_.emplace((*job)->id(), (*job)->pid());
-  jobs_.emplace((*job)->id(), *job);
-  start_order_.push_back((*job)->id());
-  ++running_;
-  spdlog::info("job {} started (pid {}): {}", (*job)->id(), (*job)->pid(), (*job)->spec().command);
-  for (const auto& observer : jobs_changed_observers_) observer((*job)->id());
+  jobs_.emplace(job->id(), job);
+  start_order_.push_back(job->id());
+  for (const auto& observer : jobs_changed_observers_) observer(job->id());
   return job;
+}
+
+base::Result<void> JobManager::launch(Job& job, std::optional<std::chrono::milliseconds> timeout,
+                                      const JobConfinement& confinement) {
+  auto prepared = confinement_.prepare(job.id(), confinement);
+  if (!prepared) {
+    return base::fail("cannot confine the job as asked: " + prepared.error().message,
+                      prepared.error().sys_errno);
+  }
+  if (auto launched = job.launch(prepared->spawn, std::move(prepared->cgroup)); !launched) {
+    return launched;
+  }
+  auto limit = timeout.value_or(settings_.job_timeout);
+  if (limit.count() > 0) job.set_time_limit(limit, settings_.timeout_grace);
+  if (confinement.limits.memory_bytes > 0) {
+    job.set_memory_limit(confinement.limits.memory_bytes, settings_.memory_check_interval);
+  }
+  if (watchdog_ != nullptr) watchdog_->watch_group(job.pid());
+  watched_groups_.emplace(job.id(), job.pid());
+  ++running_;
+  spdlog::info("job {} started (pid {}): {}", job.id(), job.pid(), job.spec().command);
+  return {};
+}
+
+void JobManager::start_queued() {
+  while (!shutting_down_ && running_ < settings_.max_jobs && !queue_.empty()) {
+    QueuedJob next = std::move(queue_.front());
+    queue_.erase(queue_.begin());
+    if (auto launched = launch(*next.job, next.timeout, next.confinement); !launched) {
+      spdlog::warn("queued job {} could not start: {}", next.job->id(), launched.error().message);
+      next.job->fail_to_start(launched.error().message);
+      record_finished(*next.job);
+    }
+    // Queue positions of the jobs behind it changed.
+    for (const auto& observer : jobs_changed_observers_) observer(next.job->id());
+  }
+}
+
+bool JobManager::cancel_queued(const std::string& id) {
+  auto it = std::find_if(queue_.begin(), queue_.end(),
+                         [&](const QueuedJob& entry) { return entry.job->id() == id; });
+  if (it == queue_.end()) return false;
+  std::shared_ptr<Job> job = it->job;
+  queue_.erase(it);
+  job->cancel();
+  spdlog::info("queued job {} cancelled", id);
+  record_finished(*job);
+  return true;
+}
+
+std::optional<int> JobManager::queue_position(const std::string& id) const {
+  for (size_t i = 0; i < queue_.size(); ++i) {
+    if (queue_[i].job->id() == id) return static_cast<int>(i) + 1;
+  }
+  return std::nullopt;
 }
 
 void JobManager::handle_exit(Job& job) {
   --running_;
-  finished_order_.push_back(job.id());
   spdlog::info("job {} {} (exit {}, signal {})", job.id(), to_string(job.status()),
                job.exit_code() ? std::to_string(*job.exit_code()) : "-",
                job.term_signal() ? sys::signal_name(*job.term_signal()) : "-");
-  any_change_.cancel();
   release_group_if_gone(job);
+  // The slot is free before anyone hears of the end, so a queued job starts first.
+  start_queued();
+  record_finished(job);
+}
+
+void JobManager::record_finished(Job& job) {
+  finished_order_.push_back(job.id());
+  any_change_.cancel();
   for (const auto& observer : job_end_observers_) observer(job);
-  // Evicting here is safe even for `job` itself: its own coroutine still holds it.
+  // Evicting here is safe even for `job` itself: its caller still holds it.
   if (!shutting_down_) {
     while (finished_order_.size() > static_cast<size_t>(settings_.max_finished)) {
       evict(finished_order_.front());
@@ -276,6 +348,8 @@ asio::awaitable<void> JobManager::shutdown(std::chrono::milliseconds grace) {
   shutting_down_ = true;
   cleanup_timer_.cancel();
   cgroup_sweep_.cancel();
+  // Jobs that never started are simply not started.
+  while (!queue_.empty()) cancel_queued(queue_.front().job->id());
   auto anything_left = [this] {
     return running_ > 0 || std::any_of(jobs_.begin(), jobs_.end(),
                                        [](const auto& entry) { return entry.second->output_open(); });

@@ -21,6 +21,7 @@
 #include "base/result.h"
 #include "jobs/confinement.h"
 #include "jobs/job.h"
+#include "policy/rate_limiter.h"
 #include "sys/watchdog.h"
 
 namespace jobs {
@@ -38,6 +39,10 @@ struct EngineSettings {
   // Jobs without a terminal get TERM=dumb, NO_COLOR=1, PAGER=cat and GIT_PAGER=cat (unless their
   // own `env` says otherwise), so that tools neither page nor colour output nobody watches live.
   bool non_interactive_env = true;
+  // Beyond max_jobs: queue (up to max_queued waiting jobs) or refuse.
+  bool queue = true;
+  int max_queued = 100;
+  int max_starts_per_minute = 0;  // Accepted executes per minute; zero: no limit.
   // Resource limits and sandbox of every job (a job may ask for tighter ones).
   ConfinementSettings confinement;
   // How often the memory of a job with a memory limit is looked at.
@@ -52,7 +57,8 @@ struct ExecuteRequest {
   std::string label;
   std::optional<std::chrono::milliseconds> timeout;  // Overrides job_timeout; zero: none.
   std::optional<sys::TerminalSize> terminal;  // Run on a pseudo-terminal of this size.
-  ConfinementOverride confinement;            // Tighter limits or sandbox for this job.
+  int priority = 0;  // In the queue: higher first, first come first served within a priority.
+  ConfinementOverride confinement;  // Tighter limits or sandbox for this job.
 };
 
 class JobManager {
@@ -65,9 +71,16 @@ class JobManager {
   JobManager(const JobManager&) = delete;
   JobManager& operator=(const JobManager&) = delete;
 
-  /// Starts a job, or says why not (limit reached, bad cwd, program that cannot start). A job
-  /// that fails to start is never registered.
+  /// Starts a job, or queues it when max_jobs are running (status queued), or says why not
+  /// (queue full, rate limit, bad cwd, program that cannot start). A job that fails to start is
+  /// never registered; a queued job that later fails to start ends `failed` with start_error().
   base::Result<std::shared_ptr<Job>> execute(const ExecuteRequest& request);
+
+  /// Ends a queued job without running it (status cancelled). False if it is not queued.
+  bool cancel_queued(const std::string& id);
+  /// A queued job's place in the queue, 1 for the next to start; empty if it is not queued.
+  std::optional<int> queue_position(const std::string& id) const;
+  int queued_count() const { return static_cast<int>(queue_.size()); }
 
   std::shared_ptr<Job> find(std::string_view id) const;
   std::vector<std::shared_ptr<Job>> jobs_newest_first() const;
@@ -98,6 +111,22 @@ class JobManager {
   asio::awaitable<void> shutdown(std::chrono::milliseconds grace);
 
  private:
+  struct QueuedJob {
+    int priority;
+    uint64_t arrival;  // FIFO within a priority.
+    std::shared_ptr<Job> job;
+    std::optional<std::chrono::milliseconds> timeout;
+    JobConfinement confinement;
+  };
+
+  // Starts a created (queued-state) job's process, confined as asked, and registers it as
+  // running.
+  base::Result<void> launch(Job& job, std::optional<std::chrono::milliseconds> timeout,
+                            const JobConfinement& confinement);
+  // Starts queued jobs while slots are free.
+  void start_queued();
+  // A job reached a final state (exited, cancelled, or could not start from the queue).
+  void record_finished(Job& job);
   void handle_exit(Job& job);
   // Once the main process is reaped and the output pipes are closed, nothing proves the group
   // is still ours: stop watching it, so a recycled pid is never signalled.
@@ -117,6 +146,9 @@ class JobManager {
   std::vector<std::string> start_order_;    // Ids, oldest first.
   std::deque<std::string> finished_order_;  // Ids of finished jobs, in the order they ended.
   int running_ = 0;
+  std::vector<QueuedJob> queue_;  // Next to start first.
+  uint64_t arrivals_ = 0;
+  policy::RateLimiter starts_;
   bool shutting_down_ = false;
   asio::steady_timer cleanup_timer_;
   asio::steady_timer any_change_;  // Never expires; cancelled when a job ends or its output closes.

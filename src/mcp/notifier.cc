@@ -91,7 +91,7 @@ base::Result<void> Notifier::subscribe(std::string_view uri) {
   // Output that arrives within kMinInterval of subscribing is reported at its end, not at once.
   watch->notified_bytes = watch->job->output().total_bytes();
   watch->last_notice = Clock::now();
-  bool producing = watch->job->running() || watch->job->output_open();
+  bool producing = !watch->job->finished() || watch->job->output_open();
   if (producing && !watch->watching) {
     watch->watching = true;
     asio::co_spawn(executor_, watch_output(watch), asio::detached);
@@ -127,7 +127,7 @@ asio::awaitable<void> Notifier::watch_output(std::shared_ptr<Watch> watch) {
   for (;;) {
     // `this` is used only while the watch is live: the destructor stops every watch.
     if (watch->stopped || !watch->output) break;
-    bool finished = !job.running() && !job.output_open();
+    bool finished = job.finished() && !job.output_open();
     if (job.output().total_bytes() != watch->notified_bytes) {
       auto due = watch->last_notice + kMinInterval;
       // The last bytes after the end are reported at once: nothing more will follow them.

@@ -21,6 +21,7 @@ std::string display_name(const jobs::Job& job) {
 }
 
 std::string state_phrase(const jobs::Job& job) {
+  if (job.queued()) return fmt::format("queued since {}", base::iso8601_utc(job.queued_at()));
   if (job.running()) {
     return fmt::format("running since {} (pid {})", base::iso8601_utc(job.started()), job.pid());
   }
@@ -50,6 +51,8 @@ std::string one_line(std::string_view text, size_t max_bytes) {
 }
 
 std::string end_phrase(const jobs::Job& job) {
+  if (job.status() == jobs::JobStatus::kCancelled) return "cancelled before it started";
+  if (!job.start_error().empty()) return "failed to start (" + job.start_error() + ")";
   std::string how = "with an unknown exit status";
   if (job.term_signal()) {
     how = fmt::format("with signal {}", sys::signal_name(*job.term_signal()));
@@ -146,7 +149,7 @@ base::Result<Json> read(const jobs::JobManager& manager, std::string_view uri,
   Json content{{"uri", std::string(uri)}};
   if (target->kind == Kind::kStatus) {
     content["mimeType"] = "application/json";
-    content["text"] = serialize(tools::job_status(*target->job));
+    content["text"] = serialize(tools::job_status(*target->job, manager));
   } else {
     content["mimeType"] = "text/plain";
     content["text"] = output_text(target->job->output(), max_read_bytes);

@@ -24,6 +24,8 @@ struct ToolLimits {
   // Ceiling of `wait`'s timeout_seconds and `execute`'s wait_seconds: below the ~60 s after
   // which common clients cancel a call.
   std::chrono::milliseconds max_wait = std::chrono::seconds(50);
+  // What the policy tool shows (tools::describe_policy of the server's Config).
+  Json policy = Json::object();
 };
 
 /// What one call's handler may use. Made per call, and kept alive until the call completes.

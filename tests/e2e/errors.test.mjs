@@ -190,8 +190,8 @@ test('execute: a program that cannot start is an error, and nothing is registere
   assert.equal((await srv.call('list', {})).jobs.length, 1);
 }));
 
-test('max_jobs: a job beyond MCP_BG_MAX_JOBS is refused, naming max_jobs and kill', withServer(
-  { env: { MCP_BG_MAX_JOBS: '2' } },
+test('max_jobs without a queue: a job beyond MCP_BG_MAX_JOBS is refused, naming max_jobs and kill', withServer(
+  { env: { MCP_BG_MAX_JOBS: '2', MCP_BG_QUEUE: 'false' } },
   async (srv) => {
     // Finished jobs do not count.
     await srv.run({ argv: child('exit', 0) });
@@ -212,7 +212,7 @@ test('max_jobs: a job beyond MCP_BG_MAX_JOBS is refused, naming max_jobs and kil
   },
 ));
 
-test('max_jobs defaults to 10', withServer(async (srv) => {
+test('max_jobs defaults to 10', withServer({ env: { MCP_BG_QUEUE: 'false' } }, async (srv) => {
   for (let i = 0; i < 10; i += 1) await srv.call('execute', { argv: child('sleep', 100_000) });
   assert.match(await srv.callError('execute', { argv: child('sleep', 100_000) }), /max_jobs/);
   assert.equal((await srv.call('list', {})).jobs.length, 10);

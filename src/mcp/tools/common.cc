@@ -66,7 +66,7 @@ Json job_summary(const jobs::Job& job) {
               {"status", jobs::to_string(job.status())},
               {"exit_code", exit_code_or_null(job)},
               {"reason", end_reason_or_null(job)},
-              {"started", base::iso8601_utc(job.started())},
+              {"started", job.has_started() ? Json(base::iso8601_utc(job.started())) : Json(nullptr)},
               {"ended", timestamp_or_null(job.ended())},
               {"waiting_for_input", stats && stats->waiting_for_input},
               {"rss_bytes", stats ? Json(stats->rss_bytes) : Json(nullptr)},
@@ -74,12 +74,24 @@ Json job_summary(const jobs::Job& job) {
                stats ? Json(std::round(stats->cpu_seconds * 100.0) / 100.0) : Json(nullptr)}};
 }
 
-Json job_status(const jobs::Job& job) {
-  auto end = job.ended().value_or(base::WallClock::now());
-  double duration = std::chrono::duration<double>(end - job.started()).count();
+void add_queue_state(Json& result, const jobs::Job& job, const jobs::JobManager& manager) {
+  if (auto position = manager.queue_position(job.id())) {
+    result["queue_position"] = *position;
+    result["queued_at"] = base::iso8601_utc(job.queued_at());
+  }
+  if (!job.start_error().empty()) result["start_error"] = job.start_error();
+}
+
+Json job_status(const jobs::Job& job, const jobs::JobManager& manager) {
+  double duration = 0;
+  if (job.has_started()) {
+    auto end = job.ended().value_or(base::WallClock::now());
+    duration = std::chrono::duration<double>(end - job.started()).count();
+  }
   Json status = job_summary(job);
+  add_queue_state(status, job, manager);
   status["cwd"] = job.spec().cwd.string();
-  status["pid"] = job.pid();
+  status["pid"] = job.has_started() ? Json(job.pid()) : Json(nullptr);
   status["signal"] = job.term_signal() ? Json(sys::signal_name(*job.term_signal())) : Json(nullptr);
   status["duration_seconds"] = std::round(duration * 1000.0) / 1000.0;
   status["output_bytes"] = job.output().total_bytes();
@@ -148,7 +160,7 @@ Json matches_schema() {
 
 Json status_schema() {
   return Json{{"type", "string"},
-              {"enum", {"running", "completed", "failed", "killed", "timed_out"}}};
+              {"enum", {"queued", "running", "completed", "failed", "killed", "timed_out", "cancelled"}}};
 }
 
 Json stream_schema() {

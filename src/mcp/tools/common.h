@@ -6,6 +6,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "config/config.h"
 #include "jobs/job.h"
 #include "jobs/job_manager.h"
 #include "mcp/json_rpc.h"
@@ -36,8 +37,11 @@ Json end_reason_schema();
 /// {job_id, label, command, status, exit_code, reason, started, ended, ...}: one row of `list`.
 Json job_summary(const jobs::Job& job);
 
+/// A queued job's queue_position and queued_at, and a job's start_error if it could not start.
+void add_queue_state(Json& result, const jobs::Job& job, const jobs::JobManager& manager);
+
 /// The full `status` result.
-Json job_status(const jobs::Job& job);
+Json job_status(const jobs::Job& job, const jobs::JobManager& manager);
 
 /// The schema of a job id argument, shared by every tool that takes one.
 Json job_id_schema();
@@ -73,5 +77,9 @@ Tool make_tail_tool(const ToolLimits& limits);
 Tool make_interact_tool(const ToolLimits& limits);
 Tool make_kill_tool(const ToolLimits& limits);
 Tool make_wait_tool(const ToolLimits& limits);
+Tool make_policy_tool(const ToolLimits& limits);
+
+/// The operator's policy as the policy tool shows it (limits of zero read null: none).
+Json describe_policy(const config::Config& config);
 
 }  // namespace mcp::tools

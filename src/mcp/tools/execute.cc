@@ -43,6 +43,7 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
     request.timeout =
         std::chrono::milliseconds(static_cast<int64_t>(timeout->get<double>() * 1000.0));
   }
+  request.priority = arguments.value("priority", 0);
   if (arguments.value("pty", false)) {
     sys::TerminalSize size;
     request.terminal = sys::TerminalSize{arguments.value("cols", size.cols),
@@ -85,10 +86,13 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
   }
   Json result{{"job_id", job->id()},
               {"status", jobs::to_string(job->status())},
-              {"pid", job->pid()},
-              {"started", base::iso8601_utc(job->started())},
+              {"pid", job->has_started() ? Json(job->pid()) : Json(nullptr)},
+              {"started", timestamp_or_null(job->has_started()
+                                                ? std::optional(job->started())
+                                                : std::nullopt)},
               {"pty", job->has_terminal()}};
-  if (waited && !job->running()) {
+  add_queue_state(result, *job, context.jobs);
+  if (waited && job->finished()) {
     Json output = recent_output(job->output(), 0,
                                 std::min(arguments.value<uint64_t>("max_bytes", kDefaultMaxBytes),
                                          context.limits.max_read_bytes));
@@ -124,13 +128,17 @@ Tool make_execute_tool(const ToolLimits&) {
       "(clamped to the server's ceiling) for the job to finish, and if it does, the result also "
       "has exit_code, ended and its output (the last max_bytes; offset, next_offset, truncated): "
       "a quick command costs one call. timeout_seconds ends the job (TERM, then KILL) if it runs "
-      "longer; its status is then timed_out. `limits` (cpu_seconds, memory_bytes, "
-      "address_space_bytes, processes, open_files, file_size_bytes), `sandbox: true` and "
-      "`network: false` confine this job more tightly than the server does; they can only "
-      "tighten: asking for more than the server's own limit, `sandbox: false` under a sandboxed "
-      "server or `network: true` under network = false is refused. Over memory_bytes the job is "
-      "killed and ends failed with reason memory_limit. Fails, with nothing left running, if the "
-      "program cannot start or max_jobs jobs are already running.";
+      "longer; its status is then timed_out. When max_jobs jobs are already running the job is "
+      "queued instead (status queued, queue_position, pid and started null) and starts when a "
+      "slot frees, higher `priority` first; kill cancels a queued job. Fails, with nothing left "
+      "running, if the program cannot start, the queue is full (max_queued), too many jobs were "
+      "started this minute (max_starts_per_minute), or the server's policy refuses the command "
+      "(the error names the rule; call the policy tool to see what is allowed). `limits` "
+      "(cpu_seconds, memory_bytes, address_space_bytes, processes, open_files, "
+      "file_size_bytes), `sandbox: true` and `network: false` confine this job more tightly than "
+      "the server does; they can only tighten: asking for more than the server's own limit, "
+      "`sandbox: false` under a sandboxed server or `network: true` under network = false is "
+      "refused. Over memory_bytes the job is killed and ends failed with reason memory_limit.";
   tool.input_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
@@ -150,6 +158,8 @@ Tool make_execute_tool(const ToolLimits&) {
                           "description": "End the job if it runs longer than this (default: the server's job_timeout, if any)."},
       "max_bytes": {"type": "integer", "minimum": 1,
                     "description": "With wait_seconds: most output bytes to return (default 65536)."},
+      "priority": {"type": "integer", "minimum": -1000, "maximum": 1000,
+                   "description": "Place in the queue when max_jobs are already running: higher starts first, first come first served among equals (default 0)."},
       "pty": {"type": "boolean",
               "description": "Run the job on a pseudo-terminal (its controlling terminal, stdin, stdout and stderr) instead of pipes. Default false."},
       "cols": {"type": "integer", "minimum": 20, "maximum": 500,
@@ -183,9 +193,11 @@ Tool make_execute_tool(const ToolLimits&) {
     "type": "object",
     "properties": {
       "job_id": {"type": "string"},
-      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed", "timed_out"]},
-      "pid": {"type": "integer"},
-      "started": {"type": "string"},
+      "pid": {"type": ["integer", "null"]},
+      "started": {"type": ["string", "null"]},
+      "queue_position": {"type": "integer"},
+      "queued_at": {"type": "string"},
+      "start_error": {"type": "string"},
       "exit_code": {"type": ["integer", "null"]},
       "reason": {"type": ["string", "null"], "enum": ["memory_limit", null]},
       "ended": {"type": ["string", "null"]},
@@ -197,6 +209,7 @@ Tool make_execute_tool(const ToolLimits&) {
     },
     "required": ["job_id", "status", "pid", "started", "pty"]
   })json");
+  tool.output_schema["properties"]["status"] = status_schema();
   tool.annotations = Json{{"title", tool.title},
                           {"readOnlyHint", false},
                           {"destructiveHint", true},

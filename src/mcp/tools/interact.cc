@@ -73,13 +73,13 @@ Tool make_interact_tool(const ToolLimits& limits) {
       "offset": {"type": "integer"},
       "next_offset": {"type": "integer"},
       "truncated": {"type": "boolean"},
-      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed", "timed_out"]},
       "exit_code": {"type": ["integer", "null"]},
       "stdin_open": {"type": "boolean"}
     },
     "required": ["job_id", "bytes_written", "stdin_pending_bytes", "output", "offset",
                  "next_offset", "truncated", "status", "exit_code", "stdin_open"]
   })json");
+  tool.output_schema["properties"]["status"] = status_schema();
   tool.annotations = Json{{"title", tool.title},
                           {"readOnlyHint", false},
                           {"destructiveHint", false},
@@ -91,7 +91,7 @@ Tool make_interact_tool(const ToolLimits& limits) {
     auto found = find_job(context.jobs, arguments);
     if (!found) co_return ToolOutcome::fail(found.error().message);
     std::shared_ptr<jobs::Job> job = *found;
-    if (!job->running()) {
+    if (job->finished()) {
       co_return ToolOutcome::fail(fmt::format(
           "job {} has exited ({}) and reads no more input; read its output with output or tail, "
           "or start a new job",
@@ -111,7 +111,7 @@ Tool make_interact_tool(const ToolLimits& limits) {
     uint64_t seen = offset;
     auto last_output = now;
     for (;;) {
-      if (!job->running() && !job->output_open()) break;  // nothing more can arrive
+      if (job->finished() && !job->output_open()) break;  // nothing more can arrive
       auto wake = deadline;
       if (seen > offset) wake = std::min(deadline, last_output + kQuietPeriod);
       if (std::chrono::steady_clock::now() >= wake) break;

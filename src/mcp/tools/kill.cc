@@ -11,6 +11,13 @@ constexpr double kDefaultGraceSeconds = 5.0;
 boost::asio::awaitable<ToolOutcome> kill(Json arguments, ToolContext& context) {
   auto job = find_job(context.jobs, arguments);
   if (!job) co_return ToolOutcome::fail(job.error().message);
+  if (context.jobs.cancel_queued((*job)->id())) {
+    co_return ToolOutcome::ok(Json{{"job_id", (*job)->id()},
+                                   {"result", "cancelled"},
+                                   {"signal", nullptr},
+                                   {"status", jobs::to_string((*job)->status())},
+                                   {"exit_code", nullptr}});
+  }
   std::string name = arguments.value("signal", "TERM");
   int sig = *sys::parse_signal_name(name);  // the schema admits only names that parse
   auto grace = std::chrono::milliseconds(
@@ -36,7 +43,8 @@ Tool make_kill_tool(const ToolLimits&) {
       "started (npm run dev, sh -c 'a & b') are reached too, then KILL to the group after "
       "grace_seconds (default 5) if anything is left. Returns at once with {job_id, result, "
       "signal, status, exit_code}: result is signalled, or already_terminated for a job that had "
-      "already ended (with its final status). Check status afterwards to see it become killed. "
+      "already ended (with its final status), or cancelled for a queued job, which then never "
+      "runs (status cancelled, signal null). Check status afterwards to see it become killed. "
       "INT is Ctrl-C; HUP, QUIT, USR1 and USR2 are delivered as they are, for programs that "
       "handle them.";
   tool.input_schema = Json::parse(R"json({
@@ -55,13 +63,13 @@ Tool make_kill_tool(const ToolLimits&) {
     "type": "object",
     "properties": {
       "job_id": {"type": "string"},
-      "result": {"type": "string", "enum": ["signalled", "already_terminated"]},
-      "signal": {"type": "string"},
-      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed", "timed_out"]},
+      "result": {"type": "string", "enum": ["signalled", "already_terminated", "cancelled"]},
+      "signal": {"type": ["string", "null"]},
       "exit_code": {"type": ["integer", "null"]}
     },
     "required": ["job_id", "result", "signal", "status", "exit_code"]
   })json");
+  tool.output_schema["properties"]["status"] = status_schema();
   tool.annotations = Json{{"title", tool.title},
                           {"readOnlyHint", false},
                           {"destructiveHint", true},

@@ -9,7 +9,9 @@ boost::asio::awaitable<ToolOutcome> list(Json arguments, ToolContext& context) {
   Json rows = Json::array();
   for (const auto& job : context.jobs.jobs_newest_first()) {
     if (!wanted.empty() && jobs::to_string(job->status()) != wanted) continue;
-    rows.push_back(job_summary(*job));
+    Json row = job_summary(*job);
+    add_queue_state(row, *job, context.jobs);
+    rows.push_back(std::move(row));
   }
   co_return ToolOutcome::ok(Json{{"jobs", std::move(rows)}});
 }
@@ -25,13 +27,13 @@ Tool make_list_tool(const ToolLimits&) {
       "still retained. Each row: {job_id, label, command, status, exit_code, reason, started, "
       "ended, waiting_for_input, rss_bytes, cpu_seconds}; the last three describe a running job's "
       "process tree (waiting_for_input: blocked reading its stdin, so answer it with interact). "
-      "Filter with `status` (running, completed, failed, killed). Use it to recover a lost "
+      "Queued jobs (waiting for a free slot) have queue_position (1 starts next) and started "
+      "null. Filter with `status`. Use it to recover a lost "
       "job_id or see what is still running.";
   tool.input_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
-      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed", "timed_out"],
-                 "description": "Only jobs with this status."}
+      "status": {"description": "Only jobs with this status."}
     },
     "additionalProperties": false
   })json");
@@ -44,9 +46,11 @@ Tool make_list_tool(const ToolLimits&) {
           "job_id": {"type": "string"},
           "label": {"type": "string"},
           "command": {"type": "string"},
-          "status": {"type": "string", "enum": ["running", "completed", "failed", "killed", "timed_out"]},
           "exit_code": {"type": ["integer", "null"]},
-          "started": {"type": "string"},
+          "started": {"type": ["string", "null"]},
+          "queue_position": {"type": "integer"},
+          "queued_at": {"type": "string"},
+          "start_error": {"type": "string"},
           "ended": {"type": ["string", "null"]},
           "waiting_for_input": {"type": "boolean"},
           "rss_bytes": {"type": ["integer", "null"]},
@@ -60,6 +64,8 @@ Tool make_list_tool(const ToolLimits&) {
   })json");
   output_schema["properties"]["jobs"]["items"]["properties"]["reason"] = end_reason_schema();
   tool.output_schema = std::move(output_schema);
+  tool.input_schema["properties"]["status"].update(status_schema());
+  tool.output_schema["properties"]["jobs"]["items"]["properties"]["status"] = status_schema();
   tool.annotations = Json{{"title", tool.title},
                           {"readOnlyHint", true},
                           {"destructiveHint", false},

@@ -12,7 +12,7 @@ namespace {
 constexpr uint64_t kDefaultMaxBytes = uint64_t{64} * 1024;
 
 Json output_schema() {
-  return Json::parse(R"json({
+  Json schema = Json::parse(R"json({
     "type": "object",
     "properties": {
       "output": {"type": "string"},
@@ -21,12 +21,13 @@ Json output_schema() {
       "total_bytes": {"type": "integer"},
       "dropped_bytes": {"type": "integer"},
       "truncated": {"type": "boolean"},
-      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed", "timed_out"]},
       "exit_code": {"type": ["integer", "null"]}
     },
     "required": ["output", "offset", "next_offset", "total_bytes", "dropped_bytes", "truncated",
                  "status", "exit_code"]
   })json");
+  schema["properties"]["status"] = status_schema();
+  return schema;
 }
 
 }  // namespace

@@ -7,7 +7,7 @@ namespace {
 boost::asio::awaitable<ToolOutcome> status(Json arguments, ToolContext& context) {
   auto job = find_job(context.jobs, arguments);
   if (!job) co_return ToolOutcome::fail(job.error().message);
-  co_return ToolOutcome::ok(job_status(**job));
+  co_return ToolOutcome::ok(job_status(**job, context.jobs));
 }
 
 }  // namespace
@@ -20,10 +20,12 @@ Tool make_status_tool(const ToolLimits&) {
       "Get one job's current state: {job_id, label, command, cwd, status, pid, exit_code, "
       "signal, reason, started, ended, duration_seconds, output_bytes, dropped_bytes, pty, "
       "waiting_for_input, rss_bytes, cpu_seconds}. status is running, completed (exit 0), failed "
-      "(non-zero exit, or killed by a signal this server did not send), killed (stopped by the "
-      "kill tool or server shutdown) or timed_out (ran past its timeout_seconds). reason is "
-      "memory_limit for a job the server killed for using more memory than its limit (status "
-      "failed), else null. For a running "
+      "(non-zero exit, killed by a signal this server did not send, or could not start: see "
+      "start_error), killed (stopped by the kill tool or server shutdown), timed_out (ran past "
+      "its timeout_seconds), queued (waiting for a free slot under max_jobs: queue_position 1 "
+      "starts next; pid and started are null until it starts) or cancelled (killed while "
+      "queued, never ran). reason is memory_limit for a job the server killed for using more "
+      "memory than its limit (status failed), else null. For a running "
       "job, waiting_for_input is true when one of its processes is blocked reading its stdin "
       "(read from /proc, not guessed from the output): answer it with interact. rss_bytes and "
       "cpu_seconds are summed over the job's process tree. It is always current: no "
@@ -41,11 +43,13 @@ Tool make_status_tool(const ToolLimits&) {
       "label": {"type": "string"},
       "command": {"type": "string"},
       "cwd": {"type": "string"},
-      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed", "timed_out"]},
-      "pid": {"type": "integer"},
+      "pid": {"type": ["integer", "null"]},
       "exit_code": {"type": ["integer", "null"]},
       "signal": {"type": ["string", "null"]},
-      "started": {"type": "string"},
+      "started": {"type": ["string", "null"]},
+      "queue_position": {"type": "integer"},
+      "queued_at": {"type": "string"},
+      "start_error": {"type": "string"},
       "ended": {"type": ["string", "null"]},
       "duration_seconds": {"type": "number"},
       "output_bytes": {"type": "integer"},
@@ -61,6 +65,7 @@ Tool make_status_tool(const ToolLimits&) {
   })json");
   output_schema["properties"]["reason"] = end_reason_schema();
   tool.output_schema = std::move(output_schema);
+  tool.output_schema["properties"]["status"] = status_schema();
   tool.annotations = Json{{"title", tool.title},
                           {"readOnlyHint", true},
                           {"destructiveHint", false},

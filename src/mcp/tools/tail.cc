@@ -44,12 +44,12 @@ Tool make_tail_tool(const ToolLimits& limits) {
       "total_bytes": {"type": "integer"},
       "dropped_bytes": {"type": "integer"},
       "truncated": {"type": "boolean"},
-      "status": {"type": "string", "enum": ["running", "completed", "failed", "killed", "timed_out"]},
       "exit_code": {"type": ["integer", "null"]}
     },
     "required": ["output", "lines", "next_offset", "total_bytes", "dropped_bytes", "truncated",
                  "status", "exit_code"]
   })json");
+  tool.output_schema["properties"]["status"] = status_schema();
   tool.output_schema["properties"]["matches"] = matches_schema();
   tool.annotations = Json{{"title", tool.title},
                           {"readOnlyHint", true},

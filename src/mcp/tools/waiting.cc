@@ -56,7 +56,7 @@ boost::asio::awaitable<WaitOutcome> wait_for_job(std::shared_ptr<jobs::Job> job,
       if (auto match = matcher->scan(log)) co_return finish(WaitReason::kMatched, std::move(match));
     }
     auto now = Clock::now();
-    if (!job->running()) {
+    if (job->finished()) {
       if (!drain_deadline) drain_deadline = now + kDrainAfterExit;
       if (!job->output_open() || now >= *drain_deadline) co_return finish(WaitReason::kExited);
     }

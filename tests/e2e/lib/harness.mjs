@@ -17,7 +17,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
-export const TOOL_NAMES = ['execute', 'list', 'status', 'output', 'tail', 'wait', 'interact', 'kill'];
+export const TOOL_NAMES = ['execute', 'list', 'status', 'output', 'tail', 'wait', 'interact', 'kill', 'policy'];
 export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 // A well-formed v4 UUID that no server will ever have handed out in these tests.

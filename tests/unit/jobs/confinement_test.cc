@@ -138,7 +138,7 @@ class ConfinedJobsTest : public ::testing::Test {
     return job.output().read(0, 1 << 20, StreamFilter::kBoth).bytes;
   }
   bool ended(const std::shared_ptr<Job>& job, std::chrono::milliseconds timeout = 10s) {
-    return test::run_until(io_, [&] { return !job->running() && !job->output_open(); }, timeout);
+    return test::run_until(io_, [&] { return job->finished() && !job->output_open(); }, timeout);
   }
 
   boost::asio::io_context io_;
@@ -187,6 +187,24 @@ TEST_F(ConfinedJobsTest, ResourceLimitsReachTheJob) {
       << limits;
   EXPECT_NE(limits.find("Max cpu time              9                    10"), std::string::npos)
       << limits;
+}
+
+TEST_F(ConfinedJobsTest, AQueuedJobIsConfinedWhenItStarts) {
+  settings_.max_jobs = 1;
+  ExecuteRequest first;
+  first.argv = {TEST_CHILD_PATH, "sleep", "200"};
+  ASSERT_TRUE(start(first).has_value());
+  ExecuteRequest queued;
+  queued.argv = {"/bin/cat", "/proc/self/limits"};
+  queued.confinement.limits.open_files = 77;
+  auto job = start(queued);
+  ASSERT_TRUE(job.has_value()) << job.error().message;
+  EXPECT_TRUE((*job)->queued());
+  ASSERT_TRUE(ended(*job));
+  EXPECT_EQ((*job)->status(), JobStatus::kCompleted);
+  EXPECT_NE(output(**job).find("Max open files            77                   77"),
+            std::string::npos)
+      << output(**job);
 }
 
 TEST_F(ConfinedJobsTest, ASandboxedJobWritesOnlyInItsRootsAndTheTempDir) {

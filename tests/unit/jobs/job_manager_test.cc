@@ -213,8 +213,9 @@ TEST_F(JobManagerTest, InputToAJobThatNeverReadsIsBoundedAndNeverBlocks) {
   ASSERT_TRUE(finished(job));
 }
 
-TEST_F(JobManagerTest, EnforcesTheRunningJobLimit) {
+TEST_F(JobManagerTest, EnforcesTheRunningJobLimitWithoutAQueue) {
   settings_.max_jobs = 2;
+  settings_.queue = false;
   auto a = run("sleep 30");
   auto b = run("sleep 30");
   ExecuteRequest third;
@@ -227,6 +228,133 @@ TEST_F(JobManagerTest, EnforcesTheRunningJobLimit) {
   EXPECT_TRUE(manager().execute(third).has_value());  // a finished job frees its slot at once
   b->kill(SIGKILL, 0ms);
   ASSERT_TRUE(finished(b));
+}
+
+std::shared_ptr<Job> queue_request(JobManager& manager, std::string command, int priority = 0) {
+  ExecuteRequest request;
+  request.command = std::move(command);
+  request.priority = priority;
+  auto job = manager.execute(request);
+  EXPECT_TRUE(job.has_value()) << (job ? "" : job.error().message);
+  return job ? *job : nullptr;
+}
+
+TEST_F(JobManagerTest, QueuesBeyondTheLimitAndStartsByPriorityThenArrival) {
+  settings_.max_jobs = 1;
+  auto blocker = run("sleep 30");
+  auto low = queue_request(manager(), "echo low", -1);
+  auto first = queue_request(manager(), "echo first");
+  auto second = queue_request(manager(), "echo second");
+  auto urgent = queue_request(manager(), "echo urgent", 5);
+  for (const auto& job : {low, first, second, urgent}) {
+    EXPECT_EQ(job->status(), JobStatus::kQueued);
+    EXPECT_FALSE(job->has_started());
+  }
+  EXPECT_EQ(manager().queued_count(), 4);
+  EXPECT_EQ(manager().queue_position(urgent->id()), 1);
+  EXPECT_EQ(manager().queue_position(first->id()), 2);
+  EXPECT_EQ(manager().queue_position(second->id()), 3);
+  EXPECT_EQ(manager().queue_position(low->id()), 4);
+  EXPECT_EQ(manager().running_count(), 1);
+
+  // Each job starts only when the one before it has ended (one slot): their start times order
+  // them.
+  blocker->kill(SIGKILL, 0ms);
+  ASSERT_TRUE(test::run_until(io_, [&] { return low->finished(); }));
+  std::vector<std::shared_ptr<Job>> expected = {urgent, first, second, low};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(expected[i]->status(), JobStatus::kCompleted);
+    if (i > 0) {
+      EXPECT_LE(*expected[i - 1]->ended(), expected[i]->started())
+          << expected[i - 1]->spec().command << " ended after " << expected[i]->spec().command
+          << " started";
+    }
+  }
+  EXPECT_EQ(manager().queued_count(), 0);
+}
+
+TEST_F(JobManagerTest, CancellingAQueuedJobEndsItWithoutRunning) {
+  settings_.max_jobs = 1;
+  auto blocker = run("sleep 30");
+  auto queued = queue_request(manager(), "touch ran");
+  int ended = 0;
+  manager().on_job_end([&](const Job&) { ++ended; });
+  EXPECT_TRUE(manager().cancel_queued(queued->id()));
+  EXPECT_FALSE(manager().cancel_queued(queued->id()));
+  EXPECT_FALSE(manager().cancel_queued(blocker->id())) << "only queued jobs are cancelled";
+  EXPECT_EQ(queued->status(), JobStatus::kCancelled);
+  EXPECT_TRUE(queued->ended());
+  EXPECT_EQ(ended, 1);
+  EXPECT_EQ(queued->kill(SIGTERM, 0ms), Job::SignalResult::kAlreadyTerminated);
+  blocker->kill(SIGKILL, 0ms);
+  ASSERT_TRUE(finished(blocker));
+  io_.run_for(50ms);
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(dir_) / "ran"));
+}
+
+TEST_F(JobManagerTest, AFullQueueRefusesNamingMaxQueued) {
+  settings_.max_jobs = 1;
+  settings_.max_queued = 1;
+  auto blocker = run("sleep 30");
+  queue_request(manager(), "true");
+  ExecuteRequest another;
+  another.command = "true";
+  auto refused = manager().execute(another);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("max_queued = 1"), std::string::npos)
+      << refused.error().message;
+  blocker->kill(SIGKILL, 0ms);
+}
+
+TEST_F(JobManagerTest, AQueuedJobThatCannotStartFailsWithTheReason) {
+  settings_.max_jobs = 1;
+  auto blocker = run("sleep 30");
+  ExecuteRequest request;
+  request.argv = {"/nonexistent/program"};
+  auto job = manager().execute(request);
+  ASSERT_TRUE(job);
+  std::optional<JobStatus> status_at_end;
+  manager().on_job_end([&](const Job& ended) {
+    if (ended.id() == (*job)->id()) status_at_end = ended.status();
+  });
+  blocker->kill(SIGKILL, 0ms);
+  ASSERT_TRUE(test::run_until(io_, [&] { return (*job)->finished(); }));
+  EXPECT_EQ((*job)->status(), JobStatus::kFailed);
+  EXPECT_NE((*job)->start_error().find("does not exist"), std::string::npos)
+      << (*job)->start_error();
+  EXPECT_EQ(status_at_end, JobStatus::kFailed);
+  EXPECT_EQ(manager().running_count(), 0);
+}
+
+TEST_F(JobManagerTest, ShutdownCancelsQueuedJobs) {
+  settings_.max_jobs = 1;
+  run("sleep 30");
+  auto queued = queue_request(manager(), "true");
+  bool done = false;
+  boost::asio::co_spawn(io_, manager().shutdown(100ms), [&](std::exception_ptr) { done = true; });
+  ASSERT_TRUE(test::run_until(io_, [&] { return done; }));
+  EXPECT_EQ(queued->status(), JobStatus::kCancelled);
+}
+
+TEST_F(JobManagerTest, RateLimitRefusesWithTheRuleAndTheWait) {
+  settings_.max_starts_per_minute = 2;
+  run("true");
+  run("true");
+  ExecuteRequest third;
+  third.command = "true";
+  auto refused = manager().execute(third);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().rule, "max_starts_per_minute");
+  EXPECT_NE(refused.error().message.find("next start is possible in"), std::string::npos)
+      << refused.error().message;
+  // A refusal for another reason costs no token.
+  settings_.max_starts_per_minute = 1;
+  manager_.reset();
+  ExecuteRequest bad;
+  bad.command = "true";
+  bad.cwd = "/nonexistent";
+  EXPECT_FALSE(manager().execute(bad));
+  EXPECT_TRUE(manager().execute(third));
 }
 
 TEST_F(JobManagerTest, EvictsTheOldestFinishedJobsBeyondTheLimit) {

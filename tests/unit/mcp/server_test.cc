@@ -79,7 +79,7 @@ TEST_F(ServerTest, ServesTheModernEraWithoutAHandshake) {
                            {"params", {{"_meta", meta}}}});
   EXPECT_EQ(list["result"]["resultType"], "complete");
   EXPECT_EQ(list["result"]["cacheScope"], "public");
-  EXPECT_EQ(list["result"]["tools"].size(), 8u);
+  EXPECT_EQ(list["result"]["tools"].size(), 9u);
   auto result = call("list", Json::object(), meta);
   EXPECT_EQ(result["result"]["resultType"], "complete");
 
