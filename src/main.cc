@@ -88,6 +88,21 @@ policy::EnvironmentRules environment_rules(const config::Config& config) {
           .non_interactive = config.non_interactive_env};
 }
 
+// The server's confinement of every job, from the settings. CPU time is whole seconds to the
+// kernel: a part of a second counts as one.
+jobs::ConfinementSettings confinement_settings(const config::Config& config) {
+  auto cpu_seconds = static_cast<uint64_t>((config.max_cpu_time.count() + 999) / 1000);
+  return {.defaults = {.limits = {.cpu_seconds = cpu_seconds,
+                                  .memory_bytes = config.max_memory,
+                                  .address_space_bytes = config.max_address_space,
+                                  .processes = config.max_processes,
+                                  .open_files = config.max_open_files,
+                                  .file_size_bytes = config.max_file_size},
+                       .sandbox = config.sandbox == config::Sandbox::kLandlock,
+                       .network = config.network},
+          .allowed_roots = config.allowed_roots};
+}
+
 // At shutdown, how long to keep trying to deliver queued messages to a client that may no
 // longer be reading.
 constexpr std::chrono::seconds kFlushBound{2};
@@ -169,8 +184,15 @@ int run_server(int argc, char** argv) {
       .queue = config.queue,
       .max_queued = config.max_queued,
       .max_starts_per_minute = config.max_starts_per_minute,
+      .confinement = confinement_settings(config),
       .redactor = config.redact ? &*redactor : nullptr};
   jobs::JobManager jobs(io.get_executor(), engine, watchdog ? &*watchdog : nullptr);
+  // Confinement the operator asked for is enforced or the server does not start: never a job
+  // that silently runs unconfined.
+  if (auto confined = jobs.check_confinement(); !confined) {
+    std::fprintf(stderr, "mcp-background-job: %s\n", confined.error().message.c_str());
+    return 2;
+  }
   // Should the watchdog die (it never exits while we live), reap it and say so.
   asio::posix::stream_descriptor watchdog_exit(io);
   if (watchdog) {

@@ -440,11 +440,12 @@ const std::vector<Setting>& settings() {
       roots_setting({"allowed_roots", "--allowed-roots", "MCP_BG_ALLOWED_ROOTS"},
                     "Directories a job's cwd must lie inside, checked on its real path (no .. or "
                     "symlink escape); with sandbox = landlock, the only places jobs may write "
-                    "(besides the temp directory and /dev)."),
+                    "(besides the temp directory, /dev/shm and terminal and null-like devices)."),
       // Confinement.
       choice_setting<Sandbox>({"sandbox", "--sandbox", "MCP_BG_SANDBOX"},
                               "Confine every job: landlock lets jobs write only inside "
-                              "allowed_roots, the temp directory and /dev. Start-up fails if the "
+                              "allowed_roots, the temp directory, /dev/shm and terminal and null-like "
+                              "devices. Start-up fails if the "
                               "kernel cannot.",
                               &Config::sandbox,
                               {{"none", Sandbox::kNone}, {"landlock", Sandbox::kLandlock}}),

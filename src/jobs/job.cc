@@ -54,6 +54,16 @@ std::string_view to_string(JobStatus status) {
   return "unknown";
 }
 
+std::string_view to_string(EndReason reason) {
+  switch (reason) {
+    case EndReason::kNone:
+      return "";
+    case EndReason::kMemoryLimit:
+      return "memory_limit";
+  }
+  return "";
+}
+
 Job::Job(PrivateTag, const asio::any_io_executor& executor, JobSpec spec, JobLimits limits,
          Events events)
     : executor_(executor),
@@ -68,6 +78,7 @@ Job::Job(PrivateTag, const asio::any_io_executor& executor, JobSpec spec, JobLim
       stdin_pipe_(executor),
       escalation_(executor),
       time_limit_(executor),
+      memory_watch_(executor),
       changed_(executor, std::chrono::steady_clock::time_point::max()) {}
 
 base::Result<std::shared_ptr<Job>> Job::start(const asio::any_io_executor& executor, JobSpec spec,
@@ -99,15 +110,19 @@ void Job::fail_to_start(std::string why) {
   notify_change();
 }
 
-base::Result<void> Job::launch() {
+base::Result<void> Job::launch(std::optional<sys::SpawnConfinement> confinement,
+                               std::unique_ptr<sys::JobCgroup> cgroup) {
   if (!queued()) return base::fail("the job has already been started");
   sys::SpawnRequest request{.argv = spec_.argv,
                             .cwd = spec_.cwd,
                             .env = spec_.env,
                             .terminal = spec_.terminal,
+                            .confinement = confinement,
                             .program = spec_.program};
   auto process = sys::spawn_process(request);
   if (!process) return tl::unexpected(process.error());
+  // Only the job's first process joins; the rest are its descendants, counted by the kernel.
+  if (cgroup) cgroup->close_join_fd();
   // What the job's processes see as fd 0, to tell when one of them is blocked reading it.
   ino_t stdin_inode = 0;
   struct stat stdin_stat {};
@@ -125,6 +140,7 @@ base::Result<void> Job::launch() {
     if (!input) {
       // Without both directions the job cannot be driven; do not leave it running unwatched.
       ::kill(-process->pid, SIGKILL);
+      if (cgroup) cgroup->signal_all(SIGKILL);
       ::waitpid(process->pid, nullptr, 0);
       return tl::unexpected(input.error());
     }
@@ -140,6 +156,7 @@ base::Result<void> Job::launch() {
   if (process->stderr_fd) stderr_pipe_.assign(process->stderr_fd.release());
   stdin_inode_ = stdin_inode;
   stdin_pipe_.assign(process->stdin_fd.release());
+  cgroup_ = std::move(cgroup);
 
   auto self = shared_from_this();
   asio::co_spawn(executor_, watch_exit(self), asio::detached);
@@ -220,11 +237,14 @@ void Job::on_exit(const sys::ExitInfo& exit) {
   ended_ = base::WallClock::now();
   ended_steady_ = std::chrono::steady_clock::now();
   time_limit_.cancel();
-  if (timed_out_) {
+  memory_watch_.cancel();
+  // The first cause wins: a job killed for its memory failed, whatever was asked of it later.
+  bool over_memory = end_reason_ == EndReason::kMemoryLimit;
+  if (timed_out_ && !over_memory) {
     status_ = JobStatus::kTimedOut;
-  } else if (stop_requested_) {
+  } else if (stop_requested_ && !over_memory) {
     status_ = JobStatus::kKilled;
-  } else if (exit.exit_code == 0) {
+  } else if (exit.exit_code == 0 && !over_memory) {
     status_ = JobStatus::kCompleted;
   } else {
     status_ = JobStatus::kFailed;
@@ -243,14 +263,14 @@ Job::SignalResult Job::kill(int sig, std::chrono::milliseconds grace) {
   if (!has_started()) return SignalResult::kAlreadyTerminated;
   if (!running()) {
     // The main process is gone, but processes it left behind still hold its output: they are
-    // still this job's, and the group id cannot have been reused while they live.
+    // still this job's, and the group id cannot have been reused while they live. Those in its
+    // cgroup are the job's whatever they did.
     if (output_open()) (void)sys::signal_group(pid_, sig);
+    if (cgroup_) cgroup_->signal_all(sig);
     return SignalResult::kAlreadyTerminated;
   }
   stop_requested_ = true;
-  if (auto sent = sys::signal_group(pid_, sig); !sent) {
-    spdlog::warn("job {}: {}", id_, sent.error().message);
-  }
+  signal_all(sig);
   escalation_.cancel();
   if (sig != SIGKILL) {
     escalation_.expires_after(grace);
@@ -259,9 +279,52 @@ Job::SignalResult Job::kill(int sig, std::chrono::milliseconds grace) {
       // While the main process is unreaped its pid is still our group's id; afterwards only open
       // output pipes prove that something of the group is left.
       if (self->running() || self->output_open()) (void)sys::signal_group(self->pid_, SIGKILL);
+      if (self->cgroup_) self->cgroup_->signal_all(SIGKILL);
     });
   }
   return SignalResult::kSignalled;
+}
+
+void Job::signal_all(int sig) {
+  if (auto sent = sys::signal_group(pid_, sig); !sent) {
+    spdlog::warn("job {}: {}", id_, sent.error().message);
+  }
+  if (cgroup_) cgroup_->signal_all(sig);
+}
+
+uint64_t Job::memory_in_use() const {
+  if (!cgroup_) return sys::process_tree_stats(pid_, stdin_inode_).rss_bytes;
+  return sys::resident_bytes(cgroup_->pids());
+}
+
+void Job::set_memory_limit(uint64_t limit_bytes, std::chrono::milliseconds interval) {
+  watch_memory(limit_bytes, interval);
+}
+
+void Job::watch_memory(uint64_t limit_bytes, std::chrono::milliseconds interval) {
+  memory_watch_.expires_after(interval);
+  memory_watch_.async_wait([self = shared_from_this(), limit_bytes,
+                            interval](boost::system::error_code ec) {
+    if (ec || !self->running()) return;
+    uint64_t in_use = self->memory_in_use();
+    if (in_use <= limit_bytes) {
+      self->watch_memory(limit_bytes, interval);
+      return;
+    }
+    // At once and with KILL: memory is what the machine runs out of while a job cleans up.
+    spdlog::warn("job {}: {} bytes resident, over its memory limit of {}; killing it", self->id_,
+                 in_use, limit_bytes);
+    if (!self->stop_requested_ && !self->timed_out_) self->end_reason_ = EndReason::kMemoryLimit;
+    self->escalation_.cancel();
+    self->signal_all(SIGKILL);
+  });
+}
+
+bool Job::remove_cgroup_if_empty() {
+  if (!cgroup_) return true;
+  if (!cgroup_->remove()) return false;
+  cgroup_.reset();
+  return true;
 }
 
 std::optional<sys::ProcessTreeStats> Job::tree_stats() const {
@@ -353,6 +416,7 @@ void Job::close() {
   boost::system::error_code ignored;
   escalation_.cancel();
   time_limit_.cancel();
+  memory_watch_.cancel();
   pidfd_.close(ignored);
   stdout_pipe_.close(ignored);
   stderr_pipe_.close(ignored);

@@ -23,9 +23,11 @@
 #include "base/result.h"
 #include "base/time.h"
 #include "jobs/output_log.h"
+#include "sys/cgroup.h"
 #include "sys/proc_stats.h"
 #include "sys/process.h"
 #include "sys/pty.h"
+#include "sys/spawn.h"
 
 namespace jobs {
 
@@ -47,6 +49,10 @@ struct JobSpec {
   // terminal; its output is recorded as stdout). Unset: pipes.
   std::optional<sys::TerminalSize> terminal;
 };
+
+/// Why a job ended, beyond its status, when the server ended it for a limit other than time.
+enum class EndReason { kNone, kMemoryLimit };
+std::string_view to_string(EndReason reason);
 
 struct JobLimits {
   uint64_t max_output_size = 10ull << 20;
@@ -72,8 +78,12 @@ class Job : public std::enable_shared_from_this<Job> {
   static std::shared_ptr<Job> create_queued(const asio::any_io_executor& executor, JobSpec spec,
                                             JobLimits limits, Events events);
   /// Starts a queued job's process. On failure nothing is left running and the job is still
-  /// queued; the caller decides (fail_to_start or retry).
-  base::Result<void> launch();
+  /// queued; the caller decides (fail_to_start or retry). With `confinement`, the child confines
+  /// itself before exec (see sys/spawn.h); `cgroup`, if given, is the pids cgroup it joins, so
+  /// that kill() also reaches processes that left the process group and memory is summed over
+  /// it.
+  base::Result<void> launch(std::optional<sys::SpawnConfinement> confinement = std::nullopt,
+                            std::unique_ptr<sys::JobCgroup> cgroup = nullptr);
   /// Ends a queued job without running it: status cancelled.
   void cancel();
   /// Ends a queued job whose process could not be started: status failed, with `why` kept.
@@ -98,6 +108,8 @@ class Job : public std::enable_shared_from_this<Job> {
   /// Why a queued job could not start; empty otherwise.
   const std::string& start_error() const { return start_error_; }
   std::optional<int> exit_code() const { return exit_.exit_code; }
+  /// kMemoryLimit when the server ended it for using more than its memory limit (status failed).
+  EndReason end_reason() const { return end_reason_; }
   std::optional<int> term_signal() const { return exit_.term_signal; }
   base::WallClock::time_point started() const { return started_; }
   std::optional<base::WallClock::time_point> ended() const { return ended_; }
@@ -122,6 +134,19 @@ class Job : public std::enable_shared_from_this<Job> {
   /// status is then timed_out.
   void set_time_limit(std::chrono::milliseconds limit, std::chrono::milliseconds grace);
 
+  /// Watches the resident memory of the job's processes every `interval`; beyond `limit_bytes`
+  /// the whole job is KILLed at once, its status is failed and its end reason memory_limit.
+  void set_memory_limit(uint64_t limit_bytes, std::chrono::milliseconds interval);
+
+  /// Resident memory of the job's processes now: every member of its cgroup if it has one,
+  /// else its process tree.
+  uint64_t memory_in_use() const;
+
+  bool has_cgroup() const { return cgroup_ != nullptr; }
+  /// Removes the job's cgroup if it has one and it is empty; true when none is left.
+  bool remove_cgroup_if_empty();
+  /// Hands over the job's cgroup (for one that still has processes when the job is forgotten).
+  std::unique_ptr<sys::JobCgroup> take_cgroup() { return std::move(cgroup_); }
   /// Queues `bytes` for the job's stdin and starts writing them; `close_after` closes stdin once
   /// they are written. On a terminal, `close_after` instead types the terminal's EOF character
   /// (^D) after them: closing the master would hang the terminal up. Fails without queueing
@@ -143,6 +168,10 @@ class Job : public std::enable_shared_from_this<Job> {
   static asio::awaitable<void> drain_stdin(std::shared_ptr<Job> self);
   void on_exit(const sys::ExitInfo& exit);
   void notify_change() { changed_.cancel(); }
+  // The process group, and with a cgroup every process in it (including those that left the
+  // group or the session).
+  void signal_all(int sig);
+  void watch_memory(uint64_t limit_bytes, std::chrono::milliseconds interval);
 
   asio::any_io_executor executor_;
   std::string id_;
@@ -157,6 +186,8 @@ class Job : public std::enable_shared_from_this<Job> {
   std::string start_error_;
   bool stop_requested_ = false;
   bool timed_out_ = false;
+  EndReason end_reason_ = EndReason::kNone;
+  std::unique_ptr<sys::JobCgroup> cgroup_;
   sys::ExitInfo exit_;
   base::WallClock::time_point started_;
   std::optional<base::WallClock::time_point> ended_;
@@ -175,6 +206,7 @@ class Job : public std::enable_shared_from_this<Job> {
 
   asio::steady_timer escalation_;  // KILL after the grace of a kill().
   asio::steady_timer time_limit_;  // The job's own timeout_seconds.
+  asio::steady_timer memory_watch_;  // Next look at the job's memory, with a memory limit.
   asio::steady_timer changed_;     // Never expires; cancelled to wake every waiter.
 };
 

@@ -70,6 +70,8 @@ JobManager::JobManager(const asio::any_io_executor& executor, EngineSettings set
       starts_(settings_.max_starts_per_minute),
       cleanup_timer_(executor),
       any_change_(executor, std::chrono::steady_clock::time_point::max()),
+      confinement_(settings_.confinement),
+      cgroup_sweep_(executor),
       watchdog_(watchdog) {
   if (!settings_.policy) {
     settings_.policy =
@@ -79,7 +81,12 @@ JobManager::JobManager(const asio::any_io_executor& executor, EngineSettings set
 }
 
 JobManager::~JobManager() {
-  for (auto& [id, job] : jobs_) job->close();
+  // Job cgroups go before the server's cgroup directory (in confinement_) can.
+  for (auto& [id, job] : jobs_) {
+    job->close();
+    job->take_cgroup();
+  }
+  leftover_cgroups_.clear();
 }
 
 base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& request) {
@@ -115,6 +122,9 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
                                            .cwd = cwd,
                                            .env = spec.env});
   if (!approved) return tl::unexpected(approved.error());
+  // The job's own limits may only tighten the server's.
+  auto confinement = confinement_.effective(request.confinement);
+  if (!confinement) return tl::unexpected(confinement.error());
 
   bool slot_free = running_ < settings_.max_jobs;
   if (!slot_free && !settings_.queue) {
@@ -152,12 +162,12 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
                      }};
   auto job = Job::create_queued(executor_, std::move(spec), settings_.limits, std::move(events));
   if (slot_free) {
-    if (auto launched = launch(*job, request.timeout); !launched) {
+    if (auto launched = launch(*job, request.timeout, *confinement); !launched) {
       return tl::unexpected(launched.error());
     }
   } else {
     // Higher priority first; among equals, after everything already waiting.
-    QueuedJob entry{request.priority, arrivals_++, job, request.timeout};
+    QueuedJob entry{request.priority, arrivals_++, job, request.timeout, *confinement};
     auto at = std::find_if(queue_.begin(), queue_.end(),
                            [&](const QueuedJob& other) { return other.priority < entry.priority; });
     queue_.insert(at, std::move(entry));
@@ -170,10 +180,21 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
   return job;
 }
 
-base::Result<void> JobManager::launch(Job& job, std::optional<std::chrono::milliseconds> timeout) {
-  if (auto launched = job.launch(); !launched) return launched;
+base::Result<void> JobManager::launch(Job& job, std::optional<std::chrono::milliseconds> timeout,
+                                      const JobConfinement& confinement) {
+  auto prepared = confinement_.prepare(job.id(), confinement);
+  if (!prepared) {
+    return base::fail("cannot confine the job as asked: " + prepared.error().message,
+                      prepared.error().sys_errno);
+  }
+  if (auto launched = job.launch(prepared->spawn, std::move(prepared->cgroup)); !launched) {
+    return launched;
+  }
   auto limit = timeout.value_or(settings_.job_timeout);
   if (limit.count() > 0) job.set_time_limit(limit, settings_.timeout_grace);
+  if (confinement.limits.memory_bytes > 0) {
+    job.set_memory_limit(confinement.limits.memory_bytes, settings_.memory_check_interval);
+  }
   if (watchdog_ != nullptr) watchdog_->watch_group(job.pid());
   watched_groups_.emplace(job.id(), job.pid());
   ++running_;
@@ -187,7 +208,7 @@ void JobManager::start_queued() {
   while (!shutting_down_ && running_ < settings_.max_jobs && !queue_.empty()) {
     QueuedJob next = std::move(queue_.front());
     queue_.erase(queue_.begin());
-    if (auto launched = launch(*next.job, next.timeout); !launched) {
+    if (auto launched = launch(*next.job, next.timeout, next.confinement); !launched) {
       spdlog::warn("queued job {} could not start: {}", next.job->id(), launched.error().message);
       next.job->fail_to_start(launched.error().message);
       record_finished(*next.job);
@@ -241,6 +262,8 @@ void JobManager::record_finished(Job& job) {
 
 void JobManager::release_group_if_gone(Job& job) {
   if (job.running() || job.output_open()) return;
+  // Processes that left the group may still be in the cgroup, or be on their way out.
+  if (!job.remove_cgroup_if_empty()) sweep_cgroups_soon();
   auto it = watched_groups_.find(job.id());
   if (it == watched_groups_.end()) return;
   if (watchdog_ != nullptr) watchdog_->release_group(it->second);
@@ -253,6 +276,10 @@ void JobManager::evict(std::string id) {  // NOLINT(performance-unnecessary-valu
   bool forgotten = it != jobs_.end();
   if (forgotten) {
     it->second->close();
+    if (!it->second->remove_cgroup_if_empty()) {
+      leftover_cgroups_.push_back(it->second->take_cgroup());
+      sweep_cgroups_soon();
+    }
     jobs_.erase(it);
   }
   if (auto group = watched_groups_.find(id); group != watched_groups_.end()) {
@@ -284,6 +311,31 @@ void JobManager::schedule_cleanup() {
   });
 }
 
+void JobManager::remove_empty_cgroups() {
+  std::erase_if(leftover_cgroups_, [](const auto& cgroup) { return cgroup->remove(); });
+  for (auto& [id, job] : jobs_) {
+    if (!job->running() && !job->output_open()) job->remove_cgroup_if_empty();
+  }
+}
+
+void JobManager::sweep_cgroups_soon() {
+  if (cgroup_sweep_armed_ || shutting_down_) return;
+  cgroup_sweep_armed_ = true;
+  // A cgroup empties when its last process exits, which nothing announces on cgroup v1: look
+  // twice a second while any finished job's cgroup still holds processes.
+  cgroup_sweep_.expires_after(std::chrono::milliseconds(500));
+  cgroup_sweep_.async_wait([this](boost::system::error_code ec) {
+    cgroup_sweep_armed_ = false;
+    if (ec) return;
+    remove_empty_cgroups();
+    bool left = !leftover_cgroups_.empty() ||
+                std::any_of(jobs_.begin(), jobs_.end(), [](const auto& entry) {
+                  return !entry.second->running() && entry.second->has_cgroup();
+                });
+    if (left) sweep_cgroups_soon();
+  });
+}
+
 std::shared_ptr<Job> JobManager::find(std::string_view id) const {
   auto it = jobs_.find(std::string(id));
   return it == jobs_.end() ? nullptr : it->second;
@@ -302,6 +354,7 @@ asio::awaitable<void> JobManager::shutdown(std::chrono::milliseconds grace) {
   using namespace asio::experimental::awaitable_operators;
   shutting_down_ = true;
   cleanup_timer_.cancel();
+  cgroup_sweep_.cancel();
   // Jobs that never started are simply not started.
   while (!queue_.empty()) cancel_queued(queue_.front().job->id());
   auto anything_left = [this] {
@@ -331,6 +384,20 @@ asio::awaitable<void> JobManager::shutdown(std::chrono::milliseconds grace) {
     job->close();
     // Everything was KILLed; only a job still unreaped stays with the watchdog.
     if (!job->running()) release_group_if_gone(*job);
+    if (!job->remove_cgroup_if_empty()) leftover_cgroups_.push_back(job->take_cgroup());
+  }
+  // What is left in cgroups left the jobs' groups (setsid) but is still theirs: it ends with the
+  // server too, and the cgroups can go once the kernel has taken the processes out.
+  for (const auto& cgroup : leftover_cgroups_) cgroup->signal_all(SIGKILL);
+  auto cgroups_deadline = std::chrono::steady_clock::now() + kReapAfterKillBound;
+  for (;;) {
+    remove_empty_cgroups();
+    if (leftover_cgroups_.empty() || std::chrono::steady_clock::now() >= cgroups_deadline) break;
+    asio::steady_timer pause(executor_, std::chrono::milliseconds(20));  // no event to wait on
+    co_await pause.async_wait(kAsTuple);
+  }
+  if (!leftover_cgroups_.empty()) {
+    spdlog::error("{} job cgroup(s) still had processes at shutdown", leftover_cgroups_.size());
   }
 }
 

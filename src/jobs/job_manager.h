@@ -19,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "base/result.h"
+#include "jobs/confinement.h"
 #include "jobs/job.h"
 #include "policy/command_policy.h"
 #include "policy/environment.h"
@@ -47,6 +48,10 @@ struct EngineSettings {
   bool queue = true;
   int max_queued = 100;
   int max_starts_per_minute = 0;  // Accepted executes per minute; zero: no limit.
+  // Resource limits and sandbox of every job (a job may ask for tighter ones).
+  ConfinementSettings confinement;
+  // How often the memory of a job with a memory limit is looked at.
+  std::chrono::milliseconds memory_check_interval = std::chrono::milliseconds(200);
   // Redacts command lines in the server's own log (clients keep MCP servers' stderr in files);
   // null: logged as given.
   const policy::Redactor* redactor = nullptr;
@@ -62,6 +67,7 @@ struct ExecuteRequest {
   std::optional<std::chrono::milliseconds> timeout;  // Overrides job_timeout; zero: none.
   std::optional<sys::TerminalSize> terminal;  // Run on a pseudo-terminal of this size.
   int priority = 0;  // In the queue: higher first, first come first served within a priority.
+  ConfinementOverride confinement;  // Tighter limits or sandbox for this job.
 };
 
 class JobManager {
@@ -92,6 +98,11 @@ class JobManager {
   int running_count() const { return running_; }
   const EngineSettings& settings() const { return settings_; }
 
+  /// Checks that the confinement the settings ask for can be enforced here and prepares it
+  /// (Landlock rulesets, the pids cgroup). main() calls it at start-up and fails on an error;
+  /// without the call, the first job that needs it does the same work.
+  base::Result<void> check_confinement() { return confinement_.check(); }
+
   /// Called once for every job that ends (after its status is final). Each call adds an observer.
   void on_job_end(std::function<void(const Job&)> observer) {
     job_end_observers_.push_back(std::move(observer));
@@ -116,10 +127,13 @@ class JobManager {
     uint64_t arrival;  // FIFO within a priority.
     std::shared_ptr<Job> job;
     std::optional<std::chrono::milliseconds> timeout;
+    JobConfinement confinement;
   };
 
-  // Starts a created (queued-state) job's process and registers it as running.
-  base::Result<void> launch(Job& job, std::optional<std::chrono::milliseconds> timeout);
+  // Starts a created (queued-state) job's process, confined as asked, and registers it as
+  // running.
+  base::Result<void> launch(Job& job, std::optional<std::chrono::milliseconds> timeout,
+                            const JobConfinement& confinement);
   // Starts queued jobs while slots are free.
   void start_queued();
   // A job reached a final state (exited, cancelled, or could not start from the queue).
@@ -130,6 +144,10 @@ class JobManager {
   void release_group_if_gone(Job& job);
   void evict(std::string id);
   void schedule_cleanup();
+  // Removes the cgroups of finished jobs (and of forgotten ones) that have emptied; while some
+  // still hold processes, looks again a little later.
+  void remove_empty_cgroups();
+  void sweep_cgroups_soon();
 
   asio::any_io_executor executor_;
   EngineSettings settings_;
@@ -145,6 +163,11 @@ class JobManager {
   asio::steady_timer any_change_;  // Never expires; cancelled when a job ends or its output closes.
   std::vector<std::function<void(const Job&)>> job_end_observers_;
   std::vector<std::function<void(const std::string&)>> jobs_changed_observers_;
+  Confinement confinement_;
+  // Cgroups of forgotten jobs that still had processes (which left the job's group).
+  std::vector<std::unique_ptr<sys::JobCgroup>> leftover_cgroups_;
+  asio::steady_timer cgroup_sweep_;
+  bool cgroup_sweep_armed_ = false;
   sys::Watchdog* watchdog_;
   std::unordered_map<std::string, pid_t> watched_groups_;  // job id -> group, until released
 };

@@ -122,7 +122,11 @@ void Auditor::job_ended(const jobs::Job& job) {
               {"duration_seconds", duration}};
   if (!job.spec().label.empty()) record["label"] = shown(job.spec().label);
   // Why a job ended that way, when the server knows more than the status says.
-  if (!job.start_error().empty()) record["reason"] = shown(job.start_error());
+  if (job.end_reason() != jobs::EndReason::kNone) {
+    record["reason"] = jobs::to_string(job.end_reason());
+  } else if (!job.start_error().empty()) {
+    record["reason"] = shown(job.start_error());
+  }
   log_.record(std::move(record));
 }
 

@@ -87,6 +87,17 @@ std::vector<pid_t> children_of(pid_t pid) {
 
 }  // namespace
 
+uint64_t resident_bytes(const std::vector<pid_t>& pids) {
+  static const long kPageSize = ::sysconf(_SC_PAGESIZE);
+  uint64_t total = 0;
+  for (pid_t pid : pids) {
+    ProcStat stat;
+    if (!read_stat(pid, stat) || stat.state == 'Z') continue;
+    total += static_cast<uint64_t>(std::max<int64_t>(stat.rss_pages, 0) * kPageSize);
+  }
+  return total;
+}
+
 ProcessTreeStats process_tree_stats(pid_t root, ino_t stdin_inode) {
   static const long kTicksPerSecond = ::sysconf(_SC_CLK_TCK);
   static const long kPageSize = ::sysconf(_SC_PAGESIZE);

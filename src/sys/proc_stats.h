@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace sys {
 
@@ -20,5 +21,8 @@ struct ProcessTreeStats {
 /// waiting for input only if its fd 0 is that object. A tree that vanishes mid-walk simply
 /// reports what was seen.
 ProcessTreeStats process_tree_stats(pid_t root, ino_t stdin_inode);
+
+/// The summed resident set sizes of `pids` (zombies and vanished ones count nothing).
+uint64_t resident_bytes(const std::vector<pid_t>& pids);
 
 }  // namespace sys

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -16,6 +17,26 @@
 
 namespace sys {
 
+/// Per-process resource limits (setrlimit), each 0 for none. Soft and hard limits are set alike,
+/// except the CPU limit, whose hard limit is one second above: SIGXCPU first, then SIGKILL.
+/// A process with CAP_SYS_RESOURCE (root) can raise its own hard limits again.
+struct ProcessLimits {
+  uint64_t cpu_seconds = 0;          // RLIMIT_CPU: CPU time of each process.
+  uint64_t address_space_bytes = 0;  // RLIMIT_AS: virtual memory of each process.
+  uint64_t open_files = 0;           // RLIMIT_NOFILE: one more than the highest fd it may open.
+  uint64_t file_size_bytes = 0;      // RLIMIT_FSIZE: largest file it may write (SIGXFSZ beyond).
+  uint64_t processes = 0;            // RLIMIT_NPROC: processes of the *user* (not of the job).
+};
+
+/// What confines a process, applied by the child to itself between clone and exec, in this
+/// order: join the cgroup, set the limits, apply the Landlock ruleset. The descriptors are not
+/// owned here and must stay open until spawn_process returns.
+struct SpawnConfinement {
+  ProcessLimits limits;
+  int landlock_ruleset_fd = -1;  // From build_landlock_ruleset; -1: none.
+  int cgroup_procs_fd = -1;      // A cgroup's cgroup.procs, open for writing; -1: none.
+};
+
 struct SpawnRequest {
   // argv[0] is a path (absolute, or relative to cwd) or a bare name looked up on the PATH found in
   // `env` (falling back to the server's own PATH when `env` has none).
@@ -25,6 +46,10 @@ struct SpawnRequest {
   // Set: the child leads a new session on a new pseudo-terminal of this size, which is its
   // controlling terminal and its stdin, stdout and stderr. Unset: pipes, and a new process group.
   std::optional<TerminalSize> terminal;
+  // Set (even if empty): the child is started with clone(CLONE_VM | CLONE_VFORK) and exec, and
+  // confines itself before exec. Unset: posix_spawn, which is faster still but can run no code
+  // of ours in the child.
+  std::optional<SpawnConfinement> confinement;
   // Set: exec exactly this path, with no PATH lookup (argv[0] is still passed as given). The
   // policy sets it to the path it checked, so nothing in the job's environment can change what
   // runs between the check and the exec.

@@ -11,7 +11,9 @@ import { describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 
-import { runBinary, scratchDir, serverBinary, serverEnvironment, waitFor, withServer } from './lib/harness.mjs';
+import {
+  child, runBinary, scratchDir, serverBinary, serverEnvironment, waitFor, withServer,
+} from './lib/harness.mjs';
 
 // Fake secrets in real shapes (the AWS key id is the one AWS's documentation uses).
 const GITHUB_TOKEN = 'ghp_0123456789abcdefghijABCDEFGHIJklmnopqr';
@@ -258,6 +260,26 @@ describe('audit log', () => {
       // The kill is recorded before the end it caused.
       const order = records.map((r) => `${r.event}:${r.tool ?? ''}:${r.job_id ?? ''}`);
       assert.ok(order.indexOf(`tool_call:kill:${ids.sleeper}`) < order.indexOf(`job_end::${ids.sleeper}`));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a job ended for its memory limit: the job_end record says why', async () => {
+    const dir = scratchDir('mcpbg-audit-');
+    const file = path.join(dir, 'audit.log');
+    try {
+      let id;
+      await withServer({ args: ['--audit-log', file, '--max-memory', '100M'] }, async (srv) => {
+        const job = await srv.call('execute', { argv: child('alloc', 600) });
+        id = job.job_id;
+        const waited = await srv.call('wait', { job_id: id, timeout_seconds: 30 }, { timeoutMs: 40_000 });
+        assert.equal(waited.status, 'failed');
+      })();
+      const end = readAudit(file).find((r) => r.event === 'job_end' && r.job_id === id);
+      assert.equal(end.status, 'failed');
+      assert.equal(end.reason, 'memory_limit');
+      assert.equal(end.signal, 'SIGKILL');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

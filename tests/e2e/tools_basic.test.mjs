@@ -155,9 +155,10 @@ test('list: newest first, fields, and status filter', withServer(async (srv) => 
   const [jc, jb, ja] = all.jobs;
   assert.deepEqual(
     Object.keys(jc).sort(),
-    ['command', 'cpu_seconds', 'ended', 'exit_code', 'job_id', 'label', 'rss_bytes', 'started', 'status',
-      'waiting_for_input'],
+    ['command', 'cpu_seconds', 'ended', 'exit_code', 'job_id', 'label', 'reason', 'rss_bytes', 'started',
+      'status', 'waiting_for_input'],
   );
+  assert.equal(jc.reason, null, 'only a job the server ended for a limit has a reason');
   assert.ok(jc.rss_bytes > 0, 'a running job has a resident size');
   assert.equal(jc.waiting_for_input, false, 'sleep is not reading its stdin');
   assert.equal(jb.rss_bytes, null, 'a finished job has none');

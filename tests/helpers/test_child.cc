@@ -10,6 +10,9 @@
 //   no-stdin            print "ready", then sleep without ever reading stdin
 //   echo                echo each stdin line as "got: LINE"; exit 0 at EOF
 //   prompt              print "name? " with no newline, read a line, print "hello NAME", exit 0
+//   alloc MIB           allocate and touch MIB mebibytes (resident, not just reserved), print
+//                       "allocated", sleep until killed; if an allocation fails, print
+//                       "allocation failed after N MiB" and exit 1
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -111,6 +114,20 @@ int main(int argc, char** argv) {
     std::string out = "hello " + name + "\n";
     write_all(1, out.data(), out.size());
     return 0;
+  }
+  if (mode == "alloc") {
+    long mebibytes = std::atol(arg);
+    constexpr size_t kMiB = size_t{1} << 20;
+    for (long i = 0; i < mebibytes; ++i) {
+      void* block = std::malloc(kMiB);
+      if (block == nullptr) {
+        std::printf("allocation failed after %ld MiB\n", i);
+        return 1;
+      }
+      std::memset(block, 1, kMiB);  // touched pages are resident
+    }
+    write_all(1, "allocated\n", 10);
+    sleep_forever();
   }
   std::fprintf(stderr, "test_child: unknown mode '%s'\n", mode.c_str());
   return 64;

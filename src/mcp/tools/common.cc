@@ -46,6 +46,19 @@ Json exit_code_or_null(const jobs::Job& job) {
   return job.exit_code() ? Json(*job.exit_code()) : Json(nullptr);
 }
 
+Json end_reason_or_null(const jobs::Job& job) {
+  return job.end_reason() == jobs::EndReason::kNone ? Json(nullptr)
+                                                    : Json(jobs::to_string(job.end_reason()));
+}
+
+Json end_reason_schema() {
+  return Json{{"type", {"string", "null"}},
+              {"enum", {"memory_limit", nullptr}},
+              {"description",
+               "Why the server ended the job, beyond its status: memory_limit (it used more "
+               "resident memory than its limit, and was killed; status failed). null otherwise."}};
+}
+
 Json job_summary(const jobs::Job& job, const policy::Redactor* redactor) {
   auto stats = job.tree_stats();
   return Json{{"job_id", job.id()},
@@ -53,6 +66,7 @@ Json job_summary(const jobs::Job& job, const policy::Redactor* redactor) {
               {"command", shown_command(redactor, job.spec().command)},
               {"status", jobs::to_string(job.status())},
               {"exit_code", exit_code_or_null(job)},
+              {"reason", end_reason_or_null(job)},
               {"started", job.has_started() ? Json(base::iso8601_utc(job.started())) : Json(nullptr)},
               {"ended", timestamp_or_null(job.ended())},
               {"waiting_for_input", stats && stats->waiting_for_input},

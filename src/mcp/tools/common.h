@@ -30,8 +30,13 @@ std::string output_text(std::string_view bytes);
 Json timestamp_or_null(const std::optional<base::WallClock::time_point>& when);
 Json exit_code_or_null(const jobs::Job& job);
 
-/// {job_id, label, command, status, exit_code, started, ended}: one row of `list`. The command
-/// and label are redacted when `redactor` is set.
+/// "memory_limit" when the server ended the job for its memory limit; null otherwise.
+Json end_reason_or_null(const jobs::Job& job);
+/// The schema of that field.
+Json end_reason_schema();
+
+/// {job_id, label, command, status, exit_code, reason, started, ended, ...}: one row of `list`.
+/// The command and label are redacted when `redactor` is set.
 Json job_summary(const jobs::Job& job, const policy::Redactor* redactor);
 
 /// A queued job's queue_position and queued_at, and a job's start_error if it could not start.

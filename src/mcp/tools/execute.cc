@@ -54,6 +54,22 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
         "'pty': true to run the job on a terminal");
   }
 
+  if (auto limits = arguments.find("limits"); limits != arguments.end()) {
+    auto& asked = request.confinement.limits;
+    asked.cpu_seconds = limits->value<uint64_t>("cpu_seconds", 0);
+    asked.memory_bytes = limits->value<uint64_t>("memory_bytes", 0);
+    asked.address_space_bytes = limits->value<uint64_t>("address_space_bytes", 0);
+    asked.processes = limits->value("processes", 0);
+    asked.open_files = limits->value("open_files", 0);
+    asked.file_size_bytes = limits->value<uint64_t>("file_size_bytes", 0);
+  }
+  if (auto sandbox = arguments.find("sandbox"); sandbox != arguments.end()) {
+    request.confinement.sandbox = sandbox->get<bool>();
+  }
+  if (auto network = arguments.find("network"); network != arguments.end()) {
+    request.confinement.network = network->get<bool>();
+  }
+
   auto started = context.jobs.execute(request);
   // A refusal keeps the rule that decided (ToolOutcome::denied_by), for the audit log.
   if (!started) {
@@ -85,6 +101,7 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
                                          context.limits.max_read_bytes));
     result.update(output);
     result["exit_code"] = exit_code_or_null(*job);
+    result["reason"] = end_reason_or_null(*job);
     result["ended"] = timestamp_or_null(job->ended());
   }
   co_return ToolOutcome::ok(std::move(result));
@@ -121,7 +138,12 @@ Tool make_execute_tool(const ToolLimits&) {
       "slot frees, higher `priority` first; kill cancels a queued job. Fails, with nothing left "
       "running, if the program cannot start, the queue is full (max_queued), too many jobs were "
       "started this minute (max_starts_per_minute), or the server's policy refuses the command "
-      "(the error names the rule; call the policy tool to see what is allowed).";
+      "(the error names the rule; call the policy tool to see what is allowed). `limits` "
+      "(cpu_seconds, memory_bytes, address_space_bytes, processes, open_files, "
+      "file_size_bytes), `sandbox: true` and `network: false` confine this job more tightly than "
+      "the server does; they can only tighten: asking for more than the server's own limit, "
+      "`sandbox: false` under a sandboxed server or `network: true` under network = false is "
+      "refused. Over memory_bytes the job is killed and ends failed with reason memory_limit.";
   tool.input_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
@@ -148,7 +170,27 @@ Tool make_execute_tool(const ToolLimits&) {
       "cols": {"type": "integer", "minimum": 20, "maximum": 500,
                "description": "Terminal width in columns, with pty (default 120)."},
       "rows": {"type": "integer", "minimum": 5, "maximum": 200,
-               "description": "Terminal height in rows, with pty (default 40)."}
+               "description": "Terminal height in rows, with pty (default 40)."},
+      "limits": {"type": "object", "additionalProperties": false,
+                 "description": "Resource limits for this job, each at most the server's own (max_cpu_time, max_memory, max_address_space, max_processes, max_open_files, max_file_size); omitted ones are the server's.",
+                 "properties": {
+        "cpu_seconds": {"type": "integer", "minimum": 1,
+                        "description": "CPU seconds each process may use (SIGXCPU, then SIGKILL a second later)."},
+        "memory_bytes": {"type": "integer", "minimum": 1,
+                         "description": "Resident memory of all the job's processes, watched several times a second; beyond it the job is killed (status failed, reason memory_limit)."},
+        "address_space_bytes": {"type": "integer", "minimum": 1,
+                                "description": "Virtual memory of each process; allocations beyond it fail."},
+        "processes": {"type": "integer", "minimum": 1,
+                      "description": "Processes (and threads) the job may have at once; a fork beyond it fails."},
+        "open_files": {"type": "integer", "minimum": 1,
+                       "description": "Open files of each process."},
+        "file_size_bytes": {"type": "integer", "minimum": 1,
+                            "description": "Largest file a process may write; a process writing beyond it is stopped by SIGXFSZ."}
+      }},
+      "sandbox": {"type": "boolean",
+                  "description": "true: run under Landlock, writing only inside the server's allowed_roots and the temp directory (reads stay allowed). Cannot be false when the server sandboxes every job."},
+      "network": {"type": "boolean",
+                  "description": "false: the job may not bind or connect TCP sockets. Cannot be true when the server denies the network."}
     },
     "additionalProperties": false
   })json");
@@ -162,6 +204,7 @@ Tool make_execute_tool(const ToolLimits&) {
       "queued_at": {"type": "string"},
       "start_error": {"type": "string"},
       "exit_code": {"type": ["integer", "null"]},
+      "reason": {"type": ["string", "null"], "enum": ["memory_limit", null]},
       "ended": {"type": ["string", "null"]},
       "output": {"type": "string"},
       "offset": {"type": "integer"},

@@ -24,8 +24,8 @@ Tool make_list_tool(const ToolLimits&) {
   tool.title = "List jobs";
   tool.description =
       "List the background jobs this server knows, newest first: running ones and finished ones "
-      "still retained. Each row: {job_id, label, command, status, exit_code, started, ended, "
-      "waiting_for_input, rss_bytes, cpu_seconds}; the last three describe a running job's "
+      "still retained. Each row: {job_id, label, command, status, exit_code, reason, started, "
+      "ended, waiting_for_input, rss_bytes, cpu_seconds}; the last three describe a running job's "
       "process tree (waiting_for_input: blocked reading its stdin, so answer it with interact). "
       "Queued jobs (waiting for a free slot) have queue_position (1 starts next) and started "
       "null. Filter with `status`. Use it to recover a lost "
@@ -37,7 +37,7 @@ Tool make_list_tool(const ToolLimits&) {
     },
     "additionalProperties": false
   })json");
-  tool.output_schema = Json::parse(R"json({
+  Json output_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
       "jobs": {"type": "array", "items": {
@@ -57,11 +57,13 @@ Tool make_list_tool(const ToolLimits&) {
           "cpu_seconds": {"type": ["number", "null"]}
         },
         "required": ["job_id", "label", "command", "status", "exit_code", "started", "ended",
-                     "waiting_for_input", "rss_bytes", "cpu_seconds"]
+                     "waiting_for_input", "rss_bytes", "cpu_seconds", "reason"]
       }}
     },
     "required": ["jobs"]
   })json");
+  output_schema["properties"]["jobs"]["items"]["properties"]["reason"] = end_reason_schema();
+  tool.output_schema = std::move(output_schema);
   tool.input_schema["properties"]["status"].update(status_schema());
   tool.output_schema["properties"]["jobs"]["items"]["properties"]["status"] = status_schema();
   tool.annotations = Json{{"title", tool.title},

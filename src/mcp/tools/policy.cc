@@ -71,7 +71,7 @@ Tool make_policy_tool(const ToolLimits& limits) {
       "empty: any), denied_commands (RE2, a match anywhere refuses), allowed_programs (argv[0] "
       "must resolve to one; empty: any; shell jobs need sh), allowed_roots (a job's cwd must lie "
       "inside one); confinement.sandbox (landlock: jobs write only inside allowed_roots, the temp "
-      "directory and /dev) and network (false: no TCP bind/connect); limits per job (null: none; "
+      "directory, /dev/shm, /dev/null-like and terminal devices) and network (false: no TCP bind/connect); limits per job (null: none; "
       "execute's `limits` may only lower them); environment (what jobs inherit); scheduling "
       "(beyond max_jobs jobs queue, up to max_queued; max_starts_per_minute); output (redact: "
       "secrets in returned output are replaced by [REDACTED], redact_patterns counts the "

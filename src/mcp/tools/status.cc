@@ -18,13 +18,14 @@ Tool make_status_tool(const ToolLimits&) {
   tool.title = "Job status";
   tool.description =
       "Get one job's current state: {job_id, label, command, cwd, status, pid, exit_code, "
-      "signal, started, ended, duration_seconds, output_bytes, dropped_bytes, pty, "
+      "signal, reason, started, ended, duration_seconds, output_bytes, dropped_bytes, pty, "
       "waiting_for_input, rss_bytes, cpu_seconds}. status is running, completed (exit 0), failed "
       "(non-zero exit, killed by a signal this server did not send, or could not start: see "
       "start_error), killed (stopped by the kill tool or server shutdown), timed_out (ran past "
       "its timeout_seconds), queued (waiting for a free slot under max_jobs: queue_position 1 "
       "starts next; pid and started are null until it starts) or cancelled (killed while "
-      "queued, never ran). For a running "
+      "queued, never ran). reason is memory_limit for a job the server killed for using more "
+      "memory than its limit (status failed), else null. For a running "
       "job, waiting_for_input is true when one of its processes is blocked reading its stdin "
       "(read from /proc, not guessed from the output): answer it with interact. rss_bytes and "
       "cpu_seconds are summed over the job's process tree. It is always current: no "
@@ -35,7 +36,7 @@ Tool make_status_tool(const ToolLimits&) {
                            {"properties", {{"job_id", job_id_schema()}}},
                            {"required", {"job_id"}},
                            {"additionalProperties", false}};
-  tool.output_schema = Json::parse(R"json({
+  Json output_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
       "job_id": {"type": "string"},
@@ -60,8 +61,10 @@ Tool make_status_tool(const ToolLimits&) {
     },
     "required": ["job_id", "label", "command", "cwd", "status", "pid", "exit_code", "signal",
                  "started", "ended", "duration_seconds", "output_bytes", "dropped_bytes", "pty",
-                 "waiting_for_input", "rss_bytes", "cpu_seconds"]
+                 "waiting_for_input", "rss_bytes", "cpu_seconds", "reason"]
   })json");
+  output_schema["properties"]["reason"] = end_reason_schema();
+  tool.output_schema = std::move(output_schema);
   tool.output_schema["properties"]["status"] = status_schema();
   tool.annotations = Json{{"title", tool.title},
                           {"readOnlyHint", true},

@@ -25,7 +25,8 @@ Tool make_wait_tool(const ToolLimits& limits) {
       "clamped, and the result says the timeout used). Use it instead of polling status: one "
       "call, no tokens spent while the job runs. Only output that arrives after the call begins "
       "is matched, unless `offset` says where to start (0: all output). Returns {{job_id, reason: "
-      "exited|matched|timeout, status, exit_code, match: {{line, offset}} (when matched), output "
+      "exited|matched|timeout, status, exit_code, end_reason (memory_limit when the server killed "
+      "the job for its memory limit, else null), match: {{line, offset}} (when matched), output "
       "(the most recent new output, at most max_bytes), offset, next_offset, truncated, "
       "timeout_seconds, elapsed_seconds}}. On timeout, call wait again with offset=next_offset to "
       "continue without missing a line. Sends progress notifications while waiting when the "
@@ -59,6 +60,7 @@ Tool make_wait_tool(const ToolLimits& limits) {
         {"reason", {{"type", "string"}, {"enum", {"exited", "matched", "timeout"}}}},
         {"status", status_schema()},
         {"exit_code", {{"type", {"integer", "null"}}}},
+        {"end_reason", end_reason_schema()},
         {"match",
          {{"type", "object"},
           {"properties", {{"line", {{"type", "string"}}}, {"offset", {{"type", "integer"}}}}},
@@ -70,8 +72,8 @@ Tool make_wait_tool(const ToolLimits& limits) {
         {"timeout_seconds", {{"type", "number"}}},
         {"elapsed_seconds", {{"type", "number"}}}}},
       {"required",
-       {"job_id", "reason", "status", "exit_code", "output", "offset", "next_offset", "truncated",
-        "timeout_seconds", "elapsed_seconds"}}};
+       {"job_id", "reason", "status", "exit_code", "end_reason", "output", "offset", "next_offset",
+        "truncated", "timeout_seconds", "elapsed_seconds"}}};
   tool.annotations = Json{{"title", tool.title},
                           {"readOnlyHint", true},
                           {"destructiveHint", false},
@@ -108,6 +110,8 @@ Tool make_wait_tool(const ToolLimits& limits) {
     result["reason"] = to_string(outcome.reason);
     result["status"] = jobs::to_string(job->status());
     result["exit_code"] = exit_code_or_null(*job);
+    // Named apart from `reason` (why the wait returned): why the server ended the job, if it did.
+    result["end_reason"] = end_reason_or_null(*job);
     if (outcome.match) {
       result["match"] = Json{{"line", output_text(outcome.match->text)},
                              {"offset", outcome.match->offset}};

@@ -13,6 +13,8 @@
 namespace sys {
 namespace {
 
+using base::Result;
+
 std::string read_to_end(int fd) {
   std::string out;
   char buffer[4096];
@@ -26,6 +28,21 @@ std::string read_to_end(int fd) {
   return out;
 }
 
+// Every spawn test runs twice: through posix_spawn (jobs without confinement) and through
+// clone + exec (confined jobs, here with nothing to confine), which must behave the same.
+class Spawn : public ::testing::TestWithParam<bool> {
+ protected:
+  Result<SpawnedProcess> spawn(SpawnRequest request) {
+    if (GetParam()) request.confinement = SpawnConfinement{};
+    return spawn_process(request);
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(BothPaths, Spawn, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "CloneExec" : "PosixSpawn";
+                         });
+
 ExitInfo wait_exit(int pidfd) {
   pollfd p{pidfd, POLLIN, 0};
   EXPECT_EQ(::poll(&p, 1, 10000), 1);
@@ -35,10 +52,10 @@ ExitInfo wait_exit(int pidfd) {
   return reaped->value_or(ExitInfo{});
 }
 
-TEST(Spawn, RunsInItsOwnProcessGroupWithPipes) {
+TEST_P(Spawn, RunsInItsOwnProcessGroupWithPipes) {
   size_t fds_before = test::open_fd_count();
   {
-    auto process = spawn_process({{"/bin/sh", "-c", "echo $$ $(ps -o pgid= $$); echo err >&2"},
+    auto process = spawn({{"/bin/sh", "-c", "echo $$ $(ps -o pgid= $$); echo err >&2"},
                                   "/", {"PATH=/usr/bin:/bin"}});
     ASSERT_TRUE(process.has_value()) << process.error().message;
     std::string out = read_to_end(process->stdout_fd.get());
@@ -53,29 +70,59 @@ TEST(Spawn, RunsInItsOwnProcessGroupWithPipes) {
   EXPECT_EQ(test::open_fd_count(), fds_before);
 }
 
-TEST(Spawn, ChildGetsDefaultSignalDispositions) {
+TEST_P(Spawn, ChildGetsDefaultSignalDispositions) {
   // The server (and this test binary) ignores SIGPIPE; a job must not inherit that.
-  auto process = spawn_process({{"/bin/sh", "-c", "yes | head -n 1"}, "/", {"PATH=/usr/bin:/bin"}});
+  auto process = spawn({{"/bin/sh", "-c", "yes | head -n 1"}, "/", {"PATH=/usr/bin:/bin"}});
   ASSERT_TRUE(process.has_value());
   EXPECT_EQ(read_to_end(process->stdout_fd.get()), "y\n");
   EXPECT_EQ(wait_exit(process->pidfd.get()).exit_code, 0);
 }
 
-TEST(Spawn, ReportsWhyAProgramCannotStart) {
+TEST_P(Spawn, ChildStartsWithNothingBlockedOrIgnored) {
+  // This test binary ignores SIGPIPE, as the server does; the job must see neither that nor any
+  // blocked signal (the confined path blocks every signal around clone).
+  auto process = spawn({{"/bin/cat", "/proc/self/status"}, "/", {}});
+  ASSERT_TRUE(process.has_value()) << process.error().message;
+  std::string status = read_to_end(process->stdout_fd.get());
+  EXPECT_NE(status.find("SigBlk:\t0000000000000000\n"), std::string::npos) << status;
+  // Signals 32 and 33 are glibc's own (thread cancellation, setxid), which posix_spawn leaves
+  // ignored; the standard ones are what matters.
+  auto ignored = status.find("SigIgn:\t");
+  ASSERT_NE(ignored, std::string::npos);
+  EXPECT_EQ(std::stoull(status.substr(ignored + 8, 16), nullptr, 16) & 0x7fffffffu, 0u) << status;
+  EXPECT_EQ(wait_exit(process->pidfd.get()).exit_code, 0);
+}
+
+TEST_P(Spawn, ReportsAProgramThatIsNotExecutable) {
+  char path[] = "/tmp/mcpbg-not-executable-XXXXXX";
+  int fd = ::mkstemp(path);  // mode 0600: no execute bit, so even root may not exec it
+  ASSERT_GE(fd, 0);
+  ::close(fd);
   size_t fds_before = test::open_fd_count();
-  auto missing = spawn_process({{"no-such-program-abc"}, "/", {"PATH=/usr/bin:/bin"}});
+  auto denied = spawn({{path}, "/", {}});
+  ::unlink(path);
+  ASSERT_FALSE(denied.has_value());
+  EXPECT_NE(denied.error().message.find("permission denied"), std::string::npos)
+      << denied.error().message;
+  EXPECT_EQ(denied.error().sys_errno, EACCES);
+  EXPECT_EQ(test::open_fd_count(), fds_before);
+}
+
+TEST_P(Spawn, ReportsWhyAProgramCannotStart) {
+  size_t fds_before = test::open_fd_count();
+  auto missing = spawn({{"no-such-program-abc"}, "/", {"PATH=/usr/bin:/bin"}});
   ASSERT_FALSE(missing.has_value());
   EXPECT_NE(missing.error().message.find("not found on PATH"), std::string::npos);
-  auto bad_path = spawn_process({{"/nonexistent/prog"}, "/", {}});
+  auto bad_path = spawn({{"/nonexistent/prog"}, "/", {}});
   ASSERT_FALSE(bad_path.has_value());
   EXPECT_NE(bad_path.error().message.find("does not exist"), std::string::npos);
-  auto bad_cwd = spawn_process({{"/bin/true"}, "/nonexistent-dir", {}});
+  auto bad_cwd = spawn({{"/bin/true"}, "/nonexistent-dir", {}});
   ASSERT_FALSE(bad_cwd.has_value());
   EXPECT_NE(bad_cwd.error().message.find("cwd"), std::string::npos);
   EXPECT_EQ(test::open_fd_count(), fds_before);
 }
 
-TEST(Spawn, LooksUpProgramsOnTheJobsPath) {
+TEST(ResolveProgram, LooksUpProgramsOnTheJobsPath) {
   auto found = resolve_program("sh", "/nonexistent:/bin");
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(*found, "/bin/sh");
@@ -83,7 +130,7 @@ TEST(Spawn, LooksUpProgramsOnTheJobsPath) {
   EXPECT_FALSE(resolve_program("sh", "/nonexistent").has_value());
 }
 
-TEST(Spawn, RelativeNamesAndPathEntriesResolveFromTheGivenDirectory) {
+TEST(ResolveProgram, RelativeNamesAndPathEntriesResolveFromTheGivenDirectory) {
   EXPECT_EQ(*resolve_program("./local", "/bin", "/some/dir"), "/some/dir/./local");
   EXPECT_EQ(*resolve_program("/bin/sh", "", "/some/dir"), "/bin/sh");
   // "." and the empty entry are the given directory, not the caller's current one.
@@ -93,32 +140,32 @@ TEST(Spawn, RelativeNamesAndPathEntriesResolveFromTheGivenDirectory) {
   EXPECT_FALSE(resolve_program("sh", ".", "/nonexistent").has_value());
 }
 
-TEST(Spawn, AGivenProgramIsExecutedWithoutLookingArgvZeroUp) {
+TEST_P(Spawn, AGivenProgramIsExecutedWithoutLookingArgvZeroUp) {
   // argv[0] names nothing on PATH, and PATH is empty: only `program` can make this run. The
   // program still sees argv[0] as given.
   SpawnRequest request{.argv = {"no-such-name", "-c", "echo \"$0\""},
                        .cwd = "/",
                        .env = {"PATH=/nonexistent"},
                        .program = "/bin/sh"};
-  auto process = spawn_process(request);
+  auto process = spawn(request);
   ASSERT_TRUE(process.has_value()) << process.error().message;
   EXPECT_EQ(read_to_end(process->stdout_fd.get()), "no-such-name\n");
   EXPECT_EQ(wait_exit(process->pidfd.get()).exit_code, 0);
 }
 
-TEST(Spawn, ReportsDeathBySignal) {
-  auto process = spawn_process({{"/bin/sh", "-c", "kill -TERM $$"}, "/", {}});
+TEST_P(Spawn, ReportsDeathBySignal) {
+  auto process = spawn({{"/bin/sh", "-c", "kill -TERM $$"}, "/", {}});
   ASSERT_TRUE(process.has_value());
   ExitInfo exit = wait_exit(process->pidfd.get());
   EXPECT_FALSE(exit.exit_code.has_value());
   EXPECT_EQ(exit.term_signal, SIGTERM);
 }
 
-TEST(Spawn, OnATerminalTheChildLeadsASessionWithItAsControllingTerminal) {
+TEST_P(Spawn, OnATerminalTheChildLeadsASessionWithItAsControllingTerminal) {
   size_t fds_before = test::open_fd_count();
   {
     // /proc/PID/stat: pid (comm) state ppid pgrp session tty_nr ...; sh's comm has no spaces.
-    auto process = spawn_process(
+    auto process = spawn(
         {{"/bin/sh", "-c",
           "read -r pid comm state ppid pgrp sid tty rest < /proc/$$/stat; "
           "echo \"pid=$pid pgrp=$pgrp sid=$sid\"; [ \"$tty\" != 0 ] && echo has-ctty; "
@@ -145,9 +192,9 @@ TEST(Spawn, OnATerminalTheChildLeadsASessionWithItAsControllingTerminal) {
   EXPECT_EQ(test::open_fd_count(), fds_before);
 }
 
-TEST(Spawn, ATerminalThatCannotStartLeavesNothingOpen) {
+TEST_P(Spawn, ATerminalThatCannotStartLeavesNothingOpen) {
   size_t fds_before = test::open_fd_count();
-  auto missing = spawn_process({{"/nonexistent/prog"}, "/", {}, TerminalSize{}});
+  auto missing = spawn({{"/nonexistent/prog"}, "/", {}, TerminalSize{}});
   ASSERT_FALSE(missing.has_value());
   EXPECT_NE(missing.error().message.find("does not exist"), std::string::npos);
   EXPECT_EQ(test::open_fd_count(), fds_before);
