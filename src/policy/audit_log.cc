@@ -16,8 +16,15 @@ namespace policy {
 namespace {
 
 base::Result<base::UniqueFd> open_for_append(const std::filesystem::path& path) {
-  base::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  // O_NONBLOCK only for the open: a FIFO with no reader fails (ENXIO) instead of hanging
+  // start-up. Writes block as usual, on the writer thread.
+  base::UniqueFd fd(
+      ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0600));
   if (!fd) return base::fail_errno(fmt::format("cannot open '{}' for writing", path.string()));
+  int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    return base::fail_errno(fmt::format("cannot make '{}' blocking", path.string()));
+  }
   return fd;
 }
 
@@ -39,7 +46,9 @@ base::Result<std::unique_ptr<AuditLog>> AuditLog::open(Options options) {
   auto fd = open_for_append(options.path);
   if (!fd) return base::fail("audit_log: " + fd.error().message);
   struct stat info {};
-  if (::fstat(fd->get(), &info) == 0 && S_ISREG(info.st_mode) && options.max_size > 0) {
+  if (::fstat(fd->get(), &info) != 0 || !S_ISREG(info.st_mode)) {
+    options.max_size = 0;  // A pipe or a device is not rotated: renaming it would break it.
+  } else if (options.max_size > 0) {
     std::filesystem::path dir = options.path.parent_path();
     if (dir.empty()) dir = ".";
     if (::access(dir.c_str(), W_OK) != 0) {

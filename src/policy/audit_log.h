@@ -27,7 +27,8 @@ class AuditLog {
  public:
   struct Options {
     std::filesystem::path path;
-    uint64_t max_size = uint64_t{10} << 20;  // Rotate before the file would exceed it; 0: never.
+    // Rotate before the file would exceed it; 0: never. Only a regular file is rotated.
+    uint64_t max_size = uint64_t{10} << 20;
     size_t queue_capacity = 4096;            // Records waiting for the writer, at most.
   };
 

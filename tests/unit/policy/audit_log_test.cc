@@ -117,7 +117,8 @@ TEST_F(AuditLogTest, CountsWhatItDropsAndSaysSoInTheFile) {
   ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
   int reader = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   ASSERT_GE(reader, 0);
-  auto log = AuditLog::open({.path = path, .max_size = 0, .queue_capacity = 4});
+  // (max_size is ignored: a FIFO is never rotated.)
+  auto log = AuditLog::open({.path = path, .max_size = 100, .queue_capacity = 4});
   ASSERT_TRUE(log) << log.error().message;
   constexpr int kRecords = 100;
   std::string pad(16 * 1024, 'p');  // Four records fill a 64 KiB pipe.
@@ -179,6 +180,15 @@ TEST_F(AuditLogTest, CountsRecordsLostToWriteErrors) {
   (*log)->close();
   EXPECT_EQ((*log)->stats().failed, 3u);
   EXPECT_EQ((*log)->stats().written, 0u);
+}
+
+TEST_F(AuditLogTest, AFifoWithoutAReaderIsAnErrorNotAHang) {
+  fs::path path = dir_ / "audit.fifo";
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  auto log = AuditLog::open({.path = path});
+  ASSERT_FALSE(log);
+  EXPECT_NE(log.error().message.find("No such device or address"), std::string::npos)
+      << log.error().message;
 }
 
 TEST_F(AuditLogTest, RecordsAfterCloseAreCountedAsDropped) {
