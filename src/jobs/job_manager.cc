@@ -325,8 +325,9 @@ void JobManager::sweep_cgroups_soon() {
   // twice a second while any finished job's cgroup still holds processes.
   cgroup_sweep_.expires_after(std::chrono::milliseconds(500));
   cgroup_sweep_.async_wait([this](boost::system::error_code ec) {
-    cgroup_sweep_armed_ = false;
+    // Cancelled: the manager may be gone (its destructor cancels the timer); touch nothing.
     if (ec) return;
+    cgroup_sweep_armed_ = false;
     remove_empty_cgroups();
     bool left = !leftover_cgroups_.empty() ||
                 std::any_of(jobs_.begin(), jobs_.end(), [](const auto& entry) {
