@@ -18,6 +18,8 @@ Scale Scale::quick() {
   // A fifth, not a tenth: 50 waits would say little about holding many at once.
   quick.concurrent_waits = full.concurrent_waits / 5;
   quick.wait_probes = full.wait_probes / 10;
+  // A quarter, not a tenth: two pages still show the paging, and a page is the unit redacted.
+  quick.redaction_bytes = full.redaction_bytes / 4;
   // The repeats feed a median and the warm-up settles the baseline: neither shrinks.
   return quick;
 }
@@ -58,6 +60,8 @@ const std::vector<Scenario>& all_scenarios() {
        run_spawn_wait},
       {"waits", "500 pending waits: status latency, threads, idle CPU, shutdown answers all",
        run_waits},
+      {"redaction", "reading 8 MiB of build log / secret-dense output, redaction on vs off",
+       run_redaction},
   };
   return scenarios;
 }

@@ -29,9 +29,11 @@ struct Scale {
   std::chrono::seconds idle_window{10};
   int churn_jobs = 10'000;
   int churn_warm_up = 100;
+  uint64_t redaction_bytes = 8ull << 20;  // Of each kind of text; kept whole (bound: 10 MiB).
+  int redaction_repeats = 5;              // Reads of each job per server; the median is reported.
 
-  /// A tenth of the counts (a fifth of the waits), 100 MiB instead of 1 GiB, and a 3 s idle
-  /// window.
+  /// A tenth of the counts (a fifth of the waits), 100 MiB instead of 1 GiB, 2 MiB of text to
+  /// redact instead of 8, and a 3 s idle window.
   static Scale quick();
 };
 
@@ -76,5 +78,6 @@ std::vector<Figure> run_idle(const ScenarioContext& context);
 std::vector<Figure> run_churn(const ScenarioContext& context);
 std::vector<Figure> run_spawn_wait(const ScenarioContext& context);
 std::vector<Figure> run_waits(const ScenarioContext& context);
+std::vector<Figure> run_redaction(const ScenarioContext& context);
 
 }  // namespace bench
