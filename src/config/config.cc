@@ -18,6 +18,7 @@
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
+#include "base/paths.h"
 #include "base/unique_fd.h"
 #include "config/parse.h"
 
@@ -807,10 +808,6 @@ std::string join_paths(const std::vector<std::filesystem::path>& paths) {
 }
 }  // namespace
 
-bool is_within(const std::filesystem::path& path, const std::filesystem::path& root) {
-  auto [root_end, path_end] = std::mismatch(root.begin(), root.end(), path.begin(), path.end());
-  return root_end == root.end();
-}
 
 LoadOutcome load_config(const std::vector<std::string>& args, const Environment& env) {
   const std::vector<Setting>& table = settings();
@@ -905,7 +902,7 @@ LoadOutcome load_config(const std::vector<std::string>& args, const Environment&
     config.allowed_roots = {config.working_dir};
   } else if (std::none_of(config.allowed_roots.begin(), config.allowed_roots.end(),
                           [&](const std::filesystem::path& root) {
-                            return is_within(config.working_dir, root);
+                            return base::path_inside(config.working_dir, root);
                           })) {
     // Every job without a cwd would be refused: say so at start-up instead.
     return failure(fmt::format(

@@ -121,10 +121,6 @@ using Environment = std::map<std::string, std::string>;
 /// allowed; nothing falls back to a default silently. Unknown TOML keys are errors too.
 LoadOutcome load_config(const std::vector<std::string>& args, const Environment& env);
 
-/// Whether `path` is `root` or lies beneath it, component by component (/a/bc is not inside
-/// /a/b). Both must be absolute and normalised (real paths, as allowed_roots are).
-bool is_within(const std::filesystem::path& path, const std::filesystem::path& root);
-
 /// The process environment as an Environment (for main and for tests).
 Environment current_environment();
 

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <re2/re2.h>
 
+#include "base/paths.h"
 #include "sys/spawn.h"
 
 namespace policy {
@@ -109,16 +110,6 @@ base::Result<AllowedProgram> resolve_allowed_program(const std::string& entry,
 }
 
 }  // namespace
-
-bool path_inside(const fs::path& path, const fs::path& root) {
-  auto p = path.begin();
-  for (auto r = root.begin(); r != root.end(); ++r, ++p) {
-    // A trailing separator shows up as an empty last component; it adds nothing.
-    if (r->empty() && std::next(r) == root.end()) break;
-    if (p == path.end() || *p != *r) return false;
-  }
-  return true;
-}
 
 CommandPolicy::CommandPolicy(CommandPolicy&&) noexcept = default;
 CommandPolicy& CommandPolicy::operator=(CommandPolicy&&) noexcept = default;
@@ -247,7 +238,7 @@ base::Result<fs::path> CommandPolicy::resolve_cwd(std::optional<std::string_view
     return base::fail(fmt::format("cwd '{}' is not a directory", wanted.string()), ENOTDIR);
   }
   bool inside = std::any_of(roots_.begin(), roots_.end(),
-                            [&](const fs::path& root) { return path_inside(real, root); });
+                            [&](const fs::path& root) { return base::path_inside(real, root); });
   if (!inside) {
     std::string given = asked ? std::string(*asked) : working_dir_.string();
     std::string shown = real == fs::path(given)

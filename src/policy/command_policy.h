@@ -120,8 +120,4 @@ class CommandPolicy {
   bool shell_allowed_ = false;                // /bin/sh's real path is among programs_.
 };
 
-/// True when `path` is `root` or lies below it, component by component (/work/ab is not inside
-/// /work/a). Both must be absolute and normal (real paths are).
-bool path_inside(const std::filesystem::path& path, const std::filesystem::path& root);
-
 }  // namespace policy
