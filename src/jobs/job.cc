@@ -168,7 +168,6 @@ base::Result<void> Job::launch(std::optional<sys::SpawnConfinement> confinement,
   return {};
 }
 
-
 // asio's async_wait never tries the operation first and epoll runs edge-triggered, so an edge
 // that fires before a wait is queued is lost (a fast job's EOF or exit). Hence the rule in these
 // loops: wait only right after seeing "not ready yet" in the same handler, with no other handler
