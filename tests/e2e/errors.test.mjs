@@ -127,6 +127,11 @@ describe('argument validation', () => {
     assert.equal((await srv.call('output', { job_id: id, offset: 6 })).output, '');
     assert.equal((await srv.call('output', { job_id: id, max_bytes: 1024 * 1024 })).output, 'hello\n');
     assert.equal((await srv.call('output', { job_id: id, max_bytes: 1 })).output, 'h');
+    // execute's max_bytes has the same ceiling, refused rather than clamped, and nothing starts.
+    const before = (await srv.call('list', {})).jobs.length;
+    assert.match(await srv.callError('execute',
+      { command: 'echo x', wait_seconds: 1, max_bytes: 1024 * 1024 + 1 }), /max_bytes/);
+    assert.equal((await srv.call('list', {})).jobs.length, before);
   });
 
   test('tail: bad lines and stream', async () => {

@@ -159,7 +159,12 @@ test('list: newest first, fields, and status filter', withServer(async (srv) => 
       'status', 'waiting_for_input'],
   );
   assert.equal(jc.reason, null, 'only a job the server ended for a limit has a reason');
-  assert.ok(jc.rss_bytes > 0, 'a running job has a resident size');
+  // Right after execute the process may still be between fork and exec (`sh` becoming `sleep`),
+  // when /proc can show no resident pages: wait for the size rather than sample it once.
+  await srv.waitFor(async () => {
+    const row = (await srv.call('list', {})).jobs.find((j) => j.job_id === c.job_id);
+    return row.rss_bytes > 0;
+  }, { what: 'a running job has a resident size' });
   assert.equal(jc.waiting_for_input, false, 'sleep is not reading its stdin');
   assert.equal(jb.rss_bytes, null, 'a finished job has none');
   assert.equal(jc.label, 'c');

@@ -97,8 +97,9 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
   add_queue_state(result, *job, context.jobs, context.redactor);
   if (waited && job->finished()) {
     Json output = recent_output(context.redactor, job->output(), 0,
-                                std::min(arguments.value<uint64_t>("max_bytes", kDefaultMaxBytes),
-                                         context.limits.max_read_bytes));
+                                arguments.value<uint64_t>(
+                                    "max_bytes",
+                                    std::min(kDefaultMaxBytes, context.limits.max_read_bytes)));
     result.update(output);
     result["exit_code"] = exit_code_or_null(*job);
     result["reason"] = end_reason_or_null(*job);
@@ -109,7 +110,7 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
 
 }  // namespace
 
-Tool make_execute_tool(const ToolLimits&) {
+Tool make_execute_tool(const ToolLimits& limits) {
   Tool tool;
   tool.name = "execute";
   tool.title = "Start a background job";
@@ -161,8 +162,6 @@ Tool make_execute_tool(const ToolLimits&) {
                        "description": "Wait up to this long for the job to finish and return its output (default 0: return at once)."},
       "timeout_seconds": {"type": "number", "exclusiveMinimum": 0,
                           "description": "End the job if it runs longer than this (default: the server's job_timeout, if any)."},
-      "max_bytes": {"type": "integer", "minimum": 1,
-                    "description": "With wait_seconds: most output bytes to return (default 65536)."},
       "priority": {"type": "integer", "minimum": -1000, "maximum": 1000,
                    "description": "Place in the queue when max_jobs are already running: higher starts first, first come first served among equals (default 0)."},
       "pty": {"type": "boolean",
@@ -194,6 +193,12 @@ Tool make_execute_tool(const ToolLimits&) {
     },
     "additionalProperties": false
   })json");
+  // As for output and wait: a max_bytes above max_read_bytes is refused, not silently clamped.
+  tool.input_schema["properties"]["max_bytes"] =
+      max_bytes_schema(limits, std::min(kDefaultMaxBytes, limits.max_read_bytes));
+  tool.input_schema["properties"]["max_bytes"]["description"] = fmt::format(
+      "With wait_seconds: most output bytes to return (default {}, at most {}).",
+      std::min(kDefaultMaxBytes, limits.max_read_bytes), limits.max_read_bytes);
   tool.output_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
