@@ -68,6 +68,8 @@ JobManager::JobManager(const asio::any_io_executor& executor, EngineSettings set
     : executor_(executor),
       settings_(std::move(settings)),
       starts_(settings_.max_starts_per_minute),
+      inheritable_env_(
+          policy::inheritable_environment(settings_.environment, policy::server_environment())),
       cleanup_timer_(executor),
       any_change_(executor, std::chrono::steady_clock::time_point::max()),
       confinement_(settings_.confinement),
@@ -107,8 +109,8 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
     spec.argv = request.argv;
   }
   // Built before the policy looks at the job: its program is looked up on the job's own PATH.
-  spec.env = policy::build_environment(
-      settings_.environment, policy::server_environment(), request.env,
+  spec.env = policy::job_environment(
+      settings_.environment, inheritable_env_, request.env,
       request.terminal ? policy::Attachment::kTerminal : policy::Attachment::kPipes);
 
   // The operator's policy decides first: a refused job is refused whatever the load.

@@ -158,6 +158,8 @@ class JobManager {
   std::vector<QueuedJob> queue_;  // Next to start first.
   uint64_t arrivals_ = 0;
   policy::RateLimiter starts_;
+  // What jobs inherit of the server's environment (filtered once: it does not change).
+  std::vector<std::string> inheritable_env_;
   bool shutting_down_ = false;
   asio::steady_timer cleanup_timer_;
   asio::steady_timer any_change_;  // Never expires; cancelled when a job ends or its output closes.

@@ -26,12 +26,25 @@ bool name_excluded(std::string_view name, const std::vector<std::string>& patter
   });
 }
 
-std::vector<std::string> build_environment(const EnvironmentRules& rules,
-                                           const std::vector<std::string_view>& inherited,
-                                           const std::map<std::string, std::string>& own,
-                                           Attachment attachment) {
+std::vector<std::string> inheritable_environment(const EnvironmentRules& rules,
+                                                 const std::vector<std::string_view>& server) {
+  std::vector<std::string> kept;
+  kept.reserve(server.size());
+  for (std::string_view entry : server) {
+    std::string_view name = entry.substr(0, entry.find('='));
+    if (rules.inheritance == EnvInheritance::kMinimal && !in_minimal_set(name)) continue;
+    if (name_excluded(name, rules.exclude)) continue;
+    kept.emplace_back(entry);
+  }
+  return kept;
+}
+
+std::vector<std::string> job_environment(const EnvironmentRules& rules,
+                                         const std::vector<std::string>& inheritable,
+                                         const std::map<std::string, std::string>& own,
+                                         Attachment attachment) {
   // Lowest precedence first: inherited, then the defaults for how the job runs, then its own env.
-  std::map<std::string, std::string> set_here;
+  std::map<std::string, std::string, std::less<>> set_here;
   if (attachment == Attachment::kTerminal) {
     // What the terminal understands; the server's own TERM describes whatever it runs under.
     set_here = {{"TERM", "xterm-256color"}};
@@ -42,16 +55,20 @@ std::vector<std::string> build_environment(const EnvironmentRules& rules,
   for (const auto& [name, value] : own) set_here.insert_or_assign(name, value);
 
   std::vector<std::string> env;
-  env.reserve(inherited.size() + set_here.size());
-  for (std::string_view entry : inherited) {
-    std::string_view name = entry.substr(0, entry.find('='));
-    if (set_here.contains(std::string(name))) continue;
-    if (rules.inheritance == EnvInheritance::kMinimal && !in_minimal_set(name)) continue;
-    if (name_excluded(name, rules.exclude)) continue;
-    env.emplace_back(entry);
+  env.reserve(inheritable.size() + set_here.size());
+  for (const std::string& entry : inheritable) {
+    std::string_view name = std::string_view(entry).substr(0, entry.find('='));
+    if (!set_here.contains(name)) env.push_back(entry);
   }
   for (const auto& [name, value] : set_here) env.push_back(fmt::format("{}={}", name, value));
   return env;
+}
+
+std::vector<std::string> build_environment(const EnvironmentRules& rules,
+                                           const std::vector<std::string_view>& inherited,
+                                           const std::map<std::string, std::string>& own,
+                                           Attachment attachment) {
+  return job_environment(rules, inheritable_environment(rules, inherited), own, attachment);
 }
 
 std::vector<std::string_view> server_environment() {

@@ -37,6 +37,20 @@ enum class Attachment { kPipes, kTerminal };
 /// True when `name` matches one of `patterns` (fnmatch, case-insensitive).
 bool name_excluded(std::string_view name, const std::vector<std::string>& patterns);
 
+/// The part of `server` (the server's environment, "NAME=value" entries) a job may inherit under
+/// `rules`: all of it or the minimal set, minus the exclusions. The server's environment does not
+/// change while it runs, so the engine computes this once rather than matching every pattern
+/// against every variable for every job.
+std::vector<std::string> inheritable_environment(const EnvironmentRules& rules,
+                                                 const std::vector<std::string_view>& server);
+
+/// A job's whole environment from an `inheritable` set already filtered by
+/// inheritable_environment: it, then the defaults for `attachment`, then `own`.
+std::vector<std::string> job_environment(const EnvironmentRules& rules,
+                                         const std::vector<std::string>& inheritable,
+                                         const std::map<std::string, std::string>& own,
+                                         Attachment attachment);
+
 /// The whole environment of a job, "NAME=value" entries. `inherited` is the server's environment
 /// ("NAME=value" entries, as in `environ`); `own` is the job's `env`. Precedence, lowest first:
 /// inherited (filtered by `rules`), the defaults for `attachment`, `own`.
@@ -45,8 +59,7 @@ std::vector<std::string> build_environment(const EnvironmentRules& rules,
                                            const std::map<std::string, std::string>& own,
                                            Attachment attachment);
 
-/// This process's environment as entries for build_environment. Read at each call, not cached:
-/// cheap, and always what the server has now.
+/// This process's environment as entries for build_environment, read now.
 std::vector<std::string_view> server_environment();
 
 /// The value of `name` in "NAME=value" entries; nullopt when absent (not the same as empty: an

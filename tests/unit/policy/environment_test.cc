@@ -123,5 +123,19 @@ TEST(Environment, ServerEnvironmentIsReadAtEachCall) {
       second.end());
 }
 
+TEST(Environment, FilteringOnceThenBuildingPerJobGivesTheSameEnvironment) {
+  // The engine filters the server's environment once and builds each job's from that.
+  for (auto inheritance : {EnvInheritance::kInherit, EnvInheritance::kMinimal}) {
+    EnvironmentRules rules{.inheritance = inheritance, .exclude = kSecrets};
+    auto inheritable = inheritable_environment(rules, kServer);
+    EXPECT_FALSE(has_name(inheritable, "GITHUB_TOKEN"));
+    for (auto attachment : {Attachment::kPipes, Attachment::kTerminal}) {
+      std::map<std::string, std::string> own = {{"MY_API_TOKEN", "given"}, {"PAGER", "more"}};
+      EXPECT_EQ(sorted(job_environment(rules, inheritable, own, attachment)),
+                sorted(build_environment(rules, kServer, own, attachment)));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace policy
