@@ -11,27 +11,14 @@
 
 #include <fmt/format.h>
 
+#include "sys/small_file.h"
+
 namespace sys {
 namespace {
 
 namespace fs = std::filesystem;
 
 constexpr std::string_view kServerDirPrefix = "mcp-background-job-";
-
-// A small file from /proc or a cgroup, by plain read(2): empty when it cannot be read (a process
-// that exits mid-read makes /proc fail with ESRCH).
-std::string read_small_file(const fs::path& path) {
-  base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return {};
-  std::string content;
-  char chunk[4096];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return n == 0 ? content : std::string();
-    content.append(chunk, static_cast<size_t>(n));
-  }
-}
 
 base::Result<void> write_file(const fs::path& path, std::string_view text) {
   base::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));

@@ -1,7 +1,5 @@
 #include "sys/proc_stats.h"
 
-#include "base/unique_fd.h"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -13,23 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "sys/small_file.h"
+
 namespace sys {
 namespace {
-
-// A /proc file of a process that exits mid-read fails with ESRCH; libstdc++ streams would throw
-// from underflow there. Plain read(2): a vanished process reads as empty.
-std::string read_small_file(const std::string& path) {
-  base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return {};
-  std::string content;
-  char chunk[4096];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return n == 0 ? content : std::string();
-    content.append(chunk, static_cast<size_t>(n));
-  }
-}
 
 struct ProcStat {
   char state = '?';
