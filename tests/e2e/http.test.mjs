@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import { test } from 'node:test';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -302,6 +303,25 @@ test('GET /healthz reports status, version, uptime and job counts', withHttpServ
   const unknownPath = await fetch(`${srv.base}/nope`);
   assert.equal(unknownPath.status, 404);
   await unknownPath.body?.cancel();
+}));
+
+test('a client that never finishes its header does not delay others, and is cut off', withHttpServer(async (srv) => {
+  const slow = net.connect({ host: srv.url.hostname, port: Number(srv.url.port) });
+  await new Promise((resolve, reject) => { slow.once('connect', resolve); slow.once('error', reject); });
+  const closed = new Promise((resolve) => slow.once('close', () => resolve(Date.now())));
+  slow.on('error', () => {});
+  const since = Date.now();
+  slow.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${srv.url.port}\r\n`);  // and nothing more
+
+  const fast = await fetch(`${srv.base}/healthz`);
+  assert.equal(fast.status, 200);
+  await fast.body?.cancel();
+  await rawSession(srv);
+
+  // The header read bound is 10 s.
+  const at = await Promise.race([closed, new Promise((resolve) => setTimeout(() => resolve(null), 15_000))]);
+  assert.notEqual(at, null, 'the slow connection is closed within 15 s');
+  assert.ok(at - since >= 9_000, `closed after ${at - since} ms, not before the 10 s bound`);
 }));
 
 test('a non-loopback address is refused at start-up (exit 2); stdout stays empty on HTTP', async () => {
