@@ -1,5 +1,5 @@
-// mcp-background-job: an MCP server, spoken to over stdio, that runs shell commands as
-// background jobs. main() only wires the modules together; see docs/ARCHITECTURE.md.
+// mcp-background-job: an MCP server, spoken to over stdio (or Streamable HTTP with --http), that
+// runs shell commands as background jobs. main() only wires the modules together; see docs/ARCHITECTURE.md.
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -21,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/config.h"
+#include "http/http_server.h"
 #include "jobs/job_manager.h"
 #include "mcp/server.h"
 #include "policy/audit_log.h"
@@ -153,7 +155,7 @@ int run_server(int argc, char** argv) {
                   "killed without a chance to shut down",
                   watchdog.error().message);
   }
-  if (::isatty(STDIN_FILENO)) std::fprintf(stderr, kTerminalHint, argv[0]);
+  if (!config.http && ::isatty(STDIN_FILENO)) std::fprintf(stderr, kTerminalHint, argv[0]);
 
   // After the watchdog's fork: the audit log writes from a thread of its own.
   std::unique_ptr<policy::AuditLog> audit_log;
@@ -206,26 +208,50 @@ int run_server(int argc, char** argv) {
                              });
   }
 
+  const mcp::ToolLimits tool_limits{.max_read_bytes = config.max_read_bytes,
+                                    .max_interact_wait = config.max_interact_wait,
+                                    .max_wait = config.max_wait,
+                                    .policy = mcp::tools::describe_policy(config)};
+  const mcp::Safeguards safeguards{.redactor = config.redact ? &*redactor : nullptr,
+                                   .audit_log = audit_log.get()};
+  auto make_server = [&](mcp::McpServer::Send send) {
+    return std::make_unique<mcp::McpServer>(io.get_executor(), jobs, tool_limits, MCPBG_VERSION,
+                                            std::move(send), safeguards);
+  };
+
   std::unique_ptr<mcp::McpServer> server;
   bool stopping = false;
   std::function<void(std::string_view)> stop;
 
-  transport::StdioTransport stdio(
-      io.get_executor(), STDIN_FILENO, STDOUT_FILENO, config.max_message_size,
-      {.on_message = [&](std::string_view line) { server->handle_message(line); },
-       .on_oversized =
-           [&](uint64_t size) { server->reject_oversized(size, config.max_message_size); },
-       .on_closed = [&] { stop("stdin closed"); }});
-
-  server = std::make_unique<mcp::McpServer>(
-      io.get_executor(), jobs,
-      mcp::ToolLimits{.max_read_bytes = config.max_read_bytes,
-                      .max_interact_wait = config.max_interact_wait,
-                      .max_wait = config.max_wait,
-                      .policy = mcp::tools::describe_policy(config)},
-      MCPBG_VERSION, [&](std::string message) { stdio.send(std::move(message)); },
-      mcp::Safeguards{.redactor = config.redact ? &*redactor : nullptr,
-                      .audit_log = audit_log.get()});
+  // One transport: stdio (one client, one McpServer), or HTTP (an McpServer per session).
+  std::optional<transport::StdioTransport> stdio;
+  std::optional<http::HttpServer> http_server;
+  if (config.http) {
+    http_server.emplace(io.get_executor(),
+                        http::HttpSettings{.host = config.http->host,
+                                           .port = config.http->port,
+                                           .max_body_size = config.max_message_size},
+                        jobs, MCPBG_VERSION, make_server);
+    auto bound = http_server->start();
+    if (!bound) {
+      std::fprintf(stderr, "mcp-background-job: %s\n", bound.error().message.c_str());
+      return 2;
+    }
+    // A fixed format, for scripts and tests that start the server on port 0.
+    std::string host = bound->address().is_v6() ? "[" + bound->address().to_string() + "]"
+                                                : bound->address().to_string();
+    std::fprintf(stderr, "mcp-background-job: serving MCP at http://%s:%u/mcp\n", host.c_str(),
+                 static_cast<unsigned>(bound->port()));
+  } else {
+    stdio.emplace(
+        io.get_executor(), STDIN_FILENO, STDOUT_FILENO, config.max_message_size,
+        transport::StdioTransport::Handlers{
+            .on_message = [&](std::string_view line) { server->handle_message(line); },
+            .on_oversized =
+                [&](uint64_t size) { server->reject_oversized(size, config.max_message_size); },
+            .on_closed = [&] { stop("stdin closed"); }});
+    server = make_server([&](std::string message) { stdio->send(std::move(message)); });
+  }
 
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
@@ -241,20 +267,23 @@ int run_server(int argc, char** argv) {
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
+          if (http_server) http_server->stop();  // no new sessions while jobs stop
           co_await jobs.shutdown(config.shutdown_grace);
           watchdog_exit.cancel();
           // Deliver what is queued (responses, job-end messages), but a client that closed stdin
           // may have stopped reading stdout too: never wait on it for long.
-          using namespace asio::experimental::awaitable_operators;
-          asio::steady_timer flush_deadline(io, kFlushBound);
-          co_await (stdio.flush() || flush_deadline.async_wait(asio::use_awaitable));
+          if (stdio) {
+            using namespace asio::experimental::awaitable_operators;
+            asio::steady_timer flush_deadline(io, kFlushBound);
+            co_await (stdio->flush() || flush_deadline.async_wait(asio::use_awaitable));
+          }
           signals.cancel();
           io.stop();
         },
         asio::detached);
   };
 
-  stdio.start();
+  if (stdio) stdio->start();
   io.run();
   if (audit_log) {
     // Every job's end is in it by now (shutdown waited for them): write it all out.

@@ -1,6 +1,8 @@
 #include "config/config.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -363,6 +365,70 @@ Setting file_setting(Names names, std::string help, std::filesystem::path Config
                  }};
 }
 
+// HOST:PORT, with an IPv6 host in brackets. The host must be a loopback address (any of
+// 127.0.0.0/8, ::1) or "localhost": serving beyond this machine needs an auth token, which
+// cannot be configured yet.
+base::Result<HttpAddress> parse_http_address(std::string_view text) {
+  std::string_view trimmed = trim(text);
+  size_t colon = trimmed.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return base::fail(fmt::format("{} is not HOST:PORT", quote(text)));
+  }
+  std::string host(trimmed.substr(0, colon));
+  std::string_view port_text = trimmed.substr(colon + 1);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') {
+      return base::fail(fmt::format("{} is not HOST:PORT", quote(text)));
+    }
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    return base::fail(fmt::format("{}: an IPv6 address goes in brackets ([::1]:PORT)", quote(text)));
+  }
+  auto port = parse_integer(port_text);
+  if (!port || *port < 0 || *port > 65535) {
+    return base::fail(fmt::format("{}: the port is not a number from 0 to 65535", quote(text)));
+  }
+  bool loopback = host == "localhost";
+  if (!loopback) {
+    in_addr v4{};
+    in6_addr v6{};
+    if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+      loopback = (ntohl(v4.s_addr) >> 24) == 127;
+    } else if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+      loopback = IN6_IS_ADDR_LOOPBACK(&v6);
+    } else {
+      return base::fail(
+          fmt::format("{}: the host is not an IP address or localhost", quote(text)));
+    }
+  }
+  if (!loopback) {
+    return base::fail(fmt::format("{}: {} is not a loopback address, and serving beyond this "
+                                  "machine needs an auth token, which is not supported yet",
+                                  quote(text), host));
+  }
+  return HttpAddress{std::move(host), static_cast<uint16_t>(*port)};
+}
+
+Setting http_setting(Names names, std::string help) {
+  return Setting{std::move(names),
+                 "HOST:PORT",
+                 std::move(help),
+                 "none (stdio)",
+                 "HOST:PORT with a loopback host (127.0.0.1, [::1] or localhost) and a port from "
+                 "0 (any free one) to 65535, or \"\" for stdio",
+                 TomlForm::kStringOnly,
+                 [](std::string_view text, const ValueContext&, Config& config) -> base::Result<void> {
+                   if (trim(text).empty()) {
+                     config.http.reset();
+                     return {};
+                   }
+                   auto address = parse_http_address(text);
+                   if (!address) return tl::unexpected(address.error());
+                   config.http = std::move(*address);
+                   return {};
+                 }};
+}
+
 const std::vector<Setting>& settings() {
   using std::chrono::milliseconds;
   using namespace std::chrono_literals;
@@ -516,6 +582,8 @@ const std::vector<Setting>& settings() {
                    "Beyond this size the audit log is renamed to PATH.1 (replacing the last one) "
                    "and a new one started.",
                    &Config::audit_log_max_size, 4 * kKiB, 64 * kGiB),
+      http_setting({"http", "--http", "MCP_BG_HTTP"},
+                   "Serve MCP over Streamable HTTP at /mcp on this address instead of stdio."),
   };
   return table;
 }

@@ -25,6 +25,13 @@ inline const std::vector<std::string>& default_env_exclude() {
   return patterns;
 }
 
+// Where the HTTP transport listens: an IP literal (or "localhost") and a TCP port (0: any free one).
+struct HttpAddress {
+  std::string host;
+  uint16_t port = 0;
+  bool operator==(const HttpAddress&) const = default;
+};
+
 struct Config {
   // Directory a job runs in when `execute` names no cwd. Default: the server's own cwd at start.
   std::filesystem::path working_dir;
@@ -104,6 +111,11 @@ struct Config {
   std::filesystem::path audit_log;
   // Beyond this size the audit log is renamed to PATH.1 and a new one started.
   uint64_t audit_log_max_size = 10ull << 20;
+
+  // ---- Transport.
+  // Set: serve MCP over Streamable HTTP at this address instead of stdio. Only a loopback
+  // address is accepted until an auth token can be configured.
+  std::optional<HttpAddress> http;
 };
 
 /// What start-up should do: run with `config`, or print `message` and exit with `exit_code`

@@ -104,13 +104,16 @@ class JobManager {
   base::Result<void> check_confinement() { return confinement_.check(); }
 
   /// Called once for every job that ends (after its status is final). Each call adds an observer.
-  void on_job_end(std::function<void(const Job&)> observer) {
-    job_end_observers_.push_back(std::move(observer));
+  /// With an `owner`, the observer is no longer called once the owner is gone, and forgotten
+  /// when the next observer is added (observers of HTTP sessions come and go).
+  void on_job_end(std::function<void(const Job&)> observer, std::weak_ptr<const void> owner = {}) {
+    add_observer(job_end_observers_, std::move(observer), std::move(owner));
   }
   /// Called with a job's id when the set of remembered jobs changes: after the job started, and
   /// after it was forgotten (evicted; find() no longer has it). Each call adds an observer.
-  void on_jobs_changed(std::function<void(const std::string& id)> observer) {
-    jobs_changed_observers_.push_back(std::move(observer));
+  void on_jobs_changed(std::function<void(const std::string& id)> observer,
+                       std::weak_ptr<const void> owner = {}) {
+    add_observer(jobs_changed_observers_, std::move(observer), std::move(owner));
   }
 
   /// Evicts finished jobs older than the retention, now (the timer also does this periodically).
@@ -163,8 +166,27 @@ class JobManager {
   bool shutting_down_ = false;
   asio::steady_timer cleanup_timer_;
   asio::steady_timer any_change_;  // Never expires; cancelled when a job ends or its output closes.
-  std::vector<std::function<void(const Job&)>> job_end_observers_;
-  std::vector<std::function<void(const std::string&)>> jobs_changed_observers_;
+  template <typename Arg>
+  struct Observer {
+    std::function<void(Arg)> call;
+    std::weak_ptr<const void> owner;
+    bool owned = false;  // false: lives as long as the manager
+    void operator()(Arg arg) const {
+      if (!owned || !owner.expired()) call(arg);
+    }
+  };
+  // Adds one, and forgets those whose owner is gone (never during a notification: observers are
+  // added by constructors, not from inside an observer).
+  template <typename Arg>
+  static void add_observer(std::vector<Observer<Arg>>& observers, std::function<void(Arg)> call,
+                           std::weak_ptr<const void> owner) {
+    std::erase_if(observers, [](const Observer<Arg>& o) { return o.owned && o.owner.expired(); });
+    bool owned = !owner.expired();
+    observers.push_back({std::move(call), std::move(owner), owned});
+  }
+
+  std::vector<Observer<const Job&>> job_end_observers_;
+  std::vector<Observer<const std::string&>> jobs_changed_observers_;
   Confinement confinement_;
   // Cgroups of forgotten jobs that still had processes (which left the job's group).
   std::vector<std::unique_ptr<sys::JobCgroup>> leftover_cgroups_;

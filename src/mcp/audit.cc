@@ -20,7 +20,7 @@ Auditor::Auditor(policy::AuditLog& log, const policy::Redactor* redactor, jobs::
   std::weak_ptr<int> alive = alive_;
   jobs.on_job_end([this, alive](const jobs::Job& job) {
     if (!alive.expired()) job_ended(job);
-  });
+  }, alive_);
 }
 
 Auditor::~Auditor() = default;

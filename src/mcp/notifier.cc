@@ -59,10 +59,10 @@ Notifier::Notifier(const asio::any_io_executor& executor, jobs::JobManager& jobs
   std::weak_ptr<int> alive = alive_;
   jobs_.on_job_end([this, alive](const jobs::Job& job) {
     if (!alive.expired()) job_ended(job);
-  });
+  }, alive_);
   jobs_.on_jobs_changed([this, alive](const std::string& id) {
     if (!alive.expired()) jobs_changed(id);
-  });
+  }, alive_);
 }
 
 // Timer cancellation reports failure by exception only in theory (a broken reactor).

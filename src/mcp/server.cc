@@ -69,6 +69,19 @@ void McpServer::reject_oversized(uint64_t size, uint64_t limit) {
                          size, limit));
 }
 
+void McpServer::cancel_all() {
+  // By key, looked up again each time: should a cancellation complete a call at once, its
+  // handler erases it from in_flight_.
+  std::vector<std::string> keys;
+  for (const auto& [key, state] : in_flight_) keys.push_back(key);
+  for (const auto& key : keys) {
+    auto it = in_flight_.find(key);
+    if (it == in_flight_.end() || it->second->cancelled) continue;
+    it->second->cancelled = true;
+    it->second->cancel.emit(boost::asio::cancellation_type::terminal);
+  }
+}
+
 void McpServer::handle_message(std::string_view text) {
   Json message = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (message.is_discarded()) {

@@ -48,6 +48,13 @@ class McpServer {
   /// The transport dropped a message larger than the limit; tell the client.
   void reject_oversized(uint64_t size, uint64_t limit);
 
+  /// The session is ending (an HTTP DELETE): every call still running is withdrawn as if the
+  /// client had cancelled it, and none will be answered. Jobs are not touched.
+  void cancel_all();
+  /// Calls whose completion is still to come: their handlers refer to this server, so it must
+  /// outlive them.
+  size_t calls_in_flight() const { return in_flight_.size(); }
+
  private:
   enum class Era { kLegacy, kModern };
   struct InFlight {

@@ -680,3 +680,45 @@ TEST_F(PolicySettingsTest, LimitsTakeZeroForNone) {
 
 }  // namespace
 }  // namespace config
+
+namespace config {
+namespace {
+
+TEST_F(ConfigTest, HttpIsOffByDefaultAndTakesALoopbackHostAndPort) {
+  EXPECT_FALSE(load_ok({}).http.has_value());
+  EXPECT_EQ(load_ok({"--http", "127.0.0.1:8765"}).http, (HttpAddress{"127.0.0.1", 8765}));
+  EXPECT_EQ(load_ok({"--http", "[::1]:0"}).http, (HttpAddress{"::1", 0}));
+  EXPECT_EQ(load_ok({"--http", "localhost:80"}).http, (HttpAddress{"localhost", 80}));
+  EXPECT_EQ(load_ok({"--http", "127.0.0.2:1"}).http, (HttpAddress{"127.0.0.2", 1}));
+  EXPECT_FALSE(load_ok({"--http", ""}).http.has_value());
+  env_["MCP_BG_HTTP"] = "127.0.0.1:9000";
+  EXPECT_EQ(load_ok({}).http, (HttpAddress{"127.0.0.1", 9000}));
+  EXPECT_EQ(load_ok({"--http", "[::1]:9001"}).http, (HttpAddress{"::1", 9001}));  // flag wins
+  env_.erase("MCP_BG_HTTP");
+  const fs::path file = write("c.toml", "http = \"127.0.0.1:7000\"\n");
+  EXPECT_EQ(load_ok({"--config", file.string()}).http, (HttpAddress{"127.0.0.1", 7000}));
+}
+
+TEST_F(ConfigTest, HttpRefusesANonLoopbackAddressAndMalformedOnes) {
+  std::string message = load_error({"--http", "0.0.0.0:8765"});
+  EXPECT_TRUE(contains(message, "not a loopback address")) << message;
+  EXPECT_TRUE(contains(message, "auth token")) << message;
+  message = load_error({"--http", "192.168.1.2:8765"});
+  EXPECT_TRUE(contains(message, "not a loopback address")) << message;
+  message = load_error({"--http", "[::]:8765"});
+  EXPECT_TRUE(contains(message, "not a loopback address")) << message;
+  message = load_error({"--http", "example.com:80"});
+  EXPECT_TRUE(contains(message, "not an IP address")) << message;
+  message = load_error({"--http", "127.0.0.1"});
+  EXPECT_TRUE(contains(message, "HOST:PORT")) << message;
+  message = load_error({"--http", "127.0.0.1:65536"});
+  EXPECT_TRUE(contains(message, "port")) << message;
+  message = load_error({"--http", "::1:80"});
+  EXPECT_TRUE(contains(message, "brackets")) << message;
+  env_["MCP_BG_HTTP"] = "10.0.0.1:1";
+  message = load_error({});
+  EXPECT_TRUE(contains(message, "MCP_BG_HTTP")) << message;
+}
+
+}  // namespace
+}  // namespace config

@@ -39,5 +39,31 @@ TEST(JobManagerObservers, AllHearEveryEndAndEveryChangeToTheSet) {
             (std::vector<std::string>{first_id + " in", second_id + " in", first_id + " out"}));
 }
 
+// An HTTP session's observers go with the session: never called after their owner is gone.
+TEST(JobManagerObservers, AnOwnedObserverStopsWithItsOwner) {
+  spdlog::set_level(spdlog::level::warn);
+  boost::asio::io_context io;
+  JobManager manager(io.get_executor(), EngineSettings{.working_dir = "/tmp"});
+  int owned_ends = 0, owned_changes = 0, lasting_ends = 0;
+  auto owner = std::make_shared<int>(0);
+  manager.on_job_end([&](const Job&) { ++owned_ends; }, owner);
+  manager.on_jobs_changed([&](const std::string&) { ++owned_changes; }, owner);
+  manager.on_job_end([&](const Job&) { ++lasting_ends; });
+
+  ExecuteRequest request;
+  request.command = "true";
+  ASSERT_TRUE(manager.execute(request));
+  ASSERT_TRUE(test::run_until(io, [&] { return manager.running_count() == 0 && lasting_ends == 1; }));
+  EXPECT_EQ(owned_ends, 1);
+  EXPECT_EQ(owned_changes, 1);
+
+  owner.reset();
+  manager.on_job_end([](const Job&) {}, std::make_shared<int>(0));  // prunes the dead ones
+  ASSERT_TRUE(manager.execute(request));
+  ASSERT_TRUE(test::run_until(io, [&] { return manager.running_count() == 0 && lasting_ends == 2; }));
+  EXPECT_EQ(owned_ends, 1);
+  EXPECT_EQ(owned_changes, 1);
+}
+
 }  // namespace
 }  // namespace jobs
