@@ -179,13 +179,15 @@ asio::awaitable<void> HttpServer::serve_connection(tcp::socket socket) {
       early = {bhttp::status::request_header_fields_too_large, {}, {}, {}};
       answer_early = true;
     } else if (header_ec == bhttp::error::body_limit) {
-      // Beast checks Content-Length against the limit as soon as the header is complete.
+      // Beast checks Content-Length against the limit as it completes the header, and fails
+      // before the parser counts the header as done: content_length() may not be asked then
+      // (a Beast assertion), so the size is quoted from the header field itself.
+      std::string_view declared = parser.get()[bhttp::field::content_length];
       early = {bhttp::status::payload_too_large,
                rpc_error(mcp::error_code::kInvalidRequest,
                          fmt::format("the body of {} bytes exceeds the limit of {} bytes "
                                      "(max_message_size)",
-                                     parser.content_length().value_or(0),
-                                     settings_.max_body_size)),
+                                     declared, settings_.max_body_size)),
                {}, {}};
       answer_early = true;
     } else if (header_ec) {

@@ -65,7 +65,7 @@ function withHttpServer(fn, args = []) {
       throw error;
     } finally {
       const code = await srv.stop();
-      assert.equal(code, 0, 'the server exits 0 on SIGTERM');
+      assert.equal(code, 0, `the server exits 0 on SIGTERM; stderr:\n${srv.stderr()}`);
     }
   };
 }
