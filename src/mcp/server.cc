@@ -89,7 +89,9 @@ void McpServer::handle_message(std::string_view text) {
   if (!has_method && (message.contains("result") || message.contains("error"))) {
     return;  // A response to a request we never send: nothing to do.
   }
-  if (message.value("jsonrpc", "") != "2.0" || !has_method) {
+  // Compared as JSON, not read with value("jsonrpc", ""): that throws on a non-string (found by
+  // fuzz_mcp_message: {"jsonrpc":2,...} ended the server through an uncaught type_error).
+  if (!message.contains("jsonrpc") || message["jsonrpc"] != "2.0" || !has_method) {
     send_error(is_valid_id(id) ? id : Json(), error_code::kInvalidRequest,
                "invalid request: expected {\"jsonrpc\": \"2.0\", \"method\": ...}");
     return;
@@ -183,7 +185,13 @@ Json McpServer::server_info() const {
 }
 
 Json McpServer::initialize_result(const Json& params) {
-  std::string requested = params.value("protocolVersion", "");
+  // Only strings are read: value() would throw on {"protocolVersion": 5} (and on a clientInfo
+  // name or version that is not a string), and an exception here ends the server.
+  auto string_or = [](const Json& object, const char* key, std::string fallback) {
+    auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
+  };
+  std::string requested = string_or(params, "protocolVersion", "");
   legacy_version_ = std::string(kLatestLegacyVersion);
   for (auto v : kLegacyVersions) {
     if (requested == v) legacy_version_ = requested;
@@ -192,8 +200,8 @@ Json McpServer::initialize_result(const Json& params) {
     if (client->contains("name") && (*client)["name"].is_string()) {
       client_name_ = (*client)["name"].get<std::string>();
     }
-    spdlog::info("client {} {} connected (protocol {})", client->value("name", "?"),
-                 client->value("version", "?"), legacy_version_);
+    spdlog::info("client {} {} connected (protocol {})", string_or(*client, "name", "?"),
+                 string_or(*client, "version", "?"), legacy_version_);
   }
   return Json{{"protocolVersion", legacy_version_},
               {"capabilities",
