@@ -6,6 +6,7 @@
 // input ends by checking that the engine holds no job at all.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -83,10 +84,39 @@ struct Expected {
   bool parse_error = false;
 };
 
+// The nesting depth of valid JSON text, counted without recursion (the harness must not
+// overflow the stack on what the server refuses either).
+int nesting(std::string_view text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+// server.cc's kMaxNesting: deeper objects are refused before anything copies them.
+constexpr int kMaxNesting = 100;
+
 Expected expected_for(std::string_view input) {
   Json message = Json::parse(input, nullptr, false);
   if (message.is_discarded()) return {.response = true, .id = nullptr, .parse_error = true};
   if (!message.is_object()) return {.response = true, .id = nullptr};
+  if (nesting(input) > kMaxNesting) {
+    auto id = message.find("id");
+    if (id == message.end()) return {};
+    return {.response = true, .id = id->is_string() || id->is_number_integer() ? *id : Json()};
+  }
   bool has_method = message.contains("method") && message["method"].is_string();
   if (!has_method && (message.contains("result") || message.contains("error"))) return {};
   Json id = message.contains("id") ? message["id"] : Json();

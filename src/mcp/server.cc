@@ -34,6 +34,38 @@ constexpr std::string_view kInstructions =
 
 bool is_valid_id(const Json& id) { return id.is_string() || id.is_number_integer(); }
 
+// Deeper than any real MCP message (a few levels), and shallow enough for recursion.
+constexpr int kMaxNesting = 100;
+
+// Whether arrays and objects in `text` (valid JSON) nest deeper than `limit`. A loop, not a walk
+// of the parsed value: copying or dumping a Json recurses once per level, so a message of
+// 400,000 '[' (800 KB, under max_message_size) overflowed the stack at the first copy (found by
+// fuzz_mcp_message). Parsing and destroying are iterative in nlohmann::json; nothing else may
+// touch such a value.
+bool nested_deeper_than(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 McpServer::McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jobs,
@@ -82,6 +114,14 @@ void McpServer::handle_message(std::string_view text) {
   }
   if (!message.is_object()) {
     send_error(nullptr, error_code::kInvalidRequest, "invalid request: expected a JSON object");
+    return;
+  }
+  if (nested_deeper_than(text, kMaxNesting)) {
+    auto id = message.find("id");  // a string or an integer is a scalar: safe to copy
+    if (id == message.end()) return;  // a notification (or a stray response): never answered
+    send_error(id != message.end() && is_valid_id(*id) ? *id : Json(), error_code::kInvalidRequest,
+               fmt::format("invalid request: arrays and objects nest deeper than {} levels",
+                           kMaxNesting));
     return;
   }
   Json id = message.contains("id") ? message["id"] : Json();
