@@ -1,6 +1,6 @@
-# The two commands a new user needs:
+# The commands a new user needs:
 #   make run    installs what is missing, builds, and starts the server on stdio
-#   make test   installs what is missing, builds (release and ASan+UBSan), runs every test
+#   make test   installs what is missing, builds (release, ASan+UBSan, fuzz), runs every test
 #   make fuzz   builds the libFuzzer targets with clang 14 and runs each for FUZZ_SECONDS
 # Everything but the server's own protocol output goes to stderr, so `make run` can itself be
 # registered as an MCP server command.
@@ -12,17 +12,18 @@ JOBS       ?= $(shell nproc)
 TEST_JOBS  ?= $(shell echo $$(( $(JOBS) * 2 )))
 FUZZ_BUILD ?= build/fuzz
 FUZZ_SECONDS ?= 60
+FUZZ_TEST_SECONDS ?= 30
 FUZZ_TARGETS := $(patsubst fuzz/%.cc,%,$(wildcard fuzz/fuzz_*.cc))
 BINARY     := $(BUILD)/src/mcp-background-job
 E2E_DEPS   := tests/e2e/node_modules/.package-lock.json
 
-.PHONY: run test test-release test-asan build build-asan build-fuzz fuzz deps bench bench-quick \
-        format clean
+.PHONY: run test test-release test-asan test-fuzz build build-asan build-fuzz fuzz deps bench \
+        bench-quick format clean
 
 run: build
 	@exec $(BINARY) $(ARGS)
 
-test: test-release test-asan
+test: test-release test-asan test-fuzz
 
 test-release: build $(E2E_DEPS)
 	@cd $(BUILD) && ctest --output-on-failure -j $(TEST_JOBS)
@@ -51,6 +52,11 @@ build-fuzz: deps
 # Each target for FUZZ_SECONDS on a copy of fuzz/corpus/<target>/; fails on any crash.
 fuzz: build-fuzz
 	@fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# What `make test` runs: every target briefly (the clang build and both runs: about 5 minutes on
+# 2 cores), so the seeds and the regression inputs are replayed on every change.
+test-fuzz: build-fuzz
+	@fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TEST_SECONDS) $(FUZZ_TARGETS)
 
 deps:
 	@scripts/install-deps.sh >&2

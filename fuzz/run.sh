@@ -19,7 +19,7 @@ for target in "$@"; do
   # -timeout: one input taking longer than this is a hang; -rss_limit_mb: a runaway is a failure.
   if "$build/fuzz/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
       -print_final_stats=1 -artifact_prefix="$run/artifacts/" "$run/corpus" >"$run/log" 2>&1; then
-    grep -E '^#[0-9]+ +DONE' "$run/log" | tail -1 >&2 || true
+    grep -E '^#[0-9]+[[:space:]]+DONE' "$run/log" | tail -1 >&2 || true
   else
     status=1
     echo "fuzz: $target FAILED; the end of its log:" >&2
