@@ -4,9 +4,11 @@
 //
 // No process is ever started: the engine's policy refuses every job (see make_policy), and each
 // input ends by checking that the engine holds no job at all.
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -16,9 +18,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <spdlog/spdlog.h>
 
 #include "jobs/job_manager.h"
 #include "mcp/json_rpc.h"
@@ -34,7 +33,8 @@ namespace fs = std::filesystem;
 // exists, so a request still unanswered after this is a finding, not a slow machine.
 constexpr auto kAnswerBound = std::chrono::seconds(2);
 
-[[noreturn]] void fail(const char* what, std::string_view input, const std::vector<std::string>& sent) {
+[[noreturn]] void fail(const char* what, std::string_view input,
+                       const std::vector<std::string>& sent) {
   std::fprintf(stderr, "\nINVARIANT BROKEN: %s\ninput: %.*s\n", what,
                static_cast<int>(std::min<size_t>(input.size(), 2000)), input.data());
   for (const auto& line : sent) {
@@ -91,9 +91,12 @@ int nesting(std::string_view text) {
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
@@ -186,7 +189,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         // Sent unasked: a notification, never with an id. Nothing in a fresh server with no job
         // has a reason to send one but progress, which is only sent before the response.
         if (m.contains("id")) fail("a notification carries an id", input, sent);
-        if (m["method"] != "notifications/progress") fail("an unexpected notification", input, sent);
+        if (m["method"] != "notifications/progress")
+          fail("an unexpected notification", input, sent);
         continue;
       }
       ++responses;

@@ -18,7 +18,8 @@ bool is_whole_int64(double d) {
 bool has_type(const Json& value, const std::string& type) {
   if (type == "string") return value.is_string();
   if (type == "integer") {
-    return value.is_number_integer() || (value.is_number_float() && is_whole_int64(value.get<double>()));
+    return value.is_number_integer() ||
+           (value.is_number_float() && is_whole_int64(value.get<double>()));
   }
   if (type == "number") return value.is_number();
   if (type == "boolean") return value.is_boolean();

@@ -117,11 +117,12 @@ void McpServer::handle_message(std::string_view text) {
     return;
   }
   if (nested_deeper_than(text, kMaxNesting)) {
-    auto id = message.find("id");  // a string or an integer is a scalar: safe to copy
+    auto id = message.find("id");
     if (id == message.end()) return;  // a notification (or a stray response): never answered
-    send_error(id != message.end() && is_valid_id(*id) ? *id : Json(), error_code::kInvalidRequest,
-               fmt::format("invalid request: arrays and objects nest deeper than {} levels",
-                           kMaxNesting));
+    // A valid id is a string or an integer: a scalar, safe to copy.
+    send_error(
+        is_valid_id(*id) ? *id : Json(), error_code::kInvalidRequest,
+        fmt::format("invalid request: arrays and objects nest deeper than {} levels", kMaxNesting));
     return;
   }
   Json id = message.contains("id") ? message["id"] : Json();

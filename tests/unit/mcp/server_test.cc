@@ -138,8 +138,9 @@ TEST_F(ServerTest, SurvivesWhatTheFuzzerFound) {
   EXPECT_EQ(last()["error"]["code"], -32600);
   EXPECT_EQ(last()["id"], 3);
   size_t before = sent_.size();
-  server_.handle_message(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":)" +
-                         deep + "}}");
+  server_.handle_message(
+      R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":)" + deep +
+      "}}");
   EXPECT_EQ(sent_.size(), before);
   // 1e300 cast to int64_t: an integer check, a time limit, a wait.
   auto huge_bytes = call("output", Json::parse(R"({"job_id":"x","max_bytes":1e300})"));
