@@ -44,12 +44,9 @@ constexpr auto kAnswerBound = std::chrono::seconds(2);
   std::abort();
 }
 
+// The engine's working directory. Nothing is ever written there (no job runs), so the system's
+// temp directory serves, and no directory is left behind (libFuzzer ends with _Exit: no atexit).
 fs::path g_dir;
-
-void remove_dir() {
-  std::error_code ec;
-  fs::remove_all(g_dir, ec);
-}
 
 // The policy that refuses everything: shell = false refuses every `command` job (the shell
 // check comes first), and the denied_commands pattern ".*" matches every argv job's command
@@ -135,13 +132,7 @@ Expected expected_for(std::string_view input) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   spdlog::set_level(spdlog::level::off);  // the server's log would drown libFuzzer's output
-  char tmpl[] = "/tmp/fuzz_mcp_message.XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) {
-    std::perror("mkdtemp");
-    std::abort();
-  }
-  g_dir = tmpl;
-  std::atexit(remove_dir);
+  g_dir = fs::temp_directory_path();
   // The policy is compiled once. The loop, the engine and the server are made afresh for every
   // input, so that no input depends on the ones before (initialize, logging level), and because
   // each server adds observers to its engine for good.
