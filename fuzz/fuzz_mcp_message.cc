@@ -4,11 +4,7 @@
 //
 // No process is ever started: the engine's policy refuses every job (see make_policy), and each
 // input ends by checking that the engine holds no job at all.
-#include <spdlog/spdlog.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -18,6 +14,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <spdlog/spdlog.h>
 
 #include "jobs/job_manager.h"
 #include "mcp/json_rpc.h"
