@@ -1,6 +1,7 @@
-# The two commands a new user needs:
+# The commands a new user needs:
 #   make run    installs what is missing, builds, and starts the server on stdio
-#   make test   installs what is missing, builds (release and ASan+UBSan), runs every test
+#   make test   installs what is missing, builds (release, ASan+UBSan, fuzz), runs every test
+#   make fuzz   builds the libFuzzer targets with clang 14 and runs each for FUZZ_SECONDS
 # Everything but the server's own protocol output goes to stderr, so `make run` can itself be
 # registered as an MCP server command.
 MAKEFLAGS += --no-print-directory
@@ -9,15 +10,20 @@ ASAN_BUILD ?= build/asan
 JOBS       ?= $(shell nproc)
 # ctest runs this many tests at once; most of them wait on processes, not on the CPU.
 TEST_JOBS  ?= $(shell echo $$(( $(JOBS) * 2 )))
+FUZZ_BUILD ?= build/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TEST_SECONDS ?= 30
+FUZZ_TARGETS := $(patsubst fuzz/%.cc,%,$(wildcard fuzz/fuzz_*.cc))
 BINARY     := $(BUILD)/src/mcp-background-job
 E2E_DEPS   := tests/e2e/node_modules/.package-lock.json
 
-.PHONY: run test test-release test-asan build build-asan deps bench bench-quick format clean
+.PHONY: run test test-release test-asan test-fuzz build build-asan build-fuzz fuzz deps bench \
+        bench-quick format clean
 
 run: build
 	@exec $(BINARY) $(ARGS)
 
-test: test-release test-asan
+test: test-release test-asan test-fuzz
 
 test-release: build $(E2E_DEPS)
 	@cd $(BUILD) && ctest --output-on-failure -j $(TEST_JOBS)
@@ -36,6 +42,21 @@ build-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMCPBG_SANITIZE=ON \
 	  -DMCPBG_BENCH=OFF >&2
 	@cmake --build $(ASAN_BUILD) -j $(JOBS) >&2
+
+# libFuzzer needs clang; the whole project is built again in its own directory, instrumented.
+build-fuzz: deps
+	@CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMCPBG_FUZZ=ON -DMCPBG_TESTS=OFF -DMCPBG_BENCH=OFF >&2
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(FUZZ_TARGETS) >&2
+
+# Each target for FUZZ_SECONDS on a copy of fuzz/corpus/<target>/; fails on any crash.
+fuzz: build-fuzz
+	@fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# What `make test` runs: every target briefly (the clang build and both runs: about 5 minutes on
+# 2 cores), so the seeds and the regression inputs are replayed on every change.
+test-fuzz: build-fuzz
+	@fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TEST_SECONDS) $(FUZZ_TARGETS)
 
 deps:
 	@scripts/install-deps.sh >&2

@@ -16,6 +16,8 @@ packages=(
   libgtest-dev libgmock-dev # unit and integration tests
   libbenchmark-dev          # micro benchmarks
   nodejs npm                # end-to-end tests with the official MCP TypeScript SDK
+  clang-14                  # make fuzz: libFuzzer targets need clang
+  libclang-rt-14-dev        # make fuzz: the libFuzzer, ASan and UBSan runtimes for clang 14
 )
 
 missing=()

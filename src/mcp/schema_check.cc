@@ -1,14 +1,26 @@
 #include "mcp/schema_check.h"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 namespace mcp {
 namespace {
 
+// A number written with a fraction or exponent (2.0, 1e3) that is a whole int64. The range is
+// checked before any cast: casting 1e300 (or inf, nan) to int64_t is undefined behaviour (found
+// by fuzz_mcp_message: {"max_bytes": 1e300}).
+bool is_whole_int64(double d) {
+  return std::isfinite(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+         std::trunc(d) == d;
+}
+
 bool has_type(const Json& value, const std::string& type) {
   if (type == "string") return value.is_string();
-  if (type == "integer") return value.is_number_integer() || (value.is_number_float() &&
-                                 value.get<double>() == static_cast<double>(static_cast<int64_t>(value.get<double>())));
+  if (type == "integer") {
+    return value.is_number_integer() ||
+           (value.is_number_float() && is_whole_int64(value.get<double>()));
+  }
   if (type == "number") return value.is_number();
   if (type == "boolean") return value.is_boolean();
   if (type == "object") return value.is_object();

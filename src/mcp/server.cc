@@ -34,6 +34,38 @@ constexpr std::string_view kInstructions =
 
 bool is_valid_id(const Json& id) { return id.is_string() || id.is_number_integer(); }
 
+// Deeper than any real MCP message (a few levels), and shallow enough for recursion.
+constexpr int kMaxNesting = 100;
+
+// Whether arrays and objects in `text` (valid JSON) nest deeper than `limit`. A loop, not a walk
+// of the parsed value: copying or dumping a Json recurses once per level, so a message of
+// 400,000 '[' (800 KB, under max_message_size) overflowed the stack at the first copy (found by
+// fuzz_mcp_message). Parsing and destroying are iterative in nlohmann::json; nothing else may
+// touch such a value.
+bool nested_deeper_than(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 McpServer::McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jobs,
@@ -97,12 +129,23 @@ void McpServer::handle_message(std::string_view text) {
     send_error(nullptr, error_code::kInvalidRequest, "invalid request: expected a JSON object");
     return;
   }
+  if (nested_deeper_than(text, kMaxNesting)) {
+    auto id = message.find("id");
+    if (id == message.end()) return;  // a notification (or a stray response): never answered
+    // A valid id is a string or an integer: a scalar, safe to copy.
+    send_error(
+        is_valid_id(*id) ? *id : Json(), error_code::kInvalidRequest,
+        fmt::format("invalid request: arrays and objects nest deeper than {} levels", kMaxNesting));
+    return;
+  }
   Json id = message.contains("id") ? message["id"] : Json();
   bool has_method = message.contains("method") && message["method"].is_string();
   if (!has_method && (message.contains("result") || message.contains("error"))) {
     return;  // A response to a request we never send: nothing to do.
   }
-  if (message.value("jsonrpc", "") != "2.0" || !has_method) {
+  // Compared as JSON, not read with value("jsonrpc", ""): that throws on a non-string (found by
+  // fuzz_mcp_message: {"jsonrpc":2,...} ended the server through an uncaught type_error).
+  if (!message.contains("jsonrpc") || message["jsonrpc"] != "2.0" || !has_method) {
     send_error(is_valid_id(id) ? id : Json(), error_code::kInvalidRequest,
                "invalid request: expected {\"jsonrpc\": \"2.0\", \"method\": ...}");
     return;
@@ -196,7 +239,13 @@ Json McpServer::server_info() const {
 }
 
 Json McpServer::initialize_result(const Json& params) {
-  std::string requested = params.value("protocolVersion", "");
+  // Only strings are read: value() would throw on {"protocolVersion": 5} (and on a clientInfo
+  // name or version that is not a string), and an exception here ends the server.
+  auto string_or = [](const Json& object, const char* key, std::string fallback) {
+    auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
+  };
+  std::string requested = string_or(params, "protocolVersion", "");
   legacy_version_ = std::string(kLatestLegacyVersion);
   for (auto v : kLegacyVersions) {
     if (requested == v) legacy_version_ = requested;
@@ -205,8 +254,8 @@ Json McpServer::initialize_result(const Json& params) {
     if (client->contains("name") && (*client)["name"].is_string()) {
       client_name_ = (*client)["name"].get<std::string>();
     }
-    spdlog::info("client {} {} connected (protocol {})", client->value("name", "?"),
-                 client->value("version", "?"), legacy_version_);
+    spdlog::info("client {} {} connected (protocol {})", string_or(*client, "name", "?"),
+                 string_or(*client, "version", "?"), legacy_version_);
   }
   return Json{{"protocolVersion", legacy_version_},
               {"capabilities",

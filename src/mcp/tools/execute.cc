@@ -1,4 +1,6 @@
 // execute: start a background job.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "mcp/tools/common.h"
@@ -40,8 +42,12 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
     request.label = label->get<std::string>();
   }
   if (auto timeout = arguments.find("timeout_seconds"); timeout != arguments.end()) {
-    request.timeout =
-        std::chrono::milliseconds(static_cast<int64_t>(timeout->get<double>() * 1000.0));
+    // The schema has no maximum, and casting 1e300 * 1000 to int64_t is undefined behaviour
+    // (found by fuzz_mcp_message): beyond ~3 years a time limit means no limit in practice, so
+    // it is capped there (the engine adds it to now, which must not overflow either).
+    constexpr double kLongestTimeoutSeconds = 1e8;
+    request.timeout = std::chrono::milliseconds(
+        static_cast<int64_t>(std::min(timeout->get<double>(), kLongestTimeoutSeconds) * 1000.0));
   }
   request.priority = arguments.value("priority", 0);
   if (arguments.value("pty", false)) {

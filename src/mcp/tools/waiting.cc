@@ -33,8 +33,11 @@ std::string_view to_string(WaitReason reason) {
 }
 
 std::chrono::milliseconds clamp_wait(double seconds, const ToolLimits& limits) {
-  auto asked = std::chrono::milliseconds(static_cast<int64_t>(std::max(0.0, seconds) * 1000.0));
-  return std::min(asked, limits.max_wait);
+  // Clamped as a double, before the cast: casting 1e300 * 1000 to int64_t is undefined
+  // behaviour (found by fuzz_mcp_message).
+  double max_seconds = std::chrono::duration<double>(limits.max_wait).count();
+  double clamped = std::clamp(seconds, 0.0, max_seconds);  // NaN cannot come from JSON
+  return std::chrono::milliseconds(static_cast<int64_t>(clamped * 1000.0));
 }
 
 boost::asio::awaitable<WaitOutcome> wait_for_job(std::shared_ptr<jobs::Job> job,

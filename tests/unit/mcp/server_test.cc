@@ -122,6 +122,35 @@ TEST_F(ServerTest, AnswersMalformedMessagesWithTheRightErrors) {
   EXPECT_EQ(last()["error"]["code"], -32600);
 }
 
+// What fuzz_mcp_message found (fuzz/corpus/fuzz_mcp_message/ keeps the inputs): each one ended
+// the server (an uncaught exception, a stack overflow) or was undefined behaviour.
+TEST_F(ServerTest, SurvivesWhatTheFuzzerFound) {
+  server_.handle_message(R"({"jsonrpc":2,"id":1,"method":"ping"})");
+  EXPECT_EQ(last()["error"]["code"], -32600);
+  EXPECT_EQ(last()["id"], 1);
+  auto init = request(Json::parse(
+      R"({"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":5,"clientInfo":{"name":[],"version":{}}}})"));
+  EXPECT_EQ(init["result"]["protocolVersion"], "2025-11-25");
+  // 800 KB, under max_message_size: Json's recursive copy overflowed the stack.
+  std::string deep(400000, '[');
+  deep.append(400000, ']');
+  server_.handle_message(R"({"jsonrpc":"2.0","id":3,"method":"ping","params":{"x":)" + deep + "}}");
+  EXPECT_EQ(last()["error"]["code"], -32600);
+  EXPECT_EQ(last()["id"], 3);
+  size_t before = sent_.size();
+  server_.handle_message(
+      R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":)" + deep +
+      "}}");
+  EXPECT_EQ(sent_.size(), before);
+  // 1e300 cast to int64_t: an integer check, a time limit, a wait.
+  auto huge_bytes = call("output", Json::parse(R"({"job_id":"x","max_bytes":1e300})"));
+  EXPECT_EQ(huge_bytes["result"]["isError"], true);
+  auto huge_wait = call("wait", Json::parse(R"({"job_id":"x","timeout_seconds":1e300})"));
+  EXPECT_EQ(huge_wait["result"]["isError"], true);
+  auto huge_timeout = call("execute", Json::parse(R"({"argv":["true"],"timeout_seconds":1e300})"));
+  EXPECT_FALSE(huge_timeout["result"].contains("isError")) << huge_timeout.dump();
+}
+
 TEST_F(ServerTest, UnknownToolIsAProtocolErrorAndBadArgumentsAToolError) {
   auto unknown = call("nope", Json::object());
   EXPECT_EQ(unknown["error"]["code"], -32602);
