@@ -104,6 +104,14 @@ Json job_status(const jobs::Job& job, const jobs::JobManager& manager,
   return status;
 }
 
+Json read_only_annotations(const std::string& title) {
+  return Json{{"title", title},
+              {"readOnlyHint", true},
+              {"destructiveHint", false},
+              {"idempotentHint", true},
+              {"openWorldHint", false}};
+}
+
 Json job_id_schema() {
   return Json{{"type", "string"},
               {"description", "The job's id (a UUID), as returned by execute or list."}};

@@ -73,6 +73,9 @@ Json matches_schema();
 Json status_schema();
 
 /// Tool factories, one per file.
+/// The annotations of a tool that only reads: not destructive, idempotent, closed world.
+Json read_only_annotations(const std::string& title);
+
 Tool make_execute_tool(const ToolLimits& limits);
 Tool make_list_tool(const ToolLimits& limits);
 Tool make_status_tool(const ToolLimits& limits);

@@ -66,11 +66,7 @@ Tool make_list_tool(const ToolLimits&) {
   tool.output_schema = std::move(output_schema);
   tool.input_schema["properties"]["status"].update(status_schema());
   tool.output_schema["properties"]["jobs"]["items"]["properties"]["status"] = status_schema();
-  tool.annotations = Json{{"title", tool.title},
-                          {"readOnlyHint", true},
-                          {"destructiveHint", false},
-                          {"idempotentHint", true},
-                          {"openWorldHint", false}};
+  tool.annotations = read_only_annotations(tool.title);
   tool.handler = list;
   return tool;
 }

@@ -68,11 +68,7 @@ Tool make_output_tool(const ToolLimits& limits) {
       {"additionalProperties", false}};
   tool.output_schema = output_schema();
   tool.output_schema["properties"]["matches"] = matches_schema();
-  tool.annotations = Json{{"title", tool.title},
-                          {"readOnlyHint", true},
-                          {"destructiveHint", false},
-                          {"idempotentHint", true},
-                          {"openWorldHint", false}};
+  tool.annotations = read_only_annotations(tool.title);
   tool.handler = [default_max](Json arguments,
                                ToolContext& context) -> boost::asio::awaitable<ToolOutcome> {
     auto job = find_job(context.jobs, arguments);

@@ -93,11 +93,7 @@ Tool make_policy_tool(const ToolLimits& limits) {
     "required": ["working_dir", "commands", "confinement", "limits", "environment",
                  "scheduling", "output"]
   })json");
-  tool.annotations = Json{{"title", tool.title},
-                          {"readOnlyHint", true},
-                          {"destructiveHint", false},
-                          {"idempotentHint", true},
-                          {"openWorldHint", false}};
+  tool.annotations = read_only_annotations(tool.title);
   tool.handler = [policy = limits.policy](Json, ToolContext&) -> boost::asio::awaitable<ToolOutcome> {
     co_return ToolOutcome::ok(policy);
   };

@@ -66,11 +66,7 @@ Tool make_status_tool(const ToolLimits&) {
   output_schema["properties"]["reason"] = end_reason_schema();
   tool.output_schema = std::move(output_schema);
   tool.output_schema["properties"]["status"] = status_schema();
-  tool.annotations = Json{{"title", tool.title},
-                          {"readOnlyHint", true},
-                          {"destructiveHint", false},
-                          {"idempotentHint", true},
-                          {"openWorldHint", false}};
+  tool.annotations = read_only_annotations(tool.title);
   tool.handler = status;
   return tool;
 }

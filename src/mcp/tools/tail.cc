@@ -52,11 +52,7 @@ Tool make_tail_tool(const ToolLimits& limits) {
   })json");
   tool.output_schema["properties"]["status"] = status_schema();
   tool.output_schema["properties"]["matches"] = matches_schema();
-  tool.annotations = Json{{"title", tool.title},
-                          {"readOnlyHint", true},
-                          {"destructiveHint", false},
-                          {"idempotentHint", true},
-                          {"openWorldHint", false}};
+  tool.annotations = read_only_annotations(tool.title);
   uint64_t max_bytes = limits.max_read_bytes;
   tool.handler = [max_bytes](Json arguments,
                              ToolContext& context) -> boost::asio::awaitable<ToolOutcome> {

@@ -74,11 +74,7 @@ Tool make_wait_tool(const ToolLimits& limits) {
       {"required",
        {"job_id", "reason", "status", "exit_code", "end_reason", "output", "offset", "next_offset",
         "truncated", "timeout_seconds", "elapsed_seconds"}}};
-  tool.annotations = Json{{"title", tool.title},
-                          {"readOnlyHint", true},
-                          {"destructiveHint", false},
-                          {"idempotentHint", true},
-                          {"openWorldHint", false}};
+  tool.annotations = read_only_annotations(tool.title);
   tool.handler = [default_max](Json arguments,
                                ToolContext& context) -> boost::asio::awaitable<ToolOutcome> {
     auto found = find_job(context.jobs, arguments);
