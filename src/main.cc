@@ -270,6 +270,9 @@ int run_server(int argc, char** argv) {
           if (http_server) http_server->stop();  // no new sessions while jobs stop
           co_await jobs.shutdown(config.shutdown_grace);
           watchdog_exit.cancel();
+          // Requests that waited on the jobs have their answers now; the rest are told the
+          // server is going. Clients get a bounded time to take them.
+          if (http_server) co_await http_server->close(kFlushBound);
           // Deliver what is queued (responses, job-end messages), but a client that closed stdin
           // may have stopped reading stdout too: never wait on it for long.
           if (stdio) {

@@ -5,14 +5,16 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "http/mirrored_headers.h"
 #include "http/request_guard.h"
 #include "http/session_id.h"
 #include "mcp/json_rpc.h"
@@ -30,6 +32,13 @@ namespace {
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view kSessionHeader = "Mcp-Session-Id";
 constexpr std::string_view kVersionHeader = "MCP-Protocol-Version";
+constexpr std::string_view kMethodHeader = "Mcp-Method";
+constexpr std::string_view kNameHeader = "Mcp-Name";
+constexpr std::string_view kModernVersion = mcp::kModernVersion;
+constexpr std::string_view kProtocolVersionKey = "io.modelcontextprotocol/protocolVersion";
+// What the watch for a vanished client reads at most while a request waits (a pipelined
+// request's first bytes, kept for the parser).
+constexpr size_t kWatchBytes = 4096;
 constexpr size_t kHeaderLimit = 16 * 1024;
 constexpr std::chrono::milliseconds kSweepInterval{100};
 
@@ -37,9 +46,20 @@ std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
 
-// A JSON-RPC error with id null, as the body of an HTTP error: the SDK shows its message.
-std::string rpc_error(int code, std::string message) {
-  return mcp::serialize(mcp::make_error(nullptr, code, std::move(message)));
+// Whether an Accept header lists `type` (media types are case-insensitive).
+bool accepts(std::string_view accept, std::string_view type) {
+  for (size_t at = 0; at + type.size() <= accept.size(); ++at) {
+    if (beast::iequals(accept.substr(at, type.size()), type)) return true;
+  }
+  return false;
+}
+
+// Whether the body carries the 2026-07-28 envelope: params._meta names a protocol version.
+bool has_modern_envelope(const Json& message) {
+  auto params = message.find("params");
+  if (params == message.end() || !params->is_object()) return false;
+  auto meta = params->find("_meta");
+  return meta != params->end() && meta->is_object() && meta->contains(kProtocolVersionKey);
 }
 
 bool is_json(std::string_view content_type) {
@@ -77,7 +97,30 @@ struct HttpServer::Response {
   std::string body;  // JSON, or empty
   std::string session_id;  // sent as Mcp-Session-Id when set
   std::string allow;       // sent as Allow when set (405)
+  // When set, the answer is still to come: write_response waits for it.
+  std::shared_ptr<Exchange> exchange;
 };
+
+namespace {
+
+HttpServer::Response from_submitted(Submitted submitted) {
+  HttpServer::Response response;
+  if (submitted.exchange) {
+    response.exchange = std::move(submitted.exchange);
+  } else {
+    response.status = static_cast<bhttp::status>(submitted.status);
+    response.body = std::move(submitted.body);
+  }
+  return response;
+}
+
+HttpServer::Response error_response(bhttp::status status, int code, std::string message,
+                                    const Json& id = nullptr) {
+  return HttpServer::Response{
+      status, mcp::serialize(mcp::make_error(id, code, std::move(message))), {}, {}, nullptr};
+}
+
+}  // namespace
 
 HttpServer::HttpServer(const asio::any_io_executor& executor, HttpSettings settings,
                        jobs::JobManager& jobs, std::string version,
@@ -89,10 +132,13 @@ HttpServer::HttpServer(const asio::any_io_executor& executor, HttpSettings setti
       make_server_(std::move(make_server)),
       started_(std::chrono::steady_clock::now()),
       acceptor_(executor),
-      sweep_timer_(executor) {}
+      sweep_timer_(executor),
+      drained_(executor),
+      stateless_(std::make_unique<StatelessEndpoint>(executor, make_server_)) {}
 
 HttpServer::~HttpServer() {
-  // Sessions go first: each McpServer's calls are cancelled, never resumed (the loop is over).
+  // Servers go first: each McpServer's calls are cancelled, never resumed (the loop is over).
+  stateless_.reset();
   sessions_.clear();
   retired_.clear();
 }
@@ -125,7 +171,16 @@ void HttpServer::stop() {
   stopped_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
-  for (auto& [id, session] : sessions_) session->end();
+}
+
+asio::awaitable<void> HttpServer::close(std::chrono::milliseconds bound) {
+  stop();
+  for (auto& [id, session] : sessions_) session->end(503, "the server is shutting down");
+  stateless_->shut_down();
+  if (delivering_ == 0) co_return;
+  // The connections write what they were given; they cancel the timer when the last is done.
+  drained_.expires_after(bound);
+  co_await drained_.async_wait(kAsTuple);
 }
 
 asio::awaitable<void> HttpServer::accept_loop() {
@@ -176,19 +231,17 @@ asio::awaitable<void> HttpServer::serve_connection(tcp::socket socket) {
     Response early;
     bool answer_early = false;
     if (header_ec == bhttp::error::header_limit) {
-      early = {bhttp::status::request_header_fields_too_large, {}, {}, {}};
+      early = Response{.status = bhttp::status::request_header_fields_too_large};
       answer_early = true;
     } else if (header_ec == bhttp::error::body_limit) {
       // Beast checks Content-Length against the limit as it completes the header, and fails
       // before the parser counts the header as done: content_length() may not be asked then
       // (a Beast assertion), so the size is quoted from the header field itself.
       std::string_view declared = parser.get()[bhttp::field::content_length];
-      early = {bhttp::status::payload_too_large,
-               rpc_error(mcp::error_code::kInvalidRequest,
-                         fmt::format("the body of {} bytes exceeds the limit of {} bytes "
-                                     "(max_message_size)",
-                                     declared, settings_.max_body_size)),
-               {}, {}};
+      early = error_response(bhttp::status::payload_too_large, mcp::error_code::kInvalidRequest,
+                             fmt::format("the body of {} bytes exceeds the limit of {} bytes "
+                                         "(max_message_size)",
+                                         declared, settings_.max_body_size));
       answer_early = true;
     } else if (header_ec) {
       break;  // closed, timed out, or not HTTP
@@ -198,234 +251,396 @@ asio::awaitable<void> HttpServer::serve_connection(tcp::socket socket) {
       auto [body_ec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, kAsTuple);
       if (alive.expired()) co_return;
       if (body_ec == bhttp::error::body_limit) {
-        early = {bhttp::status::payload_too_large,
-                 rpc_error(mcp::error_code::kInvalidRequest,
-                           fmt::format("the body exceeds the limit of {} bytes (max_message_size)",
-                                       settings_.max_body_size)),
-                 {}, {}};
+        early = error_response(
+            bhttp::status::payload_too_large, mcp::error_code::kInvalidRequest,
+            fmt::format("the body exceeds the limit of {} bytes (max_message_size)",
+                        settings_.max_body_size));
         answer_early = true;
       } else if (body_ec) {
         break;
       }
     }
 
-    Response response;
-    bool keep_alive = false;
     unsigned version = parser.get().version();
     if (answer_early) {
-      response = std::move(early);  // the body was not read: the connection cannot go on
-    } else {
-      Request request{parser.release()};
-      keep_alive = request.message.keep_alive();
-      stream.expires_never();  // a tool call may take as long as it is allowed to
-      auto began = std::chrono::steady_clock::now();
-      response = co_await handle(request);
+      // The body was not read: the connection cannot go on. The client may still be sending
+      // the body we refused. Closing with unread bytes makes the kernel send a reset, which can
+      // destroy the response before the client reads it: so stop sending, and read what still
+      // comes (bounded) before closing.
+      bool written = co_await write_response(stream, buffer, version, false, early);
       if (alive.expired()) co_return;
-      std::string_view session = response.session_id.empty()
-                                     ? std::string_view(request.message[kSessionHeader])
-                                     : std::string_view(response.session_id);
-      spdlog::debug("http: {} {} {} {:.1f} ms session={}",
-                    std::string_view(request.message.method_string()),
-                    std::string_view(request.message.target()), static_cast<int>(response.status),
-                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                              began)
-                        .count(),
-                    session.empty() ? "-" : session);
-    }
-
-    bhttp::response<bhttp::string_body> out{response.status, version};
-    out.set(bhttp::field::server, "mcp-background-job/" + version_);
-    if (!response.body.empty()) out.set(bhttp::field::content_type, "application/json");
-    if (!response.session_id.empty()) out.set(kSessionHeader, response.session_id);
-    if (!response.allow.empty()) out.set(bhttp::field::allow, response.allow);
-    out.body() = std::move(response.body);
-    out.keep_alive(keep_alive);
-    out.prepare_payload();
-    stream.expires_after(settings_.write_timeout);
-    auto [write_ec, written] = co_await bhttp::async_write(stream, out, kAsTuple);
-    if (alive.expired()) co_return;
-    if (write_ec) break;
-    if (answer_early) {
-      // The client may still be sending the body we refused. Closing with unread bytes makes
-      // the kernel send a reset, which can destroy the response before the client reads it: so
-      // stop sending, and read what still comes (bounded) before closing.
-      co_await linger(stream);
+      if (written) co_await linger(stream);
       co_return;
     }
-    if (!keep_alive || stopped_) break;
+    Request request{parser.release()};
+    bool keep_alive = request.message.keep_alive();
+    stream.expires_never();  // a tool call may take as long as it is allowed to
+    auto began = std::chrono::steady_clock::now();
+    Response response = handle(request);
+    std::string session(response.session_id.empty()
+                            ? std::string_view(request.message[kSessionHeader])
+                            : std::string_view(response.session_id));
+    bool usable = co_await write_response(stream, buffer, version, keep_alive, response);
+    if (alive.expired()) co_return;
+    // One line per request: enough to follow a client's traffic, never a body or a header
+    // that may carry a secret.
+    spdlog::info("http: {} {} {} {:.1f} ms session={}",
+                 std::string_view(request.message.method_string()),
+                 path_of(request.message.target()), static_cast<int>(response.status),
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began)
+                     .count(),
+                 session.empty() ? "-" : session);
+    if (!usable || !keep_alive || stopped_) break;
   }
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   stream.socket().close(ignored);
 }
 
-asio::awaitable<HttpServer::Response> HttpServer::handle(const Request& request) {
+namespace {
+
+// One server-sent event carrying one JSON-RPC message (serialized compactly: no newline).
+std::string sse_event(std::string_view message) {
+  return fmt::format("event: message\ndata: {}\n\n", message);
+}
+
+asio::awaitable<bool> write_chunk(beast::tcp_stream& stream, std::string_view data,
+                                  std::chrono::milliseconds timeout) {
+  stream.expires_after(timeout);
+  auto [ec, n] = co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(data)), kAsTuple);
+  stream.expires_never();
+  co_return !ec;
+}
+
+}  // namespace
+
+asio::awaitable<bool> HttpServer::write_response(beast::tcp_stream& stream,
+                                                 beast::flat_buffer& buffer, unsigned version,
+                                                 bool keep_alive, Response& response) {
+  std::weak_ptr<int> alive = alive_;
+  if (response.exchange) {
+    ++delivering_;
+    struct Delivered {
+      HttpServer* server;
+      std::weak_ptr<int> alive;
+      ~Delivered() {
+        if (alive.expired()) return;
+        if (--server->delivering_ == 0 && server->stopped_) server->drained_.cancel();
+      }
+    } delivered{this, alive};
+    Exchange& exchange = *response.exchange;
+    if (exchange.streaming()) {
+      response.status = bhttp::status::ok;
+      bool usable = co_await write_stream(stream, buffer, version, keep_alive, exchange);
+      co_return usable && !alive.expired();
+    }
+    bool watching = true;
+    while (exchange.outcome() == Exchange::Outcome::kPending) {
+      Wake wake = co_await await_news(stream, buffer, exchange, watching);
+      if (alive.expired()) co_return false;
+      if (wake == Wake::kGone) {
+        exchange.abandon();
+        co_return false;
+      }
+    }
+    response.status = static_cast<bhttp::status>(exchange.status());
+    response.body = std::move(exchange.body());
+  }
+
+  bhttp::response<bhttp::string_body> out{response.status, version};
+  out.set(bhttp::field::server, "mcp-background-job/" + version_);
+  if (!response.body.empty()) out.set(bhttp::field::content_type, "application/json");
+  if (!response.session_id.empty()) out.set(kSessionHeader, response.session_id);
+  if (!response.allow.empty()) out.set(bhttp::field::allow, response.allow);
+  out.body() = std::move(response.body);
+  out.keep_alive(keep_alive);
+  out.prepare_payload();
+  stream.expires_after(settings_.write_timeout);
+  auto [write_ec, written] = co_await bhttp::async_write(stream, out, kAsTuple);
+  if (alive.expired()) co_return false;
+  stream.expires_never();
+  co_return !write_ec;
+}
+
+asio::awaitable<bool> HttpServer::write_stream(beast::tcp_stream& stream,
+                                               beast::flat_buffer& buffer, unsigned version,
+                                               bool keep_alive, Exchange& exchange) {
+  std::weak_ptr<int> alive = alive_;
+  bhttp::response<bhttp::empty_body> head{bhttp::status::ok, version};
+  head.set(bhttp::field::server, "mcp-background-job/" + version_);
+  head.set(bhttp::field::content_type, "text/event-stream");
+  head.set(bhttp::field::cache_control, "no-cache");
+  head.set("X-Accel-Buffering", "no");  // proxies such as nginx would hold the events back
+  head.keep_alive(keep_alive);
+  head.chunked(true);
+  bhttp::response_serializer<bhttp::empty_body> serializer{head};
+  stream.expires_after(settings_.write_timeout);
+  auto [head_ec, head_bytes] = co_await bhttp::async_write_header(stream, serializer, kAsTuple);
+  if (alive.expired()) co_return false;
+  stream.expires_never();
+  bool watching = true;
+  bool written = !head_ec;
+  while (written) {
+    for (const auto& event : exchange.take_events()) {
+      written = co_await write_chunk(stream, sse_event(event), settings_.write_timeout);
+      if (alive.expired()) co_return false;
+      if (!written) break;
+    }
+    if (!written) break;
+    auto outcome = exchange.outcome();
+    if (outcome != Exchange::Outcome::kPending) {
+      // The answer (or, if the server will not answer, the error saying so) ends the stream;
+      // a stream that answers no request (GET) just ends.
+      if (outcome != Exchange::Outcome::kWithdrawn && !exchange.body().empty()) {
+        written = co_await write_chunk(stream, sse_event(exchange.body()), settings_.write_timeout);
+        if (alive.expired()) co_return false;
+      }
+      break;
+    }
+    Wake wake = co_await await_news(stream, buffer, exchange, watching);
+    if (alive.expired()) co_return false;
+    if (wake == Wake::kGone) break;
+    if (wake == Wake::kQuiet) {
+      written = co_await write_chunk(stream, ": keep-alive\n\n", settings_.write_timeout);
+      if (alive.expired()) co_return false;
+    }
+  }
+  if (!written || exchange.outcome() == Exchange::Outcome::kPending) {
+    exchange.abandon();  // the client left (or stopped reading) before the end
+    co_return false;
+  }
+  stream.expires_after(settings_.write_timeout);
+  auto [last_ec, last_bytes] = co_await asio::async_write(stream, bhttp::make_chunk_last(), kAsTuple);
+  if (alive.expired()) co_return false;
+  stream.expires_never();
+  co_return !last_ec;
+}
+
+asio::awaitable<HttpServer::Wake> HttpServer::await_news(beast::tcp_stream& stream,
+                                                         beast::flat_buffer& buffer,
+                                                         Exchange& exchange, bool& watching) {
+  if (exchange.has_news()) co_return Wake::kNews;
+  namespace experimental = asio::experimental;
+  auto& news = exchange.news();
+  news.expires_at(asio::steady_timer::time_point::max());
+  // Streams send a comment when quiet; a JSON answer has nothing to send before it is ready.
+  asio::steady_timer quiet(executor_);
+  if (exchange.streaming()) {
+    quiet.expires_after(settings_.keep_alive_interval);
+  } else {
+    quiet.expires_at(asio::steady_timer::time_point::max());
+  }
+  if (!watching) {
+    auto [order, news_ec, quiet_ec] =
+        co_await experimental::make_parallel_group(news.async_wait(asio::deferred),
+                                                   quiet.async_wait(asio::deferred))
+            .async_wait(experimental::wait_for_one(), asio::use_awaitable);
+    co_return order[0] == 1 ? Wake::kQuiet : Wake::kNews;
+  }
+  // The socket is read directly, not through the stream: its timeout must not apply.
+  auto space = buffer.prepare(kWatchBytes);
+  auto [order, news_ec, read_ec, read_bytes, quiet_ec] =
+      co_await experimental::make_parallel_group(
+          news.async_wait(asio::deferred),
+          stream.socket().async_read_some(space, asio::deferred),
+          quiet.async_wait(asio::deferred))
+          .async_wait(experimental::wait_for_one(), asio::use_awaitable);
+  if (read_bytes > 0) {
+    // A pipelined request: kept for the parser. The client is still there; stop watching.
+    buffer.commit(read_bytes);
+    watching = false;
+    co_return Wake::kNews;
+  }
+  if (order[0] == 1) co_return read_ec ? Wake::kGone : Wake::kNews;
+  co_return order[0] == 2 ? Wake::kQuiet : Wake::kNews;
+}
+
+HttpServer::Response HttpServer::handle(const Request& request) {
   const auto& message = request.message;
   // Against DNS rebinding: a page on another site that resolved its name to 127.0.0.1 still
   // sends its own name as Host and its own origin as Origin.
   if (!host_allowed(message[bhttp::field::host])) {
-    co_return Response{bhttp::status::forbidden,
-                       rpc_error(mcp::error_code::kInvalidRequest,
-                                 "forbidden: the Host header must name this machine "
-                                 "(localhost, 127.0.0.1 or [::1])"),
-                       {}, {}};
+    return error_response(bhttp::status::forbidden, mcp::error_code::kInvalidRequest,
+                          "forbidden: the Host header must name this machine "
+                          "(localhost, 127.0.0.1 or [::1])");
   }
   if (!origin_allowed(message[bhttp::field::origin])) {
-    co_return Response{bhttp::status::forbidden,
-                       rpc_error(mcp::error_code::kInvalidRequest,
-                                 "forbidden: requests from this Origin are not allowed"),
-                       {}, {}};
+    return error_response(bhttp::status::forbidden, mcp::error_code::kInvalidRequest,
+                          "forbidden: requests from this Origin are not allowed");
   }
   std::string_view path = path_of(message.target());
   if (path == "/healthz") {
     if (message.method() != bhttp::verb::get) {
-      co_return Response{bhttp::status::method_not_allowed, {}, {}, "GET"};
+      return Response{.status = bhttp::status::method_not_allowed, .allow = "GET"};
     }
-    co_return healthz();
+    return healthz();
   }
   if (path != "/mcp") {
-    co_return Response{bhttp::status::not_found,
-                       rpc_error(mcp::error_code::kInvalidRequest, "not found: MCP is at /mcp"),
-                       {}, {}};
+    return error_response(bhttp::status::not_found, mcp::error_code::kInvalidRequest,
+                          "not found: MCP is at /mcp");
   }
   switch (message.method()) {
     case bhttp::verb::post:
-      co_return co_await post_mcp(request);
+      return post_mcp(request);
+    case bhttp::verb::get:
+      return get_mcp(request);
     case bhttp::verb::delete_:
-      co_return delete_mcp(request);
+      return delete_mcp(request);
     default:
-      // GET (the session's SSE stream) is not offered yet: 405 is what the specification asks
-      // of a server without one.
-      co_return Response{bhttp::status::method_not_allowed, {}, {}, "POST, DELETE"};
+      return Response{.status = bhttp::status::method_not_allowed, .allow = "GET, POST, DELETE"};
   }
 }
 
-asio::awaitable<HttpServer::Response> HttpServer::post_mcp(const Request& request) {
+HttpServer::Response HttpServer::post_mcp(const Request& request) {
   const auto& message = request.message;
-  auto bad_request = [](int code, std::string text) {
-    return Response{bhttp::status::bad_request, rpc_error(code, std::move(text)), {}, {}};
-  };
   if (!is_json(message[bhttp::field::content_type])) {
-    co_return Response{bhttp::status::unsupported_media_type,
-                       rpc_error(mcp::error_code::kInvalidRequest,
-                                 "the body must be application/json"),
-                       {}, {}};
+    return error_response(bhttp::status::unsupported_media_type, mcp::error_code::kInvalidRequest,
+                          "the body must be application/json");
   }
   const std::string& body = message.body();
   Json parsed = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
-    co_return bad_request(mcp::error_code::kParseError,
+    return error_response(bhttp::status::bad_request, mcp::error_code::kParseError,
                           "parse error: the body is not valid JSON");
   }
   if (!parsed.is_object()) {
-    co_return bad_request(mcp::error_code::kInvalidRequest,
+    return error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
                           parsed.is_array() ? "batched requests are not supported; send one "
                                               "JSON-RPC message per request"
                                             : "invalid request: expected a JSON object");
   }
+  bool may_stream = accepts(message[bhttp::field::accept], "text/event-stream");
   bool is_initialize = parsed.contains("id") && parsed.value("method", Json()) == "initialize";
+  std::string_view version_header = message[kVersionHeader];
+  // The era: initialize is legacy; a 2026-07-28 version (in the header or the body's _meta)
+  // is modern, whatever session id the request also carries (the specification says to
+  // ignore it).
+  bool modern_header = !version_header.empty() && !legacy_protocol_version_supported(version_header);
+  if (!is_initialize && (modern_header || has_modern_envelope(parsed))) {
+    return post_modern(request, std::move(parsed), may_stream);
+  }
   std::string_view session_header = message[kSessionHeader];
 
   std::shared_ptr<McpSession> session;
-  bool created = false;
   if (is_initialize) {
     if (stopped_) {
-      co_return Response{bhttp::status::service_unavailable,
-                         rpc_error(mcp::error_code::kInternalError, "the server is shutting down"),
-                         {}, {}};
+      return error_response(bhttp::status::service_unavailable, mcp::error_code::kInternalError,
+                            "the server is shutting down");
     }
     if (!make_room()) {
-      co_return Response{bhttp::status::service_unavailable,
-                         rpc_error(mcp::error_code::kInternalError,
-                                   fmt::format("too many sessions ({}) with requests running; "
-                                               "end one with DELETE",
-                                               sessions_.size())),
-                         {}, {}};
+      return error_response(bhttp::status::service_unavailable, mcp::error_code::kInternalError,
+                            fmt::format("too many sessions ({}) with requests running; end one "
+                                        "with DELETE",
+                                        sessions_.size()));
     }
-    session = std::make_shared<McpSession>(new_session_id(), executor_, make_server_);
-    created = true;
-  } else {
-    if (session_header.empty()) {
-      co_return bad_request(mcp::error_code::kInvalidRequest,
-                            "Bad Request: Mcp-Session-Id header is required (send initialize "
-                            "first to get one)");
+    session = std::make_shared<McpSession>(new_session_id(), executor_, make_server_,
+                                           settings_.max_streams_per_session);
+    Submitted submitted = session->submit(body, parsed, may_stream);
+    Response response = from_submitted(std::move(submitted));
+    // initialize is answered at once; a result (not an error) opens the session.
+    auto answer = Json::parse(response.body, nullptr, false);
+    if (response.exchange || (answer.is_object() && answer.contains("result"))) {
+      response.session_id = session->id();
+      sessions_.emplace(session->id(), session);
+      spdlog::info("http: session {} started", session->id());
+    } else {
+      retire(std::move(session));
     }
-    auto it = is_session_id(session_header) ? sessions_.find(std::string(session_header))
-                                            : sessions_.end();
-    if (it == sessions_.end()) {
-      co_return Response{bhttp::status::not_found,
-                         rpc_error(mcp::error_code::kInvalidRequest,
-                                   "session not found: it ended or never existed; send "
-                                   "initialize to start a new one"),
-                         {}, {}};
-    }
-    if (!legacy_protocol_version_supported(message[kVersionHeader])) {
-      co_return bad_request(mcp::error_code::kInvalidRequest,
-                            fmt::format("Bad Request: unsupported MCP-Protocol-Version {}; "
-                                        "supported: 2025-11-25, 2025-06-18, 2025-03-26",
-                                        std::string(message[kVersionHeader])));
-    }
-    session = it->second;
+    return response;
   }
-  if (created) sessions_.emplace(session->id(), session);
+  if (session_header.empty()) {
+    return error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
+                          "Bad Request: Mcp-Session-Id header is required (send initialize "
+                          "first to get one, or use protocol 2026-07-28, which needs none)");
+  }
+  auto it = is_session_id(session_header) ? sessions_.find(std::string(session_header))
+                                          : sessions_.end();
+  if (it == sessions_.end()) {
+    return error_response(bhttp::status::not_found, mcp::error_code::kInvalidRequest,
+                          "session not found: it ended or never existed; send initialize to "
+                          "start a new one");
+  }
+  if (!legacy_protocol_version_supported(version_header)) {
+    return error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
+                          fmt::format("Bad Request: unsupported MCP-Protocol-Version {}; "
+                                      "supported: 2025-11-25, 2025-06-18, 2025-03-26",
+                                      std::string(version_header)));
+  }
+  return from_submitted(it->second->submit(body, parsed, may_stream));
+}
 
-  std::weak_ptr<int> alive = alive_;
-  std::weak_ptr<McpSession> weak = session;
-  // The tables own sessions, never a suspended request: a session outlives its waiting requests
-  // (see sweep_retired), and a coroutine frame destroyed with the loop must not destroy one.
-  McpSession* raw = session.get();
-  session.reset();
-  McpSession::Reply reply = co_await raw->exchange(body, parsed);
-  if (alive.expired()) co_return Response{};
-  switch (reply.kind) {
-    case McpSession::Reply::Kind::kResponse: {
-      Response response{bhttp::status::ok, std::move(reply.body), {}, {}};
-      if (created) {
-        auto answer = Json::parse(response.body, nullptr, false);
-        if (answer.is_object() && answer.contains("result")) {
-          response.session_id = weak.lock() ? weak.lock()->id() : "";
-          spdlog::info("http: session {} started", response.session_id);
-        } else if (auto locked = weak.lock()) {
-          // initialize failed: no session.
-          sessions_.erase(locked->id());
-          retire(locked);
-        }
-      }
-      co_return response;
+HttpServer::Response HttpServer::post_modern(const Request& request, Json message,
+                                             bool may_stream) {
+  bool is_request = message.contains("method") && message.contains("id");
+  if (is_request) {
+    const auto& headers = request.message;
+    MirroredHeaders mirrored{.protocol_version = headers[kVersionHeader],
+                             .method = headers[kMethodHeader],
+                             .name = headers[kNameHeader]};
+    if (auto problem = mirrored_header_problem(mirrored, message)) {
+      const Json& id = message["id"];
+      return error_response(bhttp::status::bad_request, mcp::error_code::kHeaderMismatch,
+                            std::move(*problem),
+                            id.is_string() || id.is_number_integer() ? id : Json());
     }
-    case McpSession::Reply::Kind::kAccepted:
-      co_return Response{bhttp::status::accepted, {}, {}, {}};
-    case McpSession::Reply::Kind::kRejected:
-      co_return Response{bhttp::status::bad_request, std::move(reply.body), {}, {}};
-    case McpSession::Reply::Kind::kWithdrawn:
-      co_return Response{bhttp::status::no_content, {}, {}, {}};
-    case McpSession::Reply::Kind::kEnded:
-      break;
   }
-  co_return Response{bhttp::status::not_found,
-                     rpc_error(mcp::error_code::kInvalidRequest,
-                               "session not found: it ended while the request was running"),
-                     {}, {}};
+  return from_submitted(stateless_->submit(std::move(message), may_stream));
+}
+
+HttpServer::Response HttpServer::get_mcp(const Request& request) {
+  const auto& message = request.message;
+  std::string_view version_header = message[kVersionHeader];
+  if (!version_header.empty() && !legacy_protocol_version_supported(version_header)) {
+    // 2026-07-28 has no GET stream: notifications travel on subscriptions/listen.
+    return Response{.status = bhttp::status::method_not_allowed, .allow = "POST"};
+  }
+  std::string_view session_header = message[kSessionHeader];
+  if (session_header.empty()) {
+    return error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
+                          "Bad Request: Mcp-Session-Id header is required: the GET stream "
+                          "belongs to a session (send initialize first)");
+  }
+  auto it = is_session_id(session_header) ? sessions_.find(std::string(session_header))
+                                          : sessions_.end();
+  if (it == sessions_.end()) {
+    return error_response(bhttp::status::not_found, mcp::error_code::kInvalidRequest,
+                          "session not found: it ended or never existed");
+  }
+  if (!accepts(message[bhttp::field::accept], "text/event-stream")) {
+    return error_response(bhttp::status::not_acceptable, mcp::error_code::kInvalidRequest,
+                          "Not Acceptable: the GET stream is text/event-stream; send Accept: "
+                          "text/event-stream");
+  }
+  auto stream = it->second->open_stream();
+  if (!stream) {
+    return error_response(bhttp::status::conflict, mcp::error_code::kInvalidRequest,
+                          fmt::format("this session has {} SSE streams open already (the limit, "
+                                      "http_max_streams_per_session); close one first",
+                                      settings_.max_streams_per_session));
+  }
+  return Response{.exchange = std::move(stream)};
 }
 
 HttpServer::Response HttpServer::delete_mcp(const Request& request) {
+  std::string_view version_header = request.message[kVersionHeader];
+  if (!version_header.empty() && !legacy_protocol_version_supported(version_header)) {
+    return Response{.status = bhttp::status::method_not_allowed, .allow = "POST"};
+  }
   std::string_view header = request.message[kSessionHeader];
   if (header.empty()) {
-    return Response{bhttp::status::bad_request,
-                    rpc_error(mcp::error_code::kInvalidRequest,
-                              "Bad Request: Mcp-Session-Id header is required"),
-                    {}, {}};
+    return error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
+                          "Bad Request: Mcp-Session-Id header is required");
   }
   auto it = is_session_id(header) ? sessions_.find(std::string(header)) : sessions_.end();
   if (it == sessions_.end()) {
-    return Response{bhttp::status::not_found,
-                    rpc_error(mcp::error_code::kInvalidRequest, "session not found"), {}, {}};
+    return error_response(bhttp::status::not_found, mcp::error_code::kInvalidRequest,
+                          "session not found");
   }
   auto session = it->second;
   sessions_.erase(it);
   spdlog::info("http: session {} ended by the client", session->id());
   retire(std::move(session));
-  return Response{bhttp::status::no_content, {}, {}, {}};
+  return Response{.status = bhttp::status::no_content};
 }
 
 HttpServer::Response HttpServer::healthz() const {
@@ -436,7 +651,7 @@ HttpServer::Response HttpServer::healthz() const {
             {"uptime_seconds", uptime.count()},
             {"jobs_running", jobs_.running_count()},
             {"jobs_queued", jobs_.queued_count()}};
-  return Response{bhttp::status::ok, mcp::serialize(body), {}, {}};
+  return Response{.status = bhttp::status::ok, .body = mcp::serialize(body)};
 }
 
 bool HttpServer::make_room() {
@@ -459,7 +674,7 @@ bool HttpServer::make_room() {
 }
 
 void HttpServer::retire(std::shared_ptr<McpSession> session) {
-  session->end();
+  session->end(404, "session not found: it ended while the request was running");
   retired_.push_back(std::move(session));
   sweep_retired();
   if (!retired_.empty()) schedule_sweep();
@@ -476,8 +691,10 @@ void HttpServer::schedule_sweep() {
 }
 
 void HttpServer::sweep_retired() {
+  // Nothing outside a session refers to it (exchanges do not): it may go once its server's
+  // calls have completed.
   std::erase_if(retired_, [](const std::shared_ptr<McpSession>& session) {
-    return session->idle() && session->pending() == 0;
+    return session->idle();
   });
 }
 

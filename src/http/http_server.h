@@ -1,14 +1,21 @@
 #pragma once
-/// MCP over Streamable HTTP (the 2025-11-25 revision, legacy era) with Boost.Beast, on the
-/// server's one io_context: one coroutine per connection, no thread of its own.
+/// MCP over Streamable HTTP with Boost.Beast, on the server's one io_context: one coroutine per
+/// connection, no thread of its own. Both eras on one path:
 ///
-///   POST   /mcp      one JSON-RPC message; `initialize` opens a session (Mcp-Session-Id)
-///   DELETE /mcp      ends the session (its jobs keep running: they belong to the server)
+///   POST   /mcp      2025-11-25 (legacy): `initialize` opens a session (Mcp-Session-Id), which
+///                    every later request names. 2026-07-28 (modern): no session; the headers
+///                    MCP-Protocol-Version, Mcp-Method and Mcp-Name must mirror the body.
+///                    Answered with JSON, or with an SSE stream when the request asked for
+///                    progress (and, modern, for subscriptions/listen).
+///   GET    /mcp      legacy: the session's SSE stream for what the server sends unasked
+///   DELETE /mcp      legacy: ends the session (its jobs keep running: they belong to the server)
 ///   GET    /healthz  {status, version, uptime_seconds, jobs_running, jobs_queued}
 ///
+/// While a request waits for its answer the connection watches for the client leaving: a
+/// modern request is then cancelled (the specification's signal), a legacy one forgotten.
 /// Every request must name this machine in Host and (if present) Origin: anything else is 403,
 /// against DNS rebinding. Bounds: body size (413), header read time, idle time between
-/// requests, connections at once, sessions at once.
+/// requests, connections, sessions and SSE streams per session at once.
 
 #include <chrono>
 #include <cstdint>
@@ -21,9 +28,13 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
 #include "base/result.h"
+#include "http/exchange.h"
 #include "http/mcp_session.h"
+#include "http/stateless_endpoint.h"
 #include "jobs/job_manager.h"
 
 namespace http {
@@ -34,14 +45,21 @@ struct HttpSettings {
   uint64_t max_body_size = 4ull << 20;
   size_t max_connections = 128;
   size_t max_sessions = 64;  // beyond: the least recently used idle session is dropped
+  size_t max_streams_per_session = 4;  // GET streams a legacy session may hold open at once
   std::chrono::milliseconds header_timeout = std::chrono::seconds(10);  // a request's header
   std::chrono::milliseconds body_timeout = std::chrono::seconds(30);    // a request's body
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);    // between requests
   std::chrono::milliseconds write_timeout = std::chrono::seconds(30);   // a response
+  // A comment line on an SSE stream quiet this long, so that idle-closing proxies and clients
+  // keep it, and a vanished client is noticed by the failed write.
+  std::chrono::milliseconds keep_alive_interval = std::chrono::seconds(15);
 };
 
 class HttpServer {
  public:
+  struct Request;
+  struct Response;
+
   HttpServer(const boost::asio::any_io_executor& executor, HttpSettings settings,
              jobs::JobManager& jobs, std::string version, McpSession::MakeServer make_server);
   ~HttpServer();
@@ -51,22 +69,42 @@ class HttpServer {
   /// Binds and starts accepting; returns the address bound (the real port when it was 0).
   base::Result<boost::asio::ip::tcp::endpoint> start();
 
-  /// Stops accepting and ends every session. Connections already open finish what they are doing.
+  /// Stops accepting connections and new sessions. Requests already waiting go on waiting: the
+  /// jobs they wait on are about to end.
   void stop();
+  /// After the jobs ended: subscriptions get their final result, every request still waiting a
+  /// 503, every stream is closed. Then waits (at most `bound`) until those answers are written.
+  boost::asio::awaitable<void> close(std::chrono::milliseconds bound);
 
   size_t session_count() const { return sessions_.size(); }
   size_t connection_count() const { return connections_; }
 
  private:
-  struct Request;
-  struct Response;
+  enum class Wake { kNews, kGone, kQuiet };
 
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socket);
-  boost::asio::awaitable<Response> handle(const Request& request);
-  boost::asio::awaitable<Response> post_mcp(const Request& request);
+  Response handle(const Request& request);
+  Response post_mcp(const Request& request);
+  Response post_modern(const Request& request, mcp::Json message, bool may_stream);
+  Response get_mcp(const Request& request);
   Response delete_mcp(const Request& request);
   Response healthz() const;
+  // Writes `response`: at once, or (with an exchange) when its answer comes, as JSON or as an
+  // SSE stream. False when the connection cannot be used again.
+  boost::asio::awaitable<bool> write_response(boost::beast::tcp_stream& stream,
+                                              boost::beast::flat_buffer& buffer,
+                                              unsigned version, bool keep_alive,
+                                              Response& response);
+  boost::asio::awaitable<bool> write_stream(boost::beast::tcp_stream& stream,
+                                            boost::beast::flat_buffer& buffer, unsigned version,
+                                            bool keep_alive, Exchange& exchange);
+  // Waits for news on `exchange`, the client leaving, or (for streams) a quiet interval. While
+  // `watching`, reads the socket to notice the client leave; bytes that arrive instead (a
+  // pipelined request) are kept in `buffer` and the watch ends.
+  boost::asio::awaitable<Wake> await_news(boost::beast::tcp_stream& stream,
+                                          boost::beast::flat_buffer& buffer, Exchange& exchange,
+                                          bool& watching);
   // Ends a session and keeps it until its calls have completed (their handlers refer to it).
   void retire(std::shared_ptr<McpSession> session);
   void schedule_sweep();
@@ -86,6 +124,9 @@ class HttpServer {
   std::map<std::string, std::shared_ptr<McpSession>> sessions_;
   std::vector<std::shared_ptr<McpSession>> retired_;
   boost::asio::steady_timer sweep_timer_;
+  size_t delivering_ = 0;           // exchanges a connection is waiting on or writing
+  boost::asio::steady_timer drained_;  // cancelled when delivering_ drops to 0 after close()
+  std::unique_ptr<StatelessEndpoint> stateless_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // coroutines outliving us check it
 };
 

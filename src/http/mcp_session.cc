@@ -1,7 +1,7 @@
 #include "http/mcp_session.h"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 namespace http {
@@ -9,94 +9,165 @@ namespace http {
 namespace asio = boost::asio;
 using mcp::Json;
 
+namespace {
+
+// The progress token a request asked for, or null.
+Json progress_token(const Json& message) {
+  auto params = message.find("params");
+  if (params == message.end() || !params->is_object()) return nullptr;
+  auto meta = params->find("_meta");
+  if (meta == params->end() || !meta->is_object()) return nullptr;
+  auto token = meta->find("progressToken");
+  if (token == meta->end() || !(token->is_string() || token->is_number_integer())) return nullptr;
+  return *token;
+}
+
+}  // namespace
+
 McpSession::McpSession(std::string id, const asio::any_io_executor& executor,
-                       const MakeServer& make_server)
+                       const MakeServer& make_server, size_t max_streams)
     : id_(std::move(id)),
       executor_(executor),
+      max_streams_(max_streams),
       last_used_(std::chrono::steady_clock::now()),
       server_(make_server([this](std::string message) { route(std::move(message)); })) {}
 
 McpSession::~McpSession() = default;
 
+size_t McpSession::pending() const {
+  size_t streams = std::count_if(streams_.begin(), streams_.end(), [](const auto& weak) {
+    auto stream = weak.lock();
+    return stream && stream->outcome() == Exchange::Outcome::kPending;
+  });
+  return pending_.size() + streams;
+}
+
 void McpSession::route(std::string message) {
   Json parsed = Json::parse(message, nullptr, /*allow_exceptions=*/false);
   if (!parsed.is_object()) return;
-  if (parsed.contains("method")) {
-    // Sent unasked, or progress: it needs the SSE stream this transport does not have yet.
-    spdlog::debug("session {}: dropped {} (no SSE stream)", id_,
-                  parsed["method"].is_string() ? parsed["method"].get<std::string>() : "?");
+  if (auto method = parsed.find("method"); method != parsed.end()) {
+    if (*method == "notifications/progress") {
+      // Progress belongs to its request's stream; a request answered with JSON gets none.
+      const Json& params = parsed["params"];
+      auto token = params.is_object() ? params.find("progressToken") : params.end();
+      if (token == params.end()) return;
+      auto it = progress_.find(token->dump());
+      if (it == progress_.end()) return;
+      if (auto exchange = it->second.lock()) exchange->push(std::move(message));
+      return;
+    }
+    // Sent unasked: the newest stream still open carries it (the specification wants each
+    // message on one stream only).
+    for (auto it = streams_.rbegin(); it != streams_.rend(); ++it) {
+      auto stream = it->lock();
+      if (stream && stream->outcome() == Exchange::Outcome::kPending) {
+        stream->push(std::move(message));
+        return;
+      }
+    }
+    spdlog::debug("session {}: dropped {} (no GET stream open)", id_,
+                  method->is_string() ? method->get<std::string>() : "?");
     return;
   }
   const Json& id = parsed.contains("id") ? parsed["id"] : Json();
-  std::shared_ptr<Waiter> waiter;
   if (id.is_null()) {
-    waiter = current_;
-  } else if (auto it = pending_.find(id.dump()); it != pending_.end()) {
-    waiter = it->second;
+    if (current_) current_->answer(std::move(message));
+    return;
   }
-  if (!waiter || waiter->response) return;  // nobody waits for it (withdrawn, or a duplicate)
-  waiter->response = std::move(message);
-  waiter->ready.cancel();
+  auto it = pending_.find(id.dump());
+  if (it == pending_.end()) return;  // nobody waits for it (withdrawn, or a duplicate)
+  auto exchange = std::move(it->second);
+  pending_.erase(it);
+  std::erase_if(progress_, [&](const auto& entry) {
+    auto waiting = entry.second.lock();
+    return !waiting || waiting == exchange;
+  });
+  exchange->answer(std::move(message));
 }
 
-asio::awaitable<McpSession::Reply> McpSession::exchange(std::string_view text,
-                                                        const Json& message) {
+Submitted McpSession::submit(std::string_view text, const Json& message, bool may_stream) {
   last_used_ = std::chrono::steady_clock::now();
-  if (ended_) co_return Reply{Reply::Kind::kEnded, {}};
+  if (ended_) {
+    return {404, mcp::serialize(mcp::make_error(nullptr, mcp::error_code::kInvalidRequest,
+                                                "session not found: it has ended")),
+            nullptr};
+  }
   bool is_request = message.contains("method") && message.contains("id");
-  auto waiter = std::make_shared<Waiter>(executor_);
-  waiter->ready.expires_at(asio::steady_timer::time_point::max());
+  Json token = is_request ? progress_token(message) : Json();
+  auto exchange = std::make_shared<Exchange>(executor_, may_stream && !token.is_null());
   std::string key;
   if (is_request) {
     const Json& id = message["id"];
     if (id.is_string() || id.is_number_integer()) {
       key = id.dump();
       if (pending_.contains(key)) {
-        co_return Reply{Reply::Kind::kResponse,
-                        mcp::serialize(mcp::make_error(
-                            id, mcp::error_code::kInvalidRequest,
-                            "request id " + key + " is already in use by a request still running"))};
+        return {200,
+                mcp::serialize(mcp::make_error(
+                    id, mcp::error_code::kInvalidRequest,
+                    "request id " + key + " is already in use by a request still running")),
+                nullptr};
       }
-      pending_[key] = waiter;
+      pending_[key] = exchange;
+      if (exchange->streaming()) progress_[token.dump()] = exchange;
     }
   }
-  current_ = waiter;
+  current_ = exchange;
   server_->handle_message(text);
   current_.reset();
+
   if (!is_request) {
     if (message.value("method", Json()) == "notifications/cancelled" &&
         message.contains("params") && message["params"].is_object() &&
         message["params"].contains("requestId")) {
       // The server sends nothing for a cancelled call; the HTTP request waiting for it ends.
       if (auto it = pending_.find(message["params"]["requestId"].dump()); it != pending_.end()) {
-        it->second->withdrawn = true;
-        it->second->ready.cancel();
+        it->second->withdraw();
+        pending_.erase(it);
       }
     }
-    if (waiter->response) co_return Reply{Reply::Kind::kRejected, std::move(*waiter->response)};
-    co_return Reply{Reply::Kind::kAccepted, {}};
+    // A notification (or a stray response) the server refused: the error says why.
+    if (exchange->outcome() == Exchange::Outcome::kAnswered) {
+      return {400, std::move(exchange->body()), nullptr};
+    }
+    return {202, {}, nullptr};
   }
-  while (!waiter->response && !waiter->ended && !waiter->withdrawn) {
-    co_await waiter->ready.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (exchange->outcome() != Exchange::Outcome::kPending) {
+    // Answered at once (an error, or a call that needed no waiting): plain JSON.
+    pending_.erase(key);
+    return {exchange->status(), std::move(exchange->body()), nullptr};
   }
-  if (!key.empty()) {
-    auto it = pending_.find(key);
-    if (it != pending_.end() && it->second == waiter) pending_.erase(it);
-  }
-  last_used_ = std::chrono::steady_clock::now();
-  if (waiter->response) co_return Reply{Reply::Kind::kResponse, std::move(*waiter->response)};
-  if (waiter->withdrawn) co_return Reply{Reply::Kind::kWithdrawn, {}};
-  co_return Reply{Reply::Kind::kEnded, {}};
+  return {0, {}, std::move(exchange)};
 }
 
-void McpSession::end() {
+std::shared_ptr<Exchange> McpSession::open_stream() {
+  last_used_ = std::chrono::steady_clock::now();
+  std::erase_if(streams_, [](const auto& weak) {
+    auto stream = weak.lock();
+    return !stream || stream->outcome() != Exchange::Outcome::kPending;
+  });
+  if (ended_ || streams_.size() >= max_streams_) return nullptr;
+  auto stream = std::make_shared<Exchange>(executor_, /*streaming=*/true);
+  streams_.push_back(stream);
+  return stream;
+}
+
+void McpSession::end(unsigned status, std::string_view why) {
   if (ended_) return;
   ended_ = true;
   server_->cancel_all();
-  for (auto& [key, waiter] : pending_) {
-    waiter->ended = true;
-    waiter->ready.cancel();
+  // Each waiting request is answered under its own id, so a client reading an SSE stream can
+  // tell which of its requests failed.
+  for (auto& [key, exchange] : pending_) {
+    exchange->refuse(status, mcp::serialize(mcp::make_error(
+                                 Json::parse(key), mcp::error_code::kInvalidRequest,
+                                 std::string(why))));
   }
+  pending_.clear();
+  progress_.clear();
+  for (auto& weak : streams_) {
+    if (auto stream = weak.lock()) stream->withdraw();
+  }
+  streams_.clear();
 }
 
 }  // namespace http

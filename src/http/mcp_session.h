@@ -1,22 +1,21 @@
 #pragma once
-/// One legacy (2025-11-25) HTTP session: its own McpServer, whose every response is routed by
-/// JSON-RPC id to the HTTP request waiting for it. Sessions share the server's one JobManager:
-/// jobs belong to the server, and a session ending does not touch them.
-///
-/// Messages the server sends unasked (progress, job-end log messages, resource updates) need the
-/// session's SSE stream, which this transport does not offer yet: they are dropped.
+/// One legacy (2025-11-25) HTTP session: its own McpServer, whose messages are routed to the HTTP
+/// requests waiting for them. A response goes to the request with its id; progress goes to the
+/// request whose progressToken it carries, if that request is answered as an SSE stream; what the
+/// server sends unasked (job-end log messages, resource updates, list changes) goes to the
+/// session's newest GET stream, or nowhere if none is open. Sessions share the server's one
+/// JobManager: jobs belong to the server, and a session ending does not touch them.
 
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 
+#include "http/exchange.h"
 #include "mcp/json_rpc.h"
 #include "mcp/server.h"
 
@@ -26,57 +25,44 @@ class McpSession {
  public:
   using MakeServer = std::function<std::unique_ptr<mcp::McpServer>(mcp::McpServer::Send)>;
 
-  /// What became of one POSTed message.
-  struct Reply {
-    enum class Kind {
-      kResponse,  // `body` is the JSON-RPC response (200)
-      kAccepted,  // a notification or a response: nothing to say (202)
-      kRejected,  // a notification the server refused: `body` is the error (400)
-      kEnded,     // the session ended before the response came (404)
-      kWithdrawn,  // the client cancelled the request (notifications/cancelled): no answer (204)
-    };
-    Kind kind;
-    std::string body;
-  };
-
   McpSession(std::string id, const boost::asio::any_io_executor& executor,
-             const MakeServer& make_server);
+             const MakeServer& make_server, size_t max_streams);
   ~McpSession();
   McpSession(const McpSession&) = delete;
   McpSession& operator=(const McpSession&) = delete;
 
   const std::string& id() const { return id_; }
   std::chrono::steady_clock::time_point last_used() const { return last_used_; }
-  /// Requests still waiting for their response.
-  size_t pending() const { return pending_.size(); }
+  /// Requests still waiting for their answer, and GET streams open.
+  size_t pending() const;
   /// True once the server has no calls running: it may be destroyed.
   bool idle() const { return server_->calls_in_flight() == 0; }
 
-  /// Hands `text` (already parsed as `message`, a JSON object) to the server and waits for what
-  /// answers it.
-  boost::asio::awaitable<Reply> exchange(std::string_view text, const mcp::Json& message);
+  /// Hands `text` (already parsed as `message`, a JSON object) to the server. `may_stream`: the
+  /// client accepts an SSE answer (it is used when the request asked for progress).
+  Submitted submit(std::string_view text, const mcp::Json& message, bool may_stream);
 
-  /// DELETE: withdraws every running call and tells every waiting request the session ended.
-  void end();
+  /// GET: a stream for what the server sends unasked. Null when max_streams are open already.
+  std::shared_ptr<Exchange> open_stream();
+
+  /// Every running call is withdrawn, every waiting request answered with `status` and a
+  /// JSON-RPC error saying `why`, every stream closed. DELETE and eviction end a session with
+  /// 404 (it is gone), server shutdown with 503.
+  void end(unsigned status, std::string_view why);
 
  private:
-  struct Waiter {
-    explicit Waiter(const boost::asio::any_io_executor& executor) : ready(executor) {}
-    std::optional<std::string> response;
-    bool ended = false;
-    bool withdrawn = false;
-    boost::asio::steady_timer ready;  // never expires; cancelled when there is news
-  };
-
   void route(std::string message);
 
   std::string id_;
   boost::asio::any_io_executor executor_;
+  size_t max_streams_;
   std::chrono::steady_clock::time_point last_used_;
-  std::unordered_map<std::string, std::shared_ptr<Waiter>> pending_;  // by id.dump()
-  // The request being handed to the server right now: an error the server cannot attach to an
-  // id (a parse error, id null) is its answer.
-  std::shared_ptr<Waiter> current_;
+  std::unordered_map<std::string, std::shared_ptr<Exchange>> pending_;  // by id.dump()
+  std::unordered_map<std::string, std::weak_ptr<Exchange>> progress_;   // by token.dump()
+  std::vector<std::weak_ptr<Exchange>> streams_;  // GET streams, oldest first
+  // The message being handed to the server right now: an error it cannot attach to an id (a
+  // parse error, id null) answers it.
+  std::shared_ptr<Exchange> current_;
   bool ended_ = false;
   std::unique_ptr<mcp::McpServer> server_;  // Last: its calls refer to the members above.
 };

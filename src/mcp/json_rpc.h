@@ -16,6 +16,8 @@ constexpr int kMethodNotFound = -32601;
 constexpr int kInvalidParams = -32602;
 constexpr int kInternalError = -32603;
 constexpr int kUnsupportedProtocolVersion = -32022;  // 2026-07-28
+// 2026-07-28 over HTTP: the MCP headers do not mirror the body (or are missing or malformed).
+constexpr int kHeaderMismatch = -32020;
 }  // namespace error_code
 
 Json make_result(const Json& id, Json result);

@@ -53,9 +53,13 @@ class Notifier {
   /// logging/setLevel. False for a name that is not an RFC 5424 level (debug, info, notice,
   /// warning, error, critical, alert, emergency).
   bool set_log_level(std::string_view level);
+  /// No notifications/message at all: a 2026-07-28 subscription carries only what the client
+  /// opted in to (job-end messages are not among the kinds it can name).
+  void mute_log_messages() { log_level_ = kMuted; }
 
  private:
   struct Watch;
+  static constexpr int kMuted = 1000;  // Above every RFC 5424 level.
 
   void job_ended(const jobs::Job& job);
   void jobs_changed(const std::string& id);

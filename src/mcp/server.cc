@@ -104,14 +104,20 @@ void McpServer::reject_oversized(uint64_t size, uint64_t limit) {
 void McpServer::cancel_all() {
   // By key, looked up again each time: should a cancellation complete a call at once, its
   // handler erases it from in_flight_.
-  std::vector<std::string> keys;
-  for (const auto& [key, state] : in_flight_) keys.push_back(key);
-  for (const auto& key : keys) {
-    auto it = in_flight_.find(key);
-    if (it == in_flight_.end() || it->second->cancelled) continue;
-    it->second->cancelled = true;
-    it->second->cancel.emit(boost::asio::cancellation_type::terminal);
+  std::vector<Json> ids;
+  for (const auto& [key, state] : in_flight_) ids.push_back(Json::parse(key));
+  for (const auto& id : ids) cancel(id);
+}
+
+void McpServer::cancel(const Json& id) {
+  auto it = in_flight_.find(id.dump());
+  if (it == in_flight_.end() || it->second->cancelled) return;  // answered, or never seen
+  if (it->second->subscription) {
+    in_flight_.erase(it);  // Nothing runs for a subscription: it ends here, unanswered.
+    return;
   }
+  it->second->cancelled = true;
+  it->second->cancel.emit(boost::asio::cancellation_type::terminal);
 }
 
 void McpServer::handle_message(std::string_view text) {
@@ -176,11 +182,7 @@ void McpServer::handle_notification(const std::string& method, const Json& param
     initialized_ = true;
   } else if (method == "notifications/cancelled") {
     auto request_id = params.find("requestId");
-    if (request_id == params.end()) return;
-    auto it = in_flight_.find(request_id->dump());
-    if (it == in_flight_.end()) return;  // already answered, or never seen
-    it->second->cancelled = true;
-    it->second->cancel.emit(boost::asio::cancellation_type::terminal);
+    if (request_id != params.end()) cancel(*request_id);
   }
   // Any other notification is ignored, as the specification asks.
 }
@@ -227,6 +229,8 @@ void McpServer::handle_request(const Json& id, const std::string& method, const 
     send_result(id, std::move(result), era);
   } else if (method == "tools/call") {
     call_tool(id, params, era);
+  } else if (method == "subscriptions/listen" && era == Era::kModern) {
+    listen(id, params);
   } else if (method.starts_with("resources/") || method == "logging/setLevel") {
     serve_resources(id, method, params, era);
   } else {
@@ -269,11 +273,11 @@ Json McpServer::initialize_result(const Json& params) {
 Json McpServer::discover_result() const {
   Json supported = Json::array({kModernVersion});
   for (auto v : kLegacyVersions) supported.push_back(v);
-  // Resources without subscribe/listChanged: in 2026-07-28 those travel on subscriptions/listen,
-  // which this server does not offer yet.
+  // In 2026-07-28, resource updates and list changes travel on subscriptions/listen.
   return Json{{"supportedVersions", supported},
               {"capabilities",
-               {{"tools", {{"listChanged", false}}}, {"resources", Json::object()}}},
+               {{"tools", {{"listChanged", false}}},
+                {"resources", {{"subscribe", true}, {"listChanged", true}}}}},
               {"instructions", kInstructions},
               {"ttlMs", kToolListTtlMs},
               {"cacheScope", "public"},

@@ -51,6 +51,12 @@ class McpServer {
   /// The session is ending (an HTTP DELETE): every call still running is withdrawn as if the
   /// client had cancelled it, and none will be answered. Jobs are not touched.
   void cancel_all();
+  /// Withdraws one request, as notifications/cancelled does on stdio (over 2026-07-28 HTTP, the
+  /// client closing the request's stream is the signal). Unknown or finished ids are ignored.
+  void cancel(const Json& id);
+  /// The server is going away: every subscriptions/listen request gets its final (empty) result,
+  /// which tells the client the subscription ended on purpose, not by a broken connection.
+  void end_subscriptions();
   /// Calls whose completion is still to come: their handlers refer to this server, so it must
   /// outlive them.
   size_t calls_in_flight() const { return in_flight_.size(); }
@@ -63,6 +69,9 @@ class McpServer {
     bool answered = false;  // no progress may follow the response
     bool audited = false;   // the audit log has this call already (it acted)
     std::unique_ptr<ToolContext> context;
+    // A subscriptions/listen request: open until cancelled, delivering what its filter names.
+    std::unique_ptr<Notifier> subscription;
+    Json id;  // The listen request's id: every notification on it carries it.
   };
 
   void handle_request(const Json& id, const std::string& method, const Json& params);
@@ -71,6 +80,9 @@ class McpServer {
   Json discover_result() const;
   Json server_info() const;
   void call_tool(const Json& id, const Json& params, Era era);
+  // subscriptions/listen (2026-07-28): the long-lived request that replaced the legacy session's
+  // unasked notifications and resources/subscribe (server_resources.cc).
+  void listen(const Json& id, const Json& params);
   // What the audit log records of a finished call that did not act (refused, failed, cancelled).
   void audit_outcome(const Auditor::Call& call, bool cancelled, const std::exception_ptr& failure,
                      const ToolOutcome& outcome);

@@ -11,6 +11,8 @@ namespace {
 
 // "Resource not found" up to 2025-11-25; 2026-07-28 answers it with -32602 instead (SEP-2164).
 constexpr int kResourceNotFound = -32002;
+// Stamped on a subscription's notifications and on its final result.
+constexpr std::string_view kSubscriptionIdKey = "io.modelcontextprotocol/subscriptionId";
 // The templates change only with the binary; the jobs (and so the list and every read) at any
 // time.
 constexpr int64_t kTemplatesTtlMs = int64_t{3600} * 1000;
@@ -19,7 +21,7 @@ constexpr int64_t kTemplatesTtlMs = int64_t{3600} * 1000;
 
 void McpServer::notify(std::string method, Json params) {
   // Only a legacy session has a channel for unasked messages; in 2026-07-28 they travel on
-  // subscriptions/listen, which this server does not offer yet.
+  // subscriptions/listen (see listen below), each subscription with its own Notifier.
   if (legacy_version_.empty()) return;
   send_(serialize(make_notification(std::move(method), std::move(params))));
 }
@@ -58,8 +60,8 @@ void McpServer::serve_resources(const Json& id, const std::string& method, const
         fmt::format("method not found: {} is not part of protocol {}; {}", method, kModernVersion,
                     method == "logging/setLevel"
                         ? "set _meta[\"io.modelcontextprotocol/logLevel\"] per request"
-                        : "resource subscriptions travel on subscriptions/listen, which "
-                          "this server does not offer yet"));
+                        : "resource subscriptions travel on subscriptions/listen (params.notifications."
+                          "resourceSubscriptions)"));
     return;
   }
 
@@ -100,6 +102,69 @@ void McpServer::serve_resources(const Json& id, const std::string& method, const
   } else {
     notifier_.unsubscribe(uri);
     send_result(id, Json::object(), era);
+  }
+}
+
+void McpServer::listen(const Json& id, const Json& params) {
+  auto filter = params.find("notifications");
+  if (filter == params.end() || !filter->is_object()) {
+    send_error(id, error_code::kInvalidParams,
+               "invalid params: subscriptions/listen needs 'notifications', an object such as "
+               "{\"resourcesListChanged\": true, \"resourceSubscriptions\": [\"job://ID\"]}");
+    return;
+  }
+  auto uris = filter->find("resourceSubscriptions");
+  if (uris != filter->end() && !uris->is_array()) {
+    send_error(id, error_code::kInvalidParams,
+               "invalid params: 'resourceSubscriptions' must be an array of job:// URIs");
+    return;
+  }
+  std::string key = id.dump();
+  if (in_flight_.contains(key)) {
+    send_error(id, error_code::kInvalidRequest,
+               fmt::format("request id {} is already in use by a request still running", key));
+    return;
+  }
+  auto state = std::make_unique<InFlight>();
+  state->id = id;
+  // Every notification on the subscription names it: a client may hold several.
+  auto stamp = [this, id](std::string method, Json params) {
+    params["_meta"][std::string(kSubscriptionIdKey)] = id;
+    send_(serialize(make_notification(std::move(method), std::move(params))));
+  };
+  state->subscription =
+      std::make_unique<Notifier>(executor_, jobs_, stamp, safeguards_.redactor);
+  Notifier& notifier = *state->subscription;
+  notifier.mute_log_messages();
+
+  // The acknowledgement names what will be honoured: the tool list never changes and there are
+  // no prompts, so only resource list changes and updates of job resources that exist.
+  Json honoured = Json::object();
+  if (filter->value("resourcesListChanged", Json()) == true) {
+    notifier.list_requested();
+    honoured["resourcesListChanged"] = true;
+  }
+  if (uris != filter->end()) {
+    Json kept = Json::array();
+    for (const auto& uri : *uris) {
+      if (uri.is_string() && notifier.subscribe(uri.get_ref<const std::string&>())) {
+        kept.push_back(uri);
+      }
+    }
+    honoured["resourceSubscriptions"] = std::move(kept);
+  }
+  in_flight_.emplace(key, std::move(state));
+  stamp("notifications/subscriptions/acknowledged", Json{{"notifications", std::move(honoured)}});
+}
+
+void McpServer::end_subscriptions() {
+  std::vector<Json> ids;
+  for (const auto& [key, state] : in_flight_) {
+    if (state->subscription) ids.push_back(state->id);
+  }
+  for (const auto& id : ids) {
+    in_flight_.erase(id.dump());
+    send_result(id, Json{{"_meta", {{std::string(kSubscriptionIdKey), id}}}}, Era::kModern);
   }
 }
 

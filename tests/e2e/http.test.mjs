@@ -99,9 +99,12 @@ test('Mcp-Session-Id: missing 400, unknown 404, ended 404; MCP-Protocol-Version 
   assert.equal(notJson.status, 400);
   assert.equal((await notJson.json()).error.code, -32700);
 
-  const get = await fetch(srv.url, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': session } });
-  assert.equal(get.status, 405, 'no SSE stream yet');
-  await get.body?.cancel();
+  const getWithoutAccept = await fetch(srv.url, { method: 'GET', headers: { 'mcp-session-id': session } });
+  assert.equal(getWithoutAccept.status, 406, 'the GET stream is text/event-stream only');
+  await getWithoutAccept.body?.cancel();
+  const getWithoutSession = await fetch(srv.url, { method: 'GET', headers: { accept: 'text/event-stream' } });
+  assert.equal(getWithoutSession.status, 400);
+  await getWithoutSession.body?.cancel();
 
   const deleted = await fetch(srv.url, { method: 'DELETE', headers: { 'mcp-session-id': session } });
   assert.equal(deleted.status, 204);

@@ -1,0 +1,162 @@
+#include "http/stateless_endpoint.h"
+
+#include <spdlog/spdlog.h>
+
+namespace http {
+
+namespace asio = boost::asio;
+using mcp::Json;
+
+namespace {
+
+constexpr std::string_view kSubscriptionIdKey = "io.modelcontextprotocol/subscriptionId";
+
+// Where a message's _meta keeps `key`, or null.
+Json* meta_entry(Json& message, std::string_view key) {
+  auto params = message.find("params");
+  if (params == message.end() || !params->is_object()) return nullptr;
+  auto meta = params->find("_meta");
+  if (meta == params->end() || !meta->is_object()) return nullptr;
+  auto entry = meta->find(key);
+  return entry == meta->end() ? nullptr : &*entry;
+}
+
+std::string refusal(std::string why) {
+  return mcp::serialize(
+      mcp::make_error(nullptr, mcp::error_code::kInvalidRequest, std::move(why)));
+}
+
+}  // namespace
+
+StatelessEndpoint::StatelessEndpoint(const asio::any_io_executor& executor,
+                                     const McpSession::MakeServer& make_server)
+    : executor_(executor),
+      server_(make_server([this](std::string message) { route(std::move(message)); })) {}
+
+StatelessEndpoint::~StatelessEndpoint() = default;
+
+unsigned StatelessEndpoint::status_for(const Json& answer) {
+  auto error = answer.find("error");
+  if (error == answer.end() || !error->is_object()) return 200;
+  Json code = error->value("code", Json());
+  if (code == mcp::error_code::kMethodNotFound) return 404;
+  if (code == mcp::error_code::kUnsupportedProtocolVersion ||
+      code == mcp::error_code::kHeaderMismatch || code == mcp::error_code::kInvalidRequest ||
+      code == mcp::error_code::kParseError) {
+    return 400;
+  }
+  return 200;
+}
+
+Submitted StatelessEndpoint::submit(Json message, bool may_stream) {
+  if (stopped_) return {503, refusal("the server is shutting down"), nullptr};
+  bool is_request = message.contains("method") && message.contains("id");
+  const Json& id = is_request ? message["id"] : Json();
+  if (!is_request || !(id.is_string() || id.is_number_integer())) {
+    // A notification (202 unless refused), or a request the server will refuse at once.
+    auto exchange = std::make_shared<Exchange>(executor_, false);
+    current_ = exchange;
+    server_->handle_message(mcp::serialize(message));
+    current_.reset();
+    if (exchange->outcome() == Exchange::Outcome::kAnswered) {
+      unsigned status = is_request ? StatelessEndpoint::status_for(Json::parse(exchange->body()))
+                                   : 400;
+      return {status, std::move(exchange->body()), nullptr};
+    }
+    return {202, {}, nullptr};
+  }
+
+  bool listen = message["method"] == "subscriptions/listen";
+  if (listen && !may_stream) {
+    return {400,
+            mcp::serialize(mcp::make_error(id, mcp::error_code::kInvalidRequest,
+                                           "subscriptions/listen is answered with an SSE "
+                                           "stream: send Accept: text/event-stream")),
+            nullptr};
+  }
+  std::string ours = "~" + std::to_string(++next_id_);
+  Pending pending{id, nullptr, nullptr};
+  if (Json* token = meta_entry(message, "progressToken");
+      token != nullptr && (token->is_string() || token->is_number_integer())) {
+    pending.token = std::exchange(*token, ours);
+  }
+  bool streaming = may_stream && (listen || !pending.token.is_null());
+  auto exchange = std::make_shared<Exchange>(executor_, streaming);
+  pending.exchange = exchange;
+  message["id"] = ours;
+  // Closing the connection is how a 2026-07-28 client cancels over HTTP.
+  exchange->on_abandoned = [this, ours, alive = std::weak_ptr<int>(alive_)] {
+    if (alive.expired()) return;
+    pending_.erase(ours);
+    server_->cancel(Json(ours));
+  };
+  pending_.emplace(ours, std::move(pending));
+
+  current_ = exchange;
+  server_->handle_message(mcp::serialize(message));
+  current_.reset();
+  if (exchange->outcome() != Exchange::Outcome::kPending) {
+    exchange->on_abandoned = nullptr;
+    pending_.erase(ours);
+    return {exchange->status(), std::move(exchange->body()), nullptr};
+  }
+  return {0, {}, std::move(exchange)};
+}
+
+void StatelessEndpoint::route(std::string message) {
+  Json parsed = Json::parse(message, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_object()) return;
+  if (parsed.contains("method")) {
+    // Progress names its request by token; a subscription's notifications by subscription id.
+    bool progress = parsed["method"] == "notifications/progress";
+    Json* ours = nullptr;
+    if (!progress) {
+      ours = meta_entry(parsed, kSubscriptionIdKey);
+    } else if (parsed["params"].is_object() && parsed["params"].contains("progressToken")) {
+      ours = &parsed["params"]["progressToken"];
+    }
+    if (ours == nullptr || !ours->is_string()) return;
+    auto it = pending_.find(ours->get<std::string>());
+    if (it == pending_.end()) return;
+    *ours = progress ? it->second.token : it->second.id;
+    it->second.exchange->push(mcp::serialize(parsed));
+    return;
+  }
+  unsigned status = status_for(parsed);
+  const Json& id = parsed.contains("id") ? parsed["id"] : Json();
+  if (id.is_null()) {
+    if (current_) current_->answer(std::move(message), status);
+    return;
+  }
+  auto it = id.is_string() ? pending_.find(id.get<std::string>()) : pending_.end();
+  if (it == pending_.end()) return;  // withdrawn: nobody waits for it
+  Pending pending = std::move(it->second);
+  pending_.erase(it);
+  parsed["id"] = pending.id;
+  // A subscription's final result names it too.
+  if (auto result = parsed.find("result"); result != parsed.end() && result->is_object()) {
+    auto meta = result->find("_meta");
+    if (meta != result->end() && meta->is_object() && meta->contains(kSubscriptionIdKey)) {
+      (*meta)[std::string(kSubscriptionIdKey)] = pending.id;
+    }
+  }
+  pending.exchange->on_abandoned = nullptr;
+  pending.exchange->answer(mcp::serialize(parsed), status);
+}
+
+void StatelessEndpoint::shut_down() {
+  if (stopped_) return;
+  stopped_ = true;
+  server_->end_subscriptions();
+  server_->cancel_all();
+  for (auto& [ours, pending] : pending_) {
+    pending.exchange->on_abandoned = nullptr;
+    pending.exchange->refuse(503, mcp::serialize(mcp::make_error(
+                                      pending.id, mcp::error_code::kInternalError,
+                                      "the server is shutting down")));
+  }
+  pending_.clear();
+  spdlog::debug("http: stateless endpoint shut down");
+}
+
+}  // namespace http
