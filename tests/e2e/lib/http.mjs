@@ -110,3 +110,53 @@ export function rawRequest(srv, { method = 'GET', path = '/healthz', headers = {
     req.end();
   });
 }
+
+/**
+ * The JSON-RPC messages of an SSE response, as they arrive (an async iterator). Comment lines
+ * (keep-alives) are skipped; the iterator ends with the stream.
+ */
+export async function* sseMessages(response) {
+  assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const decoder = new TextDecoder();
+  let pending = '';
+  for await (const chunk of response.body) {
+    pending += decoder.decode(chunk, { stream: true });
+    let end;
+    while ((end = pending.indexOf('\n\n')) >= 0) {
+      const event = pending.slice(0, end);
+      pending = pending.slice(end + 2);
+      const data = event.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim());
+      if (data.length > 0) yield JSON.parse(data.join('\n'));
+    }
+  }
+}
+
+/** The headers a 2026-07-28 request carries: the protocol version, method and name mirrored from the body. */
+export function modernHeaders(body, extra = {}) {
+  const headers = {
+    ...JSON_HEADERS,
+    'mcp-protocol-version': '2026-07-28',
+    'mcp-method': body.method,
+  };
+  const name = body.method === 'resources/read' ? body.params?.uri : body.params?.name;
+  if (name !== undefined && ['tools/call', 'resources/read', 'prompts/get'].includes(body.method)) headers['mcp-name'] = name;
+  return { ...headers, ...extra };
+}
+
+/** A 2026-07-28 request body: `params` with the per-request _meta envelope. */
+export function modernRequest(id, method, params = {}, meta = {}) {
+  return {
+    jsonrpc: '2.0',
+    id,
+    method,
+    params: {
+      ...params,
+      _meta: {
+        'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+        'io.modelcontextprotocol/clientCapabilities': {},
+        'io.modelcontextprotocol/clientInfo': { name: 'raw-modern', version: '0' },
+        ...meta,
+      },
+    },
+  };
+}
