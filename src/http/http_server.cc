@@ -512,11 +512,11 @@ HttpServer::Response HttpServer::post_mcp(const Request& request) {
   bool may_stream = accepts(message[bhttp::field::accept], "text/event-stream");
   bool is_initialize = parsed.contains("id") && parsed.value("method", Json()) == "initialize";
   std::string_view version_header = message[kVersionHeader];
-  // The era: initialize is legacy; a 2026-07-28 version (in the header or the body's _meta)
-  // is modern, whatever session id the request also carries (the specification says to
-  // ignore it).
+  // The era: a 2026-07-28 version (in the header or the body's _meta) is modern, whatever
+  // session id the request also carries (the specification says to ignore it); anything else
+  // is legacy, where initialize opens a session.
   bool modern_header = !version_header.empty() && !legacy_protocol_version_supported(version_header);
-  if (!is_initialize && (modern_header || has_modern_envelope(parsed))) {
+  if (modern_header || has_modern_envelope(parsed)) {
     return post_modern(request, std::move(parsed), may_stream);
   }
   std::string_view session_header = message[kSessionHeader];

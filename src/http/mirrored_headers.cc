@@ -80,7 +80,10 @@ std::optional<std::string> mirrored_header_problem(const MirroredHeaders& header
     return "Header mismatch: the MCP-Protocol-Version header is required (2026-07-28)";
   }
   auto body_version = body_string(meta, "io.modelcontextprotocol/protocolVersion");
-  if (!body_version || *body_version != headers.protocol_version) {
+  // A body without the envelope is not a header problem: the endpoint refuses it as invalid
+  // params, which tells the client what the body lacks.
+  if (meta.contains("io.modelcontextprotocol/protocolVersion") &&
+      (!body_version || *body_version != headers.protocol_version)) {
     return mismatch("MCP-Protocol-Version", headers.protocol_version, body_version);
   }
 

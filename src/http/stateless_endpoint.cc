@@ -1,5 +1,6 @@
 #include "http/stateless_endpoint.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace http {
@@ -10,6 +11,7 @@ using mcp::Json;
 namespace {
 
 constexpr std::string_view kSubscriptionIdKey = "io.modelcontextprotocol/subscriptionId";
+constexpr std::string_view kProtocolVersionKey = "io.modelcontextprotocol/protocolVersion";
 
 // Where a message's _meta keeps `key`, or null.
 Json* meta_entry(Json& message, std::string_view key) {
@@ -66,6 +68,18 @@ Submitted StatelessEndpoint::submit(Json message, bool may_stream) {
     return {202, {}, nullptr};
   }
 
+  Json* version = meta_entry(message, kProtocolVersionKey);
+  if (version == nullptr) {
+    // Without the envelope the server would take the request for a legacy one.
+    return {400,
+            mcp::serialize(mcp::make_error(
+                id, mcp::error_code::kInvalidParams,
+                fmt::format("invalid params: a {} request carries params._meta[\"{}\"] (and "
+                            "\"io.modelcontextprotocol/clientCapabilities\"); a legacy client "
+                            "sends initialize first and then uses its Mcp-Session-Id",
+                            mcp::kModernVersion, kProtocolVersionKey))),
+            nullptr};
+  }
   bool listen = message["method"] == "subscriptions/listen";
   if (listen && !may_stream) {
     return {400,

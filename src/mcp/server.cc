@@ -212,7 +212,14 @@ void McpServer::handle_request(const Json& id, const std::string& method, const 
     }
   }
 
-  if (method == "initialize") {
+  if (method == "initialize" && era == Era::kModern) {
+    // 2026-07-28 has no handshake: a client that sends one in its envelope is told so.
+    send_error(id, error_code::kMethodNotFound,
+               fmt::format("method not found: initialize is not part of protocol {}; call "
+                           "server/discover, or send initialize without the _meta envelope for "
+                           "a {} session",
+                           kModernVersion, kLatestLegacyVersion));
+  } else if (method == "initialize") {
     send_result(id, initialize_result(params), Era::kLegacy);
   } else if (method == "server/discover") {
     send_result(id, discover_result(), Era::kModern);

@@ -186,10 +186,11 @@ test('the v2 client\'s listen(): list changes reach its handler; a server stoppi
     await client.callTool({ name: 'execute', arguments: { command: 'true' } });
     await waitFor(() => changes.length > 0, { what: 'a list change on the subscription' });
 
-    srv.proc.kill('SIGTERM');
+    const exited = srv.terminate();
     assert.equal(await subscription.closed, 'graceful', 'the final result ended the subscription');
+    assert.deepEqual(await exited, { code: 0, signal: null }, srv.stderr());
   } finally {
     await client?.close();
-    assert.equal(await srv.stop(), 0, srv.stderr());
+    await srv.stop();
   }
 });

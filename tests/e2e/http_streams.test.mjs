@@ -128,14 +128,15 @@ test('a request waiting at shutdown gets its answer (the job was stopped), not a
       }),
     });
     assert.equal(response.status, 200);
-    srv.proc.kill('SIGTERM');
+    const exited = srv.terminate();
     let answer;
     for await (const message of sseMessages(response)) {
       if (message.id === 2) answer = message;
     }
     assert.ok(answer, 'the wait was answered before the stream ended');
     assert.equal(answer.result.structuredContent.status, 'killed');
+    assert.deepEqual(await exited, { code: 0, signal: null }, srv.stderr());
   } finally {
-    assert.equal(await srv.stop(), 0, srv.stderr());
+    await srv.stop();
   }
 });

@@ -38,6 +38,12 @@ export function startHttpServer(args = []) {
           proc,
           stderr: () => stderr,
           stdout: () => stdout,
+          /** Sends SIGTERM once and resolves to how the server exited ({ code, signal }). */
+          terminate() {
+            const exited = new Promise((done) => proc.on('close', (code, signal) => done({ code, signal })));
+            proc.kill('SIGTERM');
+            return exited;
+          },
           async stop() {
             if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
             const closed = new Promise((done) => proc.on('close', (code) => done(code)));
