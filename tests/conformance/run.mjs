@@ -34,6 +34,7 @@ const SERVER_STOP_MS = 10_000;
 const SUITE_RUN_MS = 300_000;
 
 const children = new Set();
+let scratch = null;  // removed if the run is interrupted; kept after a failing run
 
 function fail(message) {
   console.error(`conformance: ${message}`);
@@ -59,7 +60,9 @@ function start(command, args, options) {
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => {
+    // The server's own watchdog ends its jobs when it dies, even of SIGKILL.
     for (const child of children) child.kill('SIGKILL');
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
     process.exit(128 + os.constants.signals[signal]);
   });
 }
@@ -272,7 +275,7 @@ async function main() {
     run.label = `suite ${run.version} ${run.args.join(' ')}`;
   }
   const entries = readExpected([...new Set(RUNS.map((r) => r.version))]);
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-conformance-'));
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-conformance-'));
   const began = Date.now();
   const verdicts = [];
   const problems = [];
