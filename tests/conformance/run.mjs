@@ -240,12 +240,13 @@ function judge(run, results, entries) {
       const excuse = whole ?? perCheck.find((e) => e.check === c.id);
       (excuse ? verdict.expected : verdict.unexpected).push({ scenario, check: c });
     }
-    // A listed check that now succeeds must leave the file; one that did not run at all (the
-    // scenario stopped at an earlier failure) is tolerated, as the suite's own baseline does.
+    // A listed check that ran and did not fail (passed, or is now skipped as not applicable)
+    // must leave the file; one that did not run at all (the scenario stopped at an earlier
+    // failure, itself listed or reported) is tolerated, as the suite's own baseline does.
     for (const e of perCheck) {
       const states = checks.filter((c) => c.id === e.check).map((c) => c.status);
-      if (!states.includes('FAILURE') && states.includes('SUCCESS')) {
-        verdict.stale.push({ entry: e, scenario });
+      if (states.length > 0 && !states.includes('FAILURE')) {
+        verdict.stale.push({ entry: e, scenario, states: [...new Set(states)] });
       }
     }
   }
@@ -319,11 +320,13 @@ async function main() {
     for (const { scenario, check } of v.unexpected) {
       console.log(`  UNEXPECTED FAILURE ${v.run.version} ${v.run.requirements} ${scenario}:${check.id}: ${check.message}`);
     }
-    for (const { entry, scenario, missing } of v.stale) {
+    for (const { entry, scenario, missing, states } of v.stale) {
+      const target = `${scenario}${entry.check ? ':' + entry.check : ''}`;
+      const now = states ? ` (now ${states.join(', ')})` : '';
       console.log(
         missing
           ? `  STALE ${entry.where}: ${v.run.label} has no scenario ${scenario}; remove the entry`
-          : `  NOW PASSES ${entry.where}: ${scenario}${entry.check ? ':' + entry.check : ''} passes in ${v.run.label}; remove the entry`,
+          : `  NOW PASSES ${entry.where}: ${target} no longer fails in ${v.run.label}${now}; remove the entry`,
       );
     }
   }
