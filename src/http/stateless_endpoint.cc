@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::string_view kSubscriptionIdKey = "io.modelcontextprotocol/subscriptionId";
 constexpr std::string_view kProtocolVersionKey = "io.modelcontextprotocol/protocolVersion";
+constexpr std::string_view kCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities";
 
 // Where a message's _meta keeps `key`, or null.
 Json* meta_entry(Json& message, std::string_view key) {
@@ -68,9 +69,10 @@ Submitted StatelessEndpoint::submit(Json message, bool may_stream) {
     return {202, {}, nullptr};
   }
 
-  Json* version = meta_entry(message, kProtocolVersionKey);
-  if (version == nullptr) {
-    // Without the envelope the server would take the request for a legacy one.
+  if (meta_entry(message, kProtocolVersionKey) == nullptr ||
+      meta_entry(message, kCapabilitiesKey) == nullptr) {
+    // Without the envelope the server would take the request for a legacy one; the transport
+    // answers a malformed envelope with 400, like every request it cannot serve.
     return {400,
             mcp::serialize(mcp::make_error(
                 id, mcp::error_code::kInvalidParams,

@@ -191,7 +191,20 @@ void McpServer::handle_request(const Json& id, const std::string& method, const 
   // The era is decided per request: the 2026-07-28 envelope in _meta makes it modern.
   Era era = Era::kLegacy;
   auto meta = params.find("_meta");
-  if (meta != params.end() && meta->is_object() && meta->contains(kVersionKey)) {
+  bool has_meta = meta != params.end() && meta->is_object();
+  // server/discover exists only in the modern era, and a _meta that carries the modern client
+  // keys without the version is a modern request with its version missing: both must be
+  // rejected as the 2026-07-28 specification says (-32602), not served as legacy requests.
+  if (!(has_meta && meta->contains(kVersionKey)) &&
+      (method == "server/discover" ||
+       (has_meta && (meta->contains(kCapabilitiesKey) || meta->contains(kClientInfoKey))))) {
+    send_error(id, error_code::kInvalidParams,
+               fmt::format("invalid params: {} needs params._meta with '{}': \"{}\" and '{}' "
+                           "(the legacy protocol versions start with initialize instead)",
+                           method, kVersionKey, kModernVersion, kCapabilitiesKey));
+    return;
+  }
+  if (has_meta && meta->contains(kVersionKey)) {
     era = Era::kModern;
     const Json& requested = (*meta)[std::string(kVersionKey)];
     if (!requested.is_string() || requested.get<std::string>() != kModernVersion) {
@@ -212,15 +225,15 @@ void McpServer::handle_request(const Json& id, const std::string& method, const 
     }
   }
 
-  if (method == "initialize" && era == Era::kModern) {
-    // 2026-07-28 has no handshake: a client that sends one in its envelope is told so.
-    send_error(id, error_code::kMethodNotFound,
-               fmt::format("method not found: initialize is not part of protocol {}; call "
-                           "server/discover, or send initialize without the _meta envelope for "
-                           "a {} session",
-                           kModernVersion, kLatestLegacyVersion));
-  } else if (method == "initialize") {
+  if (method == "initialize" && era == Era::kLegacy) {
     send_result(id, initialize_result(params), Era::kLegacy);
+  } else if (method == "initialize") {
+    // 2026-07-28 has no handshake; a modern client that sends one has mixed up the eras.
+    send_error(id, error_code::kMethodNotFound,
+               fmt::format("method not found: initialize is not part of protocol version {}; call "
+                           "server/discover (or send initialize without the {} _meta for the "
+                           "legacy versions)",
+                           kModernVersion, kModernVersion));
   } else if (method == "server/discover") {
     send_result(id, discover_result(), Era::kModern);
   } else if (method == "ping" && era == Era::kLegacy) {

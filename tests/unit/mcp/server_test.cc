@@ -99,6 +99,39 @@ TEST_F(ServerTest, ServesTheModernEraWithoutAHandshake) {
   EXPECT_EQ(ping["error"]["code"], -32601);  // ping is gone in 2026-07-28
 }
 
+// What the official conformance suite (server-stateless, SEP-2575) found: server/discover with the
+// version missing from _meta was answered as if it were fine, and a modern initialize started a
+// legacy handshake.
+TEST_F(ServerTest, RejectsModernRequestsThatLackTheirVersion) {
+  auto bare = request(Json{{"jsonrpc", "2.0"}, {"id", 101}, {"method", "server/discover"},
+                           {"params", Json::object()}});
+  EXPECT_EQ(bare["error"]["code"], -32602);
+  EXPECT_NE(bare["error"]["message"].get<std::string>().find("io.modelcontextprotocol/protocolVersion"),
+            std::string::npos);
+  Json no_version{{"io.modelcontextprotocol/clientInfo", {{"name", "t"}, {"version", "1"}}},
+                  {"io.modelcontextprotocol/clientCapabilities", Json::object()}};
+  auto discover = request(Json{{"jsonrpc", "2.0"}, {"id", 102}, {"method", "server/discover"},
+                               {"params", {{"_meta", no_version}}}});
+  EXPECT_EQ(discover["error"]["code"], -32602);
+  EXPECT_FALSE(discover.contains("result"));
+  auto list = request(Json{{"jsonrpc", "2.0"}, {"id", 103}, {"method", "tools/list"},
+                           {"params", {{"_meta", no_version}}}});
+  EXPECT_EQ(list["error"]["code"], -32602);
+
+  Json meta{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+            {"io.modelcontextprotocol/clientCapabilities", Json::object()}};
+  auto init = request(Json{{"jsonrpc", "2.0"}, {"id", 104}, {"method", "initialize"},
+                           {"params", {{"protocolVersion", "2025-11-25"}, {"_meta", meta}}}});
+  EXPECT_EQ(init["error"]["code"], -32601);
+  EXPECT_NE(init["error"]["message"].get<std::string>().find("server/discover"), std::string::npos);
+
+  // A legacy request whose _meta holds only legacy keys (a progress token) is still legacy.
+  auto legacy = request(Json{{"jsonrpc", "2.0"}, {"id", 105}, {"method", "tools/list"},
+                             {"params", {{"_meta", {{"progressToken", 7}}}}}});
+  EXPECT_TRUE(legacy.contains("result"));
+  EXPECT_FALSE(legacy["result"].contains("resultType"));
+}
+
 TEST_F(ServerTest, AnswersMalformedMessagesWithTheRightErrors) {
   server_.handle_message("{not json");
   EXPECT_EQ(last()["error"]["code"], -32700);
