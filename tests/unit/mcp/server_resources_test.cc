@@ -119,9 +119,11 @@ TEST_F(ServerResourcesTest, DeclaresResourcesAndLoggingInALegacySession) {
   const Json& capabilities = init["result"]["capabilities"];
   EXPECT_EQ(capabilities["resources"], (Json{{"subscribe", true}, {"listChanged", true}}));
   EXPECT_EQ(capabilities["logging"], Json::object());
-  // 2026-07-28 has no resources/subscribe or list changes outside subscriptions/listen.
+  // 2026-07-28 offers both through subscriptions/listen (resourceSubscriptions,
+  // resourcesListChanged).
   auto discover = request("server/discover", Json{{"_meta", modern_meta()}});
-  EXPECT_EQ(discover["result"]["capabilities"]["resources"], Json::object());
+  EXPECT_EQ(discover["result"]["capabilities"]["resources"],
+            (Json{{"subscribe", true}, {"listChanged", true}}));
   EXPECT_FALSE(discover["result"]["capabilities"].contains("logging"));
 }
 
