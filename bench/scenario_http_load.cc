@@ -1,7 +1,7 @@
 // http-load: the HTTP transport under load. 50 clients, each on its own keep-alive connection
 // and legacy session, call status on one of 10 jobs in a closed loop (a call as soon as the last
 // answered), while 10 more sessions keep those jobs running: each job prints a line every 5 ms
-// for 2 s and is started again as soon as `wait` says it ended, so the server answers while it
+// for about 2 s and is started again as soon as `wait` says it ended, so the server answers while it
 // captures output, reaps and starts jobs. The reference, against the same server, connections
 // and jobs: the same 50 clients doing GET /healthz, the floor set by the HTTP layer (read, parse,
 // route, write) with no MCP work. Reference and status phases alternate after a warm-up, so the
@@ -36,13 +36,18 @@ using asio::ip::tcp;
 
 constexpr int kClients = 50;
 constexpr int kJobs = 10;
-// One perl process per job prints and sleeps without a fork per line (perl is in Debian's
-// essential set). A shell loop calling `sleep` would start 200 processes a second per job and
-// load the machine with forks rather than the server with output.
-constexpr std::string_view kJobCommand =
-    "perl -e '$| = 1; for my $i (1 .. 400) { print \"line $i of a short job\\n\"; "
-    "select(undef, undef, undef, 0.005) }'";
-constexpr std::chrono::seconds kJobWait{30};  // A job lasts about 2 s.
+// A short job prints a line every 5 ms for 1.5 to 2.4 s: the lengths differ by slot so the ten
+// do not end (and leave a gap before their successors start) all at once. One perl process per
+// job prints and sleeps without a fork per line (perl is in Debian's essential set); a shell
+// loop calling `sleep` would start 200 processes a second per job and load the machine with
+// forks rather than the server with output.
+std::string job_command(int slot) {
+  return fmt::format(
+      "perl -e '$| = 1; for my $i (1 .. {}) {{ print \"line $i of a short job\\n\"; "
+      "select(undef, undef, undef, 0.005) }}'",
+      300 + 20 * slot);
+}
+constexpr std::chrono::seconds kJobWait{30};  // A job lasts at most about 2.4 s.
 constexpr std::chrono::seconds kStartTimeout{10};
 constexpr std::chrono::seconds kStopTimeout{30};
 constexpr double kMiB = 1024.0 * 1024.0;
@@ -112,7 +117,7 @@ Clock::duration driver_cpu_time() {
 
 // Built outside the coroutines: GCC 12 rejects a braced initializer list holding string
 // literals in a coroutine body ("array used as initializer").
-Json execute_arguments() { return Json{{"command", kJobCommand}}; }
+Json execute_arguments(int slot) { return Json{{"command", job_command(slot)}}; }
 
 // One job slot: runs the short job, waits for its end, starts it again, until the run stops.
 asio::awaitable<void> keep_job_running(Run& run, tcp::endpoint server, int slot) {
@@ -121,7 +126,7 @@ asio::awaitable<void> keep_job_running(Run& run, tcp::endpoint server, int slot)
   co_await client.initialize(fmt::format("bench-job-{}", slot));
   bool first = true;
   while (!run.stopping) {
-    HttpExchange started = co_await client.call_tool("execute", execute_arguments());
+    HttpExchange started = co_await client.call_tool("execute", execute_arguments(slot));
     check(!started.error, "execute over HTTP failed: {}", started.error.value_or(""));
     const std::string id = string_field(started.body, "job_id");
     check(!id.empty(), "execute over HTTP returned no job_id: {}", started.body.dump());
