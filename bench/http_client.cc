@@ -158,8 +158,8 @@ asio::awaitable<HttpExchange> HttpMcpClient::round_trip(Request& request, Respon
 }
 
 asio::awaitable<HttpMcpClient::Response> HttpMcpClient::setup_step(Request request,
-                                                                    unsigned expected,
-                                                                    std::string_view what) {
+                                                                   unsigned expected,
+                                                                   std::string_view what) {
   Response response;
   HttpExchange exchange = co_await round_trip(request, response, kDefaultTimeout);
   check(exchange.status == expected, "{} over HTTP: expected HTTP {}, got {}", what, expected,
@@ -169,15 +169,15 @@ asio::awaitable<HttpMcpClient::Response> HttpMcpClient::setup_step(Request reque
 }
 
 asio::awaitable<void> HttpMcpClient::initialize(std::string_view client_name) {
-  Response response =
-      co_await setup_step(make_post(initialize_message(next_id_++, client_name)), 200, "initialize");
+  Response response = co_await setup_step(make_post(initialize_message(next_id_++, client_name)),
+                                          200, "initialize");
   session_id_ = std::string(response[kSessionHeader]);
   check(!session_id_.empty(), "initialize over HTTP answered without an Mcp-Session-Id header");
   Json message = Json::parse(response.body(), nullptr, false);
   check(message.is_object() && message.contains("result") &&
             message["result"].value("protocolVersion", "") == kProtocolVersion,
-        "initialize over HTTP answered {} (expected protocol version {})",
-        clip(response.body()), kProtocolVersion);
+        "initialize over HTTP answered {} (expected protocol version {})", clip(response.body()),
+        kProtocolVersion);
   co_await setup_step(make_post(initialized_message()), 202, "notifications/initialized");
 }
 
@@ -196,14 +196,13 @@ asio::awaitable<HttpExchange> HttpMcpClient::get(std::string_view target) {
   if (exchange.error) co_return exchange;
   exchange.body = Json::parse(response.body(), nullptr, /*allow_exceptions=*/false);
   if (!exchange.body.is_object()) {
-    exchange.error = fmt::format("GET {}: the body is not a JSON object: {}", target,
-                                 clip(response.body()));
+    exchange.error =
+        fmt::format("GET {}: the body is not a JSON object: {}", target, clip(response.body()));
   }
   co_return exchange;
 }
 
-asio::awaitable<HttpExchange> HttpMcpClient::call_tool(std::string_view name,
-                                                       const Json& arguments,
+asio::awaitable<HttpExchange> HttpMcpClient::call_tool(std::string_view name, const Json& arguments,
                                                        Clock::duration timeout) {
   Request request = make_post(tool_call_message(next_id_++, name, arguments));
   Response response;

@@ -72,9 +72,8 @@ HttpServerProcess::HttpServerProcess(const asio::any_io_executor& executor,
   for (;;) {
     auto ready = unwrap(wait_readable(from_stderr.read_end.get(), deadline),
                         "waiting for the server's address");
-    check(ready == Readiness::kReady,
-          "the server printed no \"{}\" line within {:.0f} s (log: {})", kAddressPrefix,
-          to_seconds(timeout), log_path_);
+    check(ready == Readiness::kReady, "the server printed no \"{}\" line within {:.0f} s (log: {})",
+          kAddressPrefix, to_seconds(timeout), log_path_);
     size_t n = unwrap(read_some(from_stderr.read_end.get(), chunk), "reading the server's stderr");
     check(n > 0, "the server exited before serving HTTP; its stderr said: {}", seen);
     std::string_view bytes(chunk.data(), n);
@@ -95,7 +94,7 @@ HttpServerProcess::HttpServerProcess(const asio::any_io_executor& executor,
 }
 
 asio::awaitable<void> HttpServerProcess::copy_log() {
-  std::array<char, 16 * 1024> chunk{};
+  std::array<char, size_t{16} * 1024> chunk{};
   for (;;) {
     auto [ec, n] =
         co_await stderr_.async_read_some(asio::buffer(chunk), asio::as_tuple(asio::use_awaitable));

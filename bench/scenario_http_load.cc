@@ -1,8 +1,8 @@
 // http-load: the HTTP transport under load. 50 clients, each on its own keep-alive connection
 // and legacy session, call status on one of 10 jobs in a closed loop (a call as soon as the last
 // answered), while 10 more sessions keep those jobs running: each job prints a line every 5 ms
-// for about 2 s and is started again as soon as `wait` says it ended, so the server answers while it
-// captures output, reaps and starts jobs. The reference, against the same server, connections
+// for about 2 s and is started again as soon as `wait` says it ended, so the server answers while
+// it captures output, reaps and starts jobs. The reference, against the same server, connections
 // and jobs: the same 50 clients doing GET /healthz, the floor set by the HTTP layer (read, parse,
 // route, write) with no MCP work. Reference and status phases alternate after a warm-up, so the
 // machine's other tenants weigh on both alike.
@@ -58,8 +58,8 @@ constexpr double kTargetP99Millis = 20;
 enum class Load { kHealthz = 0, kStatus = 1 };
 
 struct LoadStats {
-  Samples latencies;     // Successful calls that began and ended within one measured phase.
-  uint64_t errors = 0;   // In the warm-up and the measured phases alike.
+  Samples latencies;    // Successful calls that began and ended within one measured phase.
+  uint64_t errors = 0;  // In the warm-up and the measured phases alike.
   std::string first_error;
   Clock::duration measured{};  // The measured phases' total length.
   Clock::duration server_cpu{};
@@ -78,8 +78,8 @@ struct Run {
   bool stopping = false;
   std::array<std::string, kJobs> job_ids;  // The job each slot runs now.
   int clients_open = 0;
-  int slots_running = 0;  // Slots whose first job has started.
-  bool ready = false;     // Every client open and every slot running.
+  int slots_running = 0;           // Slots whose first job has started.
+  bool ready = false;              // Every client open and every slot running.
   asio::steady_timer ready_event;  // Never expires; cancelled when `ready` becomes true.
   uint64_t jobs_completed = 0;
   // jobs_running in the /healthz answers of the measured phases.
@@ -137,8 +137,8 @@ asio::awaitable<void> keep_job_running(Run& run, tcp::endpoint server, int slot)
       run.note_progress();
     }
     if (started.connection_lost) co_await client.reconnect();
-    HttpExchange waited =
-        co_await client.call_tool("wait", wait_arguments(id, kJobWait), kJobWait + HttpMcpClient::kDefaultTimeout);
+    HttpExchange waited = co_await client.call_tool("wait", wait_arguments(id, kJobWait),
+                                                    kJobWait + HttpMcpClient::kDefaultTimeout);
     check(!waited.error, "wait over HTTP failed: {}", waited.error.value_or(""));
     const auto exit_code = waited.body.find("exit_code");
     check(string_field(waited.body, "status") == "completed" && exit_code != waited.body.end() &&
@@ -268,8 +268,7 @@ std::vector<Figure> make_figures(const Run& run, const ThreadsAndMemory& server_
              .reference = rate(health),
              .reference_label = reference,
              .target = Target::at_least(kTargetCallsPerSecond)},
-      latency(fmt::format("status p50 ({} calls)", status.latencies.size()), 0.50,
-              Target::none()),
+      latency(fmt::format("status p50 ({} calls)", status.latencies.size()), 0.50, Target::none()),
       latency("status p99", 0.99, Target::below(kTargetP99Millis)),
       latency("status max", 1.0, Target::none()),
       Figure{.scenario = "http-load",
@@ -342,7 +341,7 @@ std::vector<Figure> run_http_load(const ScenarioContext& context) {
 
   std::exception_ptr failure;
   int active = 0;
-  auto on_done = [&](std::exception_ptr error) {
+  auto on_done = [&](const std::exception_ptr& error) {
     if (error) {
       // The first failure ends the run; the loop stops with the rest suspended.
       if (!failure) failure = error;
@@ -352,7 +351,7 @@ std::vector<Figure> run_http_load(const ScenarioContext& context) {
     // Every client and job slot has ended its session: stop the server, which ends copy_log.
     if (--active == 0) server.terminate(Clock::now() + kStopTimeout);
   };
-  asio::co_spawn(io, server.copy_log(), [&](std::exception_ptr error) {
+  asio::co_spawn(io, server.copy_log(), [&](const std::exception_ptr& error) {
     if (error && !failure) failure = error;
   });
   for (int slot = 0; slot < kJobs; ++slot) {
@@ -370,7 +369,8 @@ std::vector<Figure> run_http_load(const ScenarioContext& context) {
       [&]() -> asio::awaitable<void> {
         co_await conduct(run, scale, server.pid());
         // The high-water mark is read while the server still lives.
-        server_at_end = unwrap(read_threads_and_memory(server.pid()), "reading the server's status");
+        server_at_end =
+            unwrap(read_threads_and_memory(server.pid()), "reading the server's status");
       },
       on_done);
   io.run();
