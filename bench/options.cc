@@ -31,7 +31,8 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
   app.add_option("--server", options.server_path, "The server binary to measure")
       ->capture_default_str();
   app.add_flag("--quick", options.quick,
-               "Smoke run: a tenth of the counts, 100M instead of 1G, a 3 s idle window");
+               "Smoke run: a tenth of the counts, 100M instead of 1G, a 3 s idle window, "
+               "1 s HTTP load phases");
   app.add_option("--only", only, scenario_help)->delimiter(',')->check(CLI::IsMember(names));
   app.add_option("--json", json_path, "Also write the figures to this JSON file");
   try {

@@ -87,7 +87,9 @@ base::Result<ThreadsAndMemory> read_threads_and_memory(pid_t pid) {
   if (!threads) return tl::unexpected(threads.error());
   auto rss_kb = status_field(*text, "VmRSS");
   if (!rss_kb) return tl::unexpected(rss_kb.error());
-  return ThreadsAndMemory{static_cast<int>(*threads), *rss_kb * 1024};
+  auto peak_kb = status_field(*text, "VmHWM");
+  if (!peak_kb) return tl::unexpected(peak_kb.error());
+  return ThreadsAndMemory{static_cast<int>(*threads), *rss_kb * 1024, *peak_kb * 1024};
 }
 
 base::Result<Clock::duration> read_cpu_time(pid_t pid) {

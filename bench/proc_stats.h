@@ -13,8 +13,9 @@
 namespace bench {
 
 struct ThreadsAndMemory {
-  int threads = 0;         // "Threads:" in /proc/<pid>/status.
-  uint64_t rss_bytes = 0;  // "VmRSS:" in /proc/<pid>/status.
+  int threads = 0;              // "Threads:" in /proc/<pid>/status.
+  uint64_t rss_bytes = 0;       // "VmRSS:" in /proc/<pid>/status.
+  uint64_t peak_rss_bytes = 0;  // "VmHWM:": the most RSS the process has had so far.
 };
 
 base::Result<ThreadsAndMemory> read_threads_and_memory(pid_t pid);

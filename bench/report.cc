@@ -48,7 +48,9 @@ std::string describe_target(const Figure& figure) {
 std::string describe_mark(const Figure& figure) {
   auto met = figure.met();
   if (!met) return "";
-  return *met ? "ok" : "OVER";
+  if (*met) return "ok";
+  // A floor missed is under it; every other target is a ceiling (or an equality) gone over.
+  return figure.target.kind == Target::Kind::kAtLeast ? "UNDER" : "OVER";
 }
 
 }  // namespace
@@ -107,8 +109,8 @@ void print_table(const std::vector<Figure>& figures) {
     widths[3] = std::max(widths[3], r.ratio.size());
     widths[4] = std::max(widths[4], r.target.size());
   }
-  // Five gaps of two spaces, and room for the longest mark ("OVER").
-  constexpr size_t kGapsAndMark = 5 * 2 + 4;
+  // Five gaps of two spaces, and room for the longest mark ("UNDER").
+  constexpr size_t kGapsAndMark = 5 * 2 + 5;
   const std::string rule(widths[0] + widths[1] + widths[2] + widths[3] + widths[4] + kGapsAndMark,
                          '-');
   for (size_t i = 0; i < rows.size(); ++i) {

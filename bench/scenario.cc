@@ -21,6 +21,11 @@ Scale Scale::quick() {
   // A quarter, not a tenth: two pages still show the paging, and a page is the unit redacted.
   quick.redaction_bytes = full.redaction_bytes / 4;
   // The repeats feed a median and the warm-up settles the baseline: neither shrinks.
+  // The HTTP load keeps its 50 clients and 10 jobs (the target is stated for them); only its
+  // phases shorten.
+  quick.http_warm_up = std::chrono::milliseconds(500);
+  quick.http_phase = std::chrono::milliseconds(1000);
+  quick.http_rounds = 2;
   return quick;
 }
 
@@ -47,6 +52,14 @@ ServerLaunch ScenarioContext::server(std::string_view log_name,
                       .log_path = run_dir_ / fmt::format("{}.log", log_name)};
 }
 
+std::filesystem::path ScenarioContext::scratch_dir(std::string_view name) const {
+  std::filesystem::path dir = run_dir_ / name;
+  std::error_code error;
+  std::filesystem::create_directory(dir, error);
+  check(!error, "creating {}: {}", dir.string(), error.message());
+  return dir;
+}
+
 const std::vector<Scenario>& all_scenarios() {
   static const std::vector<Scenario> scenarios = {
       {"round-trip", "status vs ping round trip over stdio (p50, p99)", run_round_trip},
@@ -62,6 +75,9 @@ const std::vector<Scenario>& all_scenarios() {
        run_waits},
       {"redaction", "reading 8 MiB of build log / secret-dense output, redaction on vs off",
        run_redaction},
+      {"http-load",
+       "50 HTTP clients calling status while 10 short jobs run, vs the same clients on /healthz",
+       run_http_load},
   };
   return scenarios;
 }

@@ -31,9 +31,14 @@ struct Scale {
   int churn_warm_up = 100;
   uint64_t redaction_bytes = 8ull << 20;  // Of each kind of text; kept whole (bound: 10 MiB).
   int redaction_repeats = 5;              // Reads of each job per server; the median is reported.
+  // http-load: a warm-up, then `http_rounds` alternations of the reference load (GET /healthz)
+  // and the status load, each phase `http_phase` long.
+  std::chrono::milliseconds http_warm_up{2000};
+  std::chrono::milliseconds http_phase{4000};
+  int http_rounds = 3;
 
   /// A tenth of the counts (a fifth of the waits), 100 MiB instead of 1 GiB, 2 MiB of text to
-  /// redact instead of 8, and a 3 s idle window.
+  /// redact instead of 8, a 3 s idle window, and two rounds of 1 s HTTP load phases.
   static Scale quick();
 };
 
@@ -52,6 +57,9 @@ class ScenarioContext {
   /// so a user's config file cannot change what is measured. Its log goes to
   /// <run dir>/<log_name>.log.
   ServerLaunch server(std::string_view log_name, const ServerSettings& settings = {}) const;
+
+  /// A new empty directory <run dir>/<name>, e.g. for a server's working_dir.
+  std::filesystem::path scratch_dir(std::string_view name) const;
 
  private:
   std::string server_path_;
@@ -79,5 +87,6 @@ std::vector<Figure> run_churn(const ScenarioContext& context);
 std::vector<Figure> run_spawn_wait(const ScenarioContext& context);
 std::vector<Figure> run_waits(const ScenarioContext& context);
 std::vector<Figure> run_redaction(const ScenarioContext& context);
+std::vector<Figure> run_http_load(const ScenarioContext& context);
 
 }  // namespace bench
