@@ -328,9 +328,13 @@ bool Job::remove_cgroup_if_empty() {
 
 std::optional<sys::ProcessTreeStats> Job::tree_stats() const {
   if (!running()) return std::nullopt;
+  auto now = std::chrono::steady_clock::now();
+  if (last_stats_ && now - last_stats_at_ < kStatsReuse) return last_stats_;
   auto stats = sys::process_tree_stats(pid_, stdin_inode_);
   // Input cannot be awaited from a stdin the server has closed.
   if (!stdin_pipe_.is_open()) stats.waiting_for_input = false;
+  last_stats_ = stats;
+  last_stats_at_ = now;
   return stats;
 }
 
@@ -358,6 +362,7 @@ base::Result<void> Job::write_stdin(std::string_view bytes, bool close_after) {
                     pending_input_.size(), bytes.size(), stdin_limit_));
   }
   pending_input_.append(bytes);
+  last_stats_.reset();  // whether it waits for input is about to change
   if (close_after && has_terminal()) {
     // End of input on a terminal is a character the line discipline turns into a zero-length
     // read (at the start of a line); the terminal itself stays open.

@@ -120,9 +120,13 @@ class Job : public std::enable_shared_from_this<Job> {
   bool stdin_open() const { return stdin_pipe_.is_open() && !stdin_close_requested_; }
   uint64_t stdin_pending_bytes() const { return pending_input_.size(); }
 
-  /// Memory, CPU and stdin state of the job's process tree, read from /proc now. Empty once
-  /// the main process has exited.
+  /// Memory, CPU and stdin state of the job's process tree, read from /proc at most
+  /// kStatsReuse ago (typing into the job forgets the last reading). Empty once the main process
+  /// has exited.
   std::optional<sys::ProcessTreeStats> tree_stats() const;
+  /// Fifty clients asking status of the same jobs (the HTTP load benchmark) walked /proc
+  /// thousands of times a second; a reading this fresh is as good as a new one.
+  static constexpr std::chrono::milliseconds kStatsReuse{50};
 
   enum class SignalResult { kSignalled, kAlreadyTerminated };
   /// Sends `sig` to the job's process group and, unless it is SIGKILL, KILL to the group after
@@ -200,6 +204,8 @@ class Job : public std::enable_shared_from_this<Job> {
   asio::posix::stream_descriptor stderr_pipe_;
   asio::posix::stream_descriptor stdin_pipe_;
   ino_t stdin_inode_ = 0;  // identifies the job's stdin in /proc/<pid>/fd/0
+  mutable std::optional<sys::ProcessTreeStats> last_stats_;  // see tree_stats()
+  mutable std::chrono::steady_clock::time_point last_stats_at_;
   std::string pending_input_;
   bool stdin_writer_active_ = false;
   bool stdin_close_requested_ = false;
