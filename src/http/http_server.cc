@@ -77,6 +77,7 @@ struct HttpServer::Response {
   std::string body;  // JSON, or empty
   std::string session_id;  // sent as Mcp-Session-Id when set
   std::string allow;       // sent as Allow when set (405)
+  HeaderList headers;      // more headers: the guard's (WWW-Authenticate, CORS)
 };
 
 HttpServer::HttpServer(const asio::any_io_executor& executor, HttpSettings settings,
@@ -87,6 +88,7 @@ HttpServer::HttpServer(const asio::any_io_executor& executor, HttpSettings setti
       jobs_(jobs),
       version_(std::move(version)),
       make_server_(std::move(make_server)),
+      guard_(settings_.guard, settings_.host),
       started_(std::chrono::steady_clock::now()),
       acceptor_(executor),
       sweep_timer_(executor) {}
@@ -221,6 +223,9 @@ asio::awaitable<void> HttpServer::serve_connection(tcp::socket socket) {
       auto began = std::chrono::steady_clock::now();
       response = co_await handle(request);
       if (alive.expired()) co_return;
+      for (auto& header : guard_.cors_headers(request.message)) {
+        response.headers.push_back(std::move(header));
+      }
       std::string_view session = response.session_id.empty()
                                      ? std::string_view(request.message[kSessionHeader])
                                      : std::string_view(response.session_id);
@@ -238,6 +243,7 @@ asio::awaitable<void> HttpServer::serve_connection(tcp::socket socket) {
     if (!response.body.empty()) out.set(bhttp::field::content_type, "application/json");
     if (!response.session_id.empty()) out.set(kSessionHeader, response.session_id);
     if (!response.allow.empty()) out.set(bhttp::field::allow, response.allow);
+    for (const auto& [name, value] : response.headers) out.set(name, value);
     out.body() = std::move(response.body);
     out.keep_alive(keep_alive);
     out.prepare_payload();
@@ -261,20 +267,9 @@ asio::awaitable<void> HttpServer::serve_connection(tcp::socket socket) {
 
 asio::awaitable<HttpServer::Response> HttpServer::handle(const Request& request) {
   const auto& message = request.message;
-  // Against DNS rebinding: a page on another site that resolved its name to 127.0.0.1 still
-  // sends its own name as Host and its own origin as Origin.
-  if (!host_allowed(message[bhttp::field::host])) {
-    co_return Response{bhttp::status::forbidden,
-                       rpc_error(mcp::error_code::kInvalidRequest,
-                                 "forbidden: the Host header must name this machine "
-                                 "(localhost, 127.0.0.1 or [::1])"),
-                       {}, {}};
-  }
-  if (!origin_allowed(message[bhttp::field::origin])) {
-    co_return Response{bhttp::status::forbidden,
-                       rpc_error(mcp::error_code::kInvalidRequest,
-                                 "forbidden: requests from this Origin are not allowed"),
-                       {}, {}};
+  Verdict verdict = guard_.check(message);
+  if (!verdict.serve()) {
+    co_return Response{*verdict.status, std::move(verdict.body), {}, {}, std::move(verdict.headers)};
   }
   std::string_view path = path_of(message.target());
   if (path == "/healthz") {

@@ -6,8 +6,8 @@
 ///   DELETE /mcp      ends the session (its jobs keep running: they belong to the server)
 ///   GET    /healthz  {status, version, uptime_seconds, jobs_running, jobs_queued}
 ///
-/// Every request must name this machine in Host and (if present) Origin: anything else is 403,
-/// against DNS rebinding. Bounds: body size (413), header read time, idle time between
+/// Every request passes the RequestGuard first (Host and Origin allow-lists, the bearer token,
+/// CORS; see request_guard.h). Bounds: body size (413), header read time, idle time between
 /// requests, connections at once, sessions at once.
 
 #include <chrono>
@@ -24,6 +24,7 @@
 
 #include "base/result.h"
 #include "http/mcp_session.h"
+#include "http/request_guard.h"
 #include "jobs/job_manager.h"
 
 namespace http {
@@ -38,6 +39,8 @@ struct HttpSettings {
   std::chrono::milliseconds body_timeout = std::chrono::seconds(30);    // a request's body
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);    // between requests
   std::chrono::milliseconds write_timeout = std::chrono::seconds(30);   // a response
+  size_t max_streams_per_session = 4;  // SSE streams one session may hold open at once
+  GuardSettings guard;                 // who may call: see request_guard.h
 };
 
 class HttpServer {
@@ -79,6 +82,7 @@ class HttpServer {
   jobs::JobManager& jobs_;
   std::string version_;
   McpSession::MakeServer make_server_;
+  RequestGuard guard_;
   std::chrono::steady_clock::time_point started_;
   boost::asio::ip::tcp::acceptor acceptor_;
   size_t connections_ = 0;
