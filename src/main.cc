@@ -230,21 +230,21 @@ int run_server(int argc, char** argv) {
   std::optional<transport::StdioTransport> stdio;
   std::optional<http::HttpServer> http_server;
   if (config.http) {
-    http_server.emplace(io.get_executor(),
-                        http::HttpSettings{
-                            .host = config.http->host,
-                            .port = config.http->port,
-                            .max_body_size = config.max_message_size,
-                            .max_connections = static_cast<size_t>(config.http_max_connections),
-                            .max_sessions = static_cast<size_t>(config.http_max_sessions),
-                            .header_timeout = config.http_header_timeout,
-                            .idle_timeout = config.http_idle_timeout,
-                            .max_streams_per_session =
-                                static_cast<size_t>(config.http_max_streams_per_session),
-                            .guard = {.allowed_hosts = config.http_allowed_hosts,
-                                      .cors_origins = config.http_cors_origins,
-                                      .auth_token = config.auth_token}},
-                        jobs, MCPBG_VERSION, make_server);
+    http_server.emplace(
+        io.get_executor(),
+        http::HttpSettings{
+            .host = config.http->host,
+            .port = config.http->port,
+            .max_body_size = config.max_message_size,
+            .max_connections = static_cast<size_t>(config.http_max_connections),
+            .max_sessions = static_cast<size_t>(config.http_max_sessions),
+            .header_timeout = config.http_header_timeout,
+            .idle_timeout = config.http_idle_timeout,
+            .max_streams_per_session = static_cast<size_t>(config.http_max_streams_per_session),
+            .guard = {.allowed_hosts = config.http_allowed_hosts,
+                      .cors_origins = config.http_cors_origins,
+                      .auth_token = config.auth_token}},
+        jobs, MCPBG_VERSION, make_server);
     auto bound = http_server->start();
     if (!bound) {
       std::fprintf(stderr, "mcp-background-job: %s\n", bound.error().message.c_str());

@@ -269,7 +269,8 @@ asio::awaitable<HttpServer::Response> HttpServer::handle(const Request& request)
   const auto& message = request.message;
   Verdict verdict = guard_.check(message);
   if (!verdict.serve()) {
-    co_return Response{*verdict.status, std::move(verdict.body), {}, {}, std::move(verdict.headers)};
+    co_return Response{
+        *verdict.status, std::move(verdict.body), {}, {}, std::move(verdict.headers)};
   }
   std::string_view path = path_of(message.target());
   if (path == "/healthz") {

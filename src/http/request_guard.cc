@@ -17,8 +17,7 @@ namespace {
 namespace bhttp = boost::beast::http;
 
 constexpr std::array<std::string_view, 3> kLoopbackNames{"localhost", "127.0.0.1", "[::1]"};
-constexpr std::array<std::string_view, 3> kLegacyVersions{"2025-11-25", "2025-06-18",
-                                                          "2025-03-26"};
+constexpr std::array<std::string_view, 3> kLegacyVersions{"2025-11-25", "2025-06-18", "2025-03-26"};
 constexpr std::string_view kChallenge = "Bearer realm=\"mcp-background-job\"";
 // Browsers cap how long they cache a preflight (Chromium at 2 hours); asking more buys nothing.
 constexpr std::string_view kPreflightMaxAge = "7200";
@@ -75,7 +74,8 @@ bool RequestGuard::host_allowed(std::string_view host_header) const {
 
 bool RequestGuard::cors_origin(std::string_view origin_header) const {
   auto origin = base::parse_origin(origin_header);
-  return origin && std::find(origins_.begin(), origins_.end(), origin->serialize()) != origins_.end();
+  return origin &&
+         std::find(origins_.begin(), origins_.end(), origin->serialize()) != origins_.end();
 }
 
 Verdict RequestGuard::check(const bhttp::request_header<>& request) const {
@@ -91,8 +91,8 @@ Verdict RequestGuard::check(const bhttp::request_header<>& request) const {
   if (!origin.empty()) {
     listed = cors_origin(origin);
     auto parsed = base::parse_origin(origin);
-    bool own_page = parsed && std::find(hosts_.begin(), hosts_.end(), parsed->authority.host) !=
-                                  hosts_.end();
+    bool own_page =
+        parsed && std::find(hosts_.begin(), hosts_.end(), parsed->authority.host) != hosts_.end();
     if (!listed && !own_page) {
       return refuse(bhttp::status::forbidden,
                     "forbidden: requests from this Origin are not allowed (its operator can allow "

@@ -70,8 +70,8 @@ class RequestGuard {
   bool cors_origin(std::string_view origin_header) const;
   Verdict check_token(std::string_view authorization) const;
 
-  std::vector<std::string> hosts_;    // canonical
-  std::vector<std::string> origins_;  // serialized, see base::Origin
+  std::vector<std::string> hosts_;                             // canonical
+  std::vector<std::string> origins_;                           // serialized, see base::Origin
   std::optional<std::array<unsigned char, 32>> token_digest_;  // SHA-256 of the token
 };
 

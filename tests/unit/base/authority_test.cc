@@ -15,9 +15,9 @@ TEST(Authority, HostAndPortInOneCanonicalSpelling) {
 }
 
 TEST(Authority, RefusesWhatNoHostHeaderShouldCarry) {
-  for (const char* text : {"", ":80", "127.0.0.1:", "127.0.0.1:abc", "localhost:123456",
-                           "localhost:65536", "::1", "[::1]x", "user@localhost",
-                           "evil%2eexample", "a b", "example.com/path", "[v1.x]"}) {
+  for (const char* text :
+       {"", ":80", "127.0.0.1:", "127.0.0.1:abc", "localhost:123456", "localhost:65536", "::1",
+        "[::1]x", "user@localhost", "evil%2eexample", "a b", "example.com/path", "[v1.x]"}) {
     EXPECT_FALSE(parse_authority(text).has_value()) << text;
   }
 }
@@ -47,10 +47,10 @@ TEST(Authority, OriginsSerializeAsBrowsersSendThem) {
 }
 
 TEST(Authority, OriginsAreSchemeHostAndPortOnly) {
-  for (const char* text : {"null", "", "file://", "ftp://localhost", "localhost", "http://",
-                           "https://app.example.com/path", "https://app.example.com?q",
-                           "https://user@app.example.com", "https://app.example.com#x",
-                           "chrome-extension://abc"}) {
+  for (const char* text :
+       {"null", "", "file://", "ftp://localhost", "localhost", "http://",
+        "https://app.example.com/path", "https://app.example.com?q", "https://user@app.example.com",
+        "https://app.example.com#x", "chrome-extension://abc"}) {
     EXPECT_FALSE(parse_origin(text).has_value()) << text;
   }
 }

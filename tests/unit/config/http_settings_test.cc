@@ -80,9 +80,9 @@ TEST_F(HttpSettingsTest, DefaultsAreLoopbackOnlyWithoutTokenAndTheDocumentedBoun
 }
 
 TEST_F(HttpSettingsTest, BoundsFromFlagsEnvironmentAndFile) {
-  Config config = load_ok({"--http-max-connections", "2", "--http-max-sessions", "3",
-                           "--http-header-timeout", "250ms", "--http-idle-timeout", "2",
-                           "--http-max-streams-per-session", "1"});
+  Config config =
+      load_ok({"--http-max-connections", "2", "--http-max-sessions", "3", "--http-header-timeout",
+               "250ms", "--http-idle-timeout", "2", "--http-max-streams-per-session", "1"});
   EXPECT_EQ(config.http_max_connections, 2);
   EXPECT_EQ(config.http_max_sessions, 3);
   EXPECT_EQ(config.http_header_timeout, milliseconds(250));
@@ -110,12 +110,12 @@ TEST_F(HttpSettingsTest, BoundsAreCheckedAtTheirEdges) {
   struct Row {
     std::string flag, lowest, below, highest, above;
   };
-  for (const Row& row : std::vector<Row>{
-           {"--http-max-connections", "1", "0", "100000", "100001"},
-           {"--http-max-sessions", "1", "0", "100000", "100001"},
-           {"--http-header-timeout", "100ms", "99ms", "10m", "601s"},
-           {"--http-idle-timeout", "100ms", "99ms", "1h", "3601s"},
-           {"--http-max-streams-per-session", "1", "0", "1000", "1001"}}) {
+  for (const Row& row :
+       std::vector<Row>{{"--http-max-connections", "1", "0", "100000", "100001"},
+                        {"--http-max-sessions", "1", "0", "100000", "100001"},
+                        {"--http-header-timeout", "100ms", "99ms", "10m", "601s"},
+                        {"--http-idle-timeout", "100ms", "99ms", "1h", "3601s"},
+                        {"--http-max-streams-per-session", "1", "0", "1000", "1001"}}) {
     SCOPED_TRACE(row.flag);
     load_ok({row.flag, row.lowest});
     load_ok({row.flag, row.highest});
@@ -179,7 +179,8 @@ TEST_F(HttpSettingsTest, TokenFromTheEnvironmentIsTrimmedAndChecked) {
         << message;
     EXPECT_TRUE(contains(message, bad.reason)) << message;
     if (!bad.token.empty() && bad.token != "   ") {
-      EXPECT_FALSE(contains(message, bad.token.substr(0, 10))) << "the token is quoted: " << message;
+      EXPECT_FALSE(contains(message, bad.token.substr(0, 10)))
+          << "the token is quoted: " << message;
     }
   }
 }
@@ -213,8 +214,9 @@ TEST_F(HttpSettingsTest, TokenFileIsReadAtStartUpTrimmedAndMustBePrivate) {
                               fs::perms::owner_read | fs::perms::owner_write);
   EXPECT_EQ(load_ok({"--config", toml.string()}).auth_token, kToken);
 
-  const fs::path shared = write("shared", kToken, fs::perms::owner_read | fs::perms::owner_write |
-                                                      fs::perms::group_read | fs::perms::others_read);
+  const fs::path shared = write("shared", kToken,
+                                fs::perms::owner_read | fs::perms::owner_write |
+                                    fs::perms::group_read | fs::perms::others_read);
   std::string message = load_error({"--auth-token-file", shared.string()});
   EXPECT_TRUE(contains(message, "mode 0644")) << message;
   EXPECT_TRUE(contains(message, "chmod 600 " + shared.string())) << message;
@@ -222,9 +224,8 @@ TEST_F(HttpSettingsTest, TokenFileIsReadAtStartUpTrimmedAndMustBePrivate) {
 
   message = load_error({"--auth-token-file", token_file("\n\n", "empty").string()});
   EXPECT_TRUE(contains(message, "the token is empty")) << message;
-  message = load_error({"--auth-token-file", token_file("line one is long enough\nline two\n",
-                                                        "two-lines")
-                                                 .string()});
+  message = load_error({"--auth-token-file",
+                        token_file("line one is long enough\nline two\n", "two-lines").string()});
   EXPECT_TRUE(contains(message, "printable ASCII")) << message;
   EXPECT_FALSE(contains(message, "line one")) << message;
   message = load_error({"--auth-token-file", (dir_ / "missing").string()});
@@ -256,8 +257,8 @@ TEST_F(HttpSettingsTest, ANonLoopbackAddressNeedsAToken) {
     EXPECT_EQ(load_ok({"--http", address}).auth_token, kToken);
     env_.erase("MCP_BG_AUTH_TOKEN");
   }
-  const fs::path toml = write("c.toml", "http = \"10.1.2.3:8080\"\n",
-                              fs::perms::owner_read | fs::perms::owner_write);
+  const fs::path toml =
+      write("c.toml", "http = \"10.1.2.3:8080\"\n", fs::perms::owner_read | fs::perms::owner_write);
   const std::string message = load_error({"--config", toml.string()});
   EXPECT_TRUE(contains(message, "http (config file " + toml.string() + ")")) << message;
   // Loopback addresses need none.
@@ -269,10 +270,10 @@ TEST_F(HttpSettingsTest, ANonLoopbackAddressNeedsAToken) {
 TEST_F(HttpSettingsTest, HelpNamesTheTokenVariableAndEveryHttpSetting) {
   LoadOutcome outcome = load_config({"--help"}, env_);
   EXPECT_EQ(outcome.exit_code, 0);
-  for (const char* name : {"MCP_BG_AUTH_TOKEN", "--auth-token-file", "--http-allowed-hosts",
-                           "--http-cors-origins", "--http-max-connections", "--http-max-sessions",
-                           "--http-header-timeout", "--http-idle-timeout",
-                           "--http-max-streams-per-session"}) {
+  for (const char* name :
+       {"MCP_BG_AUTH_TOKEN", "--auth-token-file", "--http-allowed-hosts", "--http-cors-origins",
+        "--http-max-connections", "--http-max-sessions", "--http-header-timeout",
+        "--http-idle-timeout", "--http-max-streams-per-session"}) {
     EXPECT_TRUE(contains(outcome.message, name)) << name;
   }
 }

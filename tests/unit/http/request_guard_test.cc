@@ -92,17 +92,17 @@ TEST(RequestGuard, ConfiguredHostsAndASpecificBoundAddressAreAccepted) {
 }
 
 TEST(RequestGuard, OriginIsAbsentAPageOfThisServerOrAListedCorsOrigin) {
-  RequestGuard guard({.allowed_hosts = {"mcp.example.com"},
-                      .cors_origins = {"https://app.example.com"}},
-                     "127.0.0.1");
-  for (const char* origin : {"http://localhost", "http://127.0.0.1:3000", "https://[::1]:8443",
-                             "HTTP://localhost:1", "https://mcp.example.com",
-                             "https://app.example.com", "https://app.example.com:443"}) {
+  RequestGuard guard(
+      {.allowed_hosts = {"mcp.example.com"}, .cors_origins = {"https://app.example.com"}},
+      "127.0.0.1");
+  for (const char* origin :
+       {"http://localhost", "http://127.0.0.1:3000", "https://[::1]:8443", "HTTP://localhost:1",
+        "https://mcp.example.com", "https://app.example.com", "https://app.example.com:443"}) {
     EXPECT_TRUE(guard.check(make({.origin = origin})).serve()) << origin;
   }
-  for (const char* origin : {"null", "http://evil.example", "https://localhost.evil.example",
-                             "file://", "localhost", "http://", "ftp://localhost",
-                             "https://app.example.com:8443", "http://app.example.org"}) {
+  for (const char* origin :
+       {"null", "http://evil.example", "https://localhost.evil.example", "file://", "localhost",
+        "http://", "ftp://localhost", "https://app.example.com:8443", "http://app.example.org"}) {
     Verdict verdict = guard.check(make({.origin = origin}));
     ASSERT_FALSE(verdict.serve()) << origin;
     EXPECT_EQ(*verdict.status, bhttp::status::forbidden) << origin;
@@ -111,9 +111,9 @@ TEST(RequestGuard, OriginIsAbsentAPageOfThisServerOrAListedCorsOrigin) {
 }
 
 TEST(RequestGuard, PreflightFromAListedOriginIsAnsweredWithoutTheToken) {
-  RequestGuard guard({.cors_origins = {"https://app.example.com"},
-                      .auth_token = std::string(kToken)},
-                     "127.0.0.1");
+  RequestGuard guard(
+      {.cors_origins = {"https://app.example.com"}, .auth_token = std::string(kToken)},
+      "127.0.0.1");
   Verdict verdict = guard.check(make({.method = bhttp::verb::options,
                                       .origin = "https://app.example.com",
                                       .preflight_method = "POST"}));
@@ -138,7 +138,8 @@ TEST(RequestGuard, PreflightFromAListedOriginIsAnsweredWithoutTheToken) {
   EXPECT_NE(message_of(unlisted).find("http_cors_origins"), std::string::npos);
   // A foreign origin: refused before anything else.
   EXPECT_EQ(*guard
-                 .check(make({.method = bhttp::verb::options, .origin = "https://evil.example",
+                 .check(make({.method = bhttp::verb::options,
+                              .origin = "https://evil.example",
                               .preflight_method = "POST"}))
                  .status,
             bhttp::status::forbidden);
@@ -190,9 +191,9 @@ TEST(RequestGuard, HealthzNeedsNoToken) {
   EXPECT_TRUE(guard.check(make({.method = bhttp::verb::get, .target = "/healthz"})).serve());
   EXPECT_TRUE(guard.check(make({.method = bhttp::verb::get, .target = "/healthz?full"})).serve());
   // Host is still checked there.
-  EXPECT_FALSE(guard.check(make({.method = bhttp::verb::get, .target = "/healthz",
-                                 .host = "evil.example"}))
-                   .serve());
+  EXPECT_FALSE(
+      guard.check(make({.method = bhttp::verb::get, .target = "/healthz", .host = "evil.example"}))
+          .serve());
 }
 
 TEST(RequestGuard, WrongTokenIsInvalidTokenAndTheRightOnePasses) {
@@ -213,16 +214,17 @@ TEST(RequestGuard, WrongTokenIsInvalidTokenAndTheRightOnePasses) {
 }
 
 TEST(RequestGuard, TheTokenNeverAppearsInWhatTheGuardReturns) {
-  RequestGuard guard({.cors_origins = {"https://app.example.com"},
-                      .auth_token = std::string(kToken)},
-                     "127.0.0.1");
+  RequestGuard guard(
+      {.cors_origins = {"https://app.example.com"}, .auth_token = std::string(kToken)},
+      "127.0.0.1");
   const std::string almost = std::string(kToken).substr(0, 20);
   for (const Request& request :
        {Request{}, Request{.authorization = "Bearer " + almost},
         Request{.authorization = "Basic x"}, Request{.host = "evil.example"},
         Request{.origin = "https://app.example.com"},
-        Request{.method = bhttp::verb::options, .origin = "https://app.example.com",
-                .preflight_method = "POST"}}) {
+        Request{.method = bhttp::verb::options,
+        .origin = "https://app.example.com",
+        .preflight_method = "POST"}}) {
     Verdict verdict = guard.check(make(request));
     EXPECT_EQ(verdict.body.find(kToken), std::string::npos);
     EXPECT_EQ(verdict.body.find(almost), std::string::npos);
