@@ -7,6 +7,8 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev          # Asio event loop (header-only parts)
+  libboost-url1.81-dev      # Host and Origin headers and the allow-lists (RFC 3986 parsing)
+  libssl-dev                # bearer token: SHA-256 and a constant-time compare (libcrypto)
   nlohmann-json3-dev        # JSON
   libcli11-dev              # command-line parsing
   libspdlog-dev libfmt-dev  # logging to stderr, formatting

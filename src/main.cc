@@ -132,6 +132,9 @@ int run_server(int argc, char** argv) {
     return outcome.exit_code;
   }
   const config::Config& config = *outcome.config;
+  // Read once into the config: jobs inherit this process's environment, and whatever env_exclude
+  // says, none of them should see the token that guards the server.
+  ::unsetenv("MCP_BG_AUTH_TOKEN");
   auto command_policy = build_command_policy(config);
   if (!command_policy) {
     std::cerr << "invalid " << command_policy.error().message << '\n';
@@ -227,11 +230,21 @@ int run_server(int argc, char** argv) {
   std::optional<transport::StdioTransport> stdio;
   std::optional<http::HttpServer> http_server;
   if (config.http) {
-    http_server.emplace(io.get_executor(),
-                        http::HttpSettings{.host = config.http->host,
-                                           .port = config.http->port,
-                                           .max_body_size = config.max_message_size},
-                        jobs, MCPBG_VERSION, make_server);
+    http_server.emplace(
+        io.get_executor(),
+        http::HttpSettings{
+            .host = config.http->host,
+            .port = config.http->port,
+            .max_body_size = config.max_message_size,
+            .max_connections = static_cast<size_t>(config.http_max_connections),
+            .max_sessions = static_cast<size_t>(config.http_max_sessions),
+            .header_timeout = config.http_header_timeout,
+            .idle_timeout = config.http_idle_timeout,
+            .max_streams_per_session = static_cast<size_t>(config.http_max_streams_per_session),
+            .guard = {.allowed_hosts = config.http_allowed_hosts,
+                      .cors_origins = config.http_cors_origins,
+                      .auth_token = config.auth_token}},
+        jobs, MCPBG_VERSION, make_server);
     auto bound = http_server->start();
     if (!bound) {
       std::fprintf(stderr, "mcp-background-job: %s\n", bound.error().message.c_str());
@@ -242,6 +255,14 @@ int run_server(int argc, char** argv) {
                                                 : bound->address().to_string();
     std::fprintf(stderr, "mcp-background-job: serving MCP at http://%s:%u/mcp\n", host.c_str(),
                  static_cast<unsigned>(bound->port()));
+    // Where the token came from, never the token.
+    if (!config.auth_token.empty()) {
+      spdlog::info("http: every request but GET /healthz needs the bearer token from {}",
+                   config.auth_token_file.empty() ? std::string("MCP_BG_AUTH_TOKEN")
+                                                  : config.auth_token_file.string());
+    } else {
+      spdlog::info("http: no auth token: any local process can call this server");
+    }
   } else {
     stdio.emplace(
         io.get_executor(), STDIN_FILENO, STDOUT_FILENO, config.max_message_size,

@@ -30,6 +30,8 @@ struct HttpAddress {
   std::string host;
   uint16_t port = 0;
   bool operator==(const HttpAddress&) const = default;
+  // localhost, 127.0.0.0/8 or ::1: reachable from this machine only.
+  bool loopback() const;
 };
 
 struct Config {
@@ -113,9 +115,25 @@ struct Config {
   uint64_t audit_log_max_size = 10ull << 20;
 
   // ---- Transport.
-  // Set: serve MCP over Streamable HTTP at this address instead of stdio. Only a loopback
-  // address is accepted until an auth token can be configured.
+  // Set: serve MCP over Streamable HTTP at this address instead of stdio. A non-loopback address
+  // needs auth_token.
   std::optional<HttpAddress> http;
+  // The bearer token every HTTP request (but GET /healthz) must carry; empty: none. From the
+  // environment (MCP_BG_AUTH_TOKEN, never a flag: it would show in ps) or auth_token_file.
+  // Never logged, shown by a tool, or quoted in an error.
+  std::string auth_token;
+  std::filesystem::path auth_token_file;  // where auth_token was read from, if from a file
+  // Host names and addresses accepted in Host and Origin besides localhost, 127.0.0.1, [::1]
+  // (canonical: see base/authority.h).
+  std::vector<std::string> http_allowed_hosts;
+  // Origins (scheme://host[:port], canonical) whose pages may call cross-origin.
+  std::vector<std::string> http_cors_origins;
+  // Bounds of the HTTP transport.
+  int http_max_connections = 128;
+  int http_max_sessions = 64;  // beyond: the least recently used idle session is dropped
+  std::chrono::milliseconds http_header_timeout = std::chrono::seconds(10);
+  std::chrono::milliseconds http_idle_timeout = std::chrono::seconds(60);
+  int http_max_streams_per_session = 4;  // SSE streams one session holds open at once
 };
 
 /// What start-up should do: run with `config`, or print `message` and exit with `exit_code`

@@ -99,6 +99,7 @@ struct HttpServer::Response {
   std::string allow;       // sent as Allow when set (405)
   // When set, the answer is still to come: write_response waits for it.
   std::shared_ptr<Exchange> exchange;
+  HeaderList headers;  // more headers: the guard's (WWW-Authenticate, CORS)
 };
 
 namespace {
@@ -116,8 +117,8 @@ HttpServer::Response from_submitted(Submitted submitted) {
 
 HttpServer::Response error_response(bhttp::status status, int code, std::string message,
                                     const Json& id = nullptr) {
-  return HttpServer::Response{
-      status, mcp::serialize(mcp::make_error(id, code, std::move(message))), {}, {}, nullptr};
+  return HttpServer::Response{.status = status,
+                              .body = mcp::serialize(mcp::make_error(id, code, std::move(message)))};
 }
 
 }  // namespace
@@ -130,6 +131,7 @@ HttpServer::HttpServer(const asio::any_io_executor& executor, HttpSettings setti
       jobs_(jobs),
       version_(std::move(version)),
       make_server_(std::move(make_server)),
+      guard_(settings_.guard, settings_.host),
       started_(std::chrono::steady_clock::now()),
       acceptor_(executor),
       sweep_timer_(executor),
@@ -277,6 +279,9 @@ asio::awaitable<void> HttpServer::serve_connection(tcp::socket socket) {
     stream.expires_never();  // a tool call may take as long as it is allowed to
     auto began = std::chrono::steady_clock::now();
     Response response = handle(request);
+    for (auto& header : guard_.cors_headers(request.message)) {
+      response.headers.push_back(std::move(header));
+    }
     std::string session(response.session_id.empty()
                             ? std::string_view(request.message[kSessionHeader])
                             : std::string_view(response.session_id));
@@ -331,7 +336,8 @@ asio::awaitable<bool> HttpServer::write_response(beast::tcp_stream& stream,
     Exchange& exchange = *response.exchange;
     if (exchange.streaming()) {
       response.status = bhttp::status::ok;
-      bool usable = co_await write_stream(stream, buffer, version, keep_alive, exchange);
+      bool usable =
+          co_await write_stream(stream, buffer, version, keep_alive, response.headers, exchange);
       co_return usable && !alive.expired();
     }
     bool watching = true;
@@ -352,6 +358,7 @@ asio::awaitable<bool> HttpServer::write_response(beast::tcp_stream& stream,
   if (!response.body.empty()) out.set(bhttp::field::content_type, "application/json");
   if (!response.session_id.empty()) out.set(kSessionHeader, response.session_id);
   if (!response.allow.empty()) out.set(bhttp::field::allow, response.allow);
+  for (const auto& [name, value] : response.headers) out.set(name, value);
   out.body() = std::move(response.body);
   out.keep_alive(keep_alive);
   out.prepare_payload();
@@ -364,13 +371,15 @@ asio::awaitable<bool> HttpServer::write_response(beast::tcp_stream& stream,
 
 asio::awaitable<bool> HttpServer::write_stream(beast::tcp_stream& stream,
                                                beast::flat_buffer& buffer, unsigned version,
-                                               bool keep_alive, Exchange& exchange) {
+                                               bool keep_alive, const HeaderList& headers,
+                                               Exchange& exchange) {
   std::weak_ptr<int> alive = alive_;
   bhttp::response<bhttp::empty_body> head{bhttp::status::ok, version};
   head.set(bhttp::field::server, "mcp-background-job/" + version_);
   head.set(bhttp::field::content_type, "text/event-stream");
   head.set(bhttp::field::cache_control, "no-cache");
   head.set("X-Accel-Buffering", "no");  // proxies such as nginx would hold the events back
+  for (const auto& [name, value] : headers) head.set(name, value);
   head.keep_alive(keep_alive);
   head.chunked(true);
   bhttp::response_serializer<bhttp::empty_body> serializer{head};
@@ -457,16 +466,11 @@ asio::awaitable<HttpServer::Wake> HttpServer::await_news(beast::tcp_stream& stre
 
 HttpServer::Response HttpServer::handle(const Request& request) {
   const auto& message = request.message;
-  // Against DNS rebinding: a page on another site that resolved its name to 127.0.0.1 still
-  // sends its own name as Host and its own origin as Origin.
-  if (!host_allowed(message[bhttp::field::host])) {
-    return error_response(bhttp::status::forbidden, mcp::error_code::kInvalidRequest,
-                          "forbidden: the Host header must name this machine "
-                          "(localhost, 127.0.0.1 or [::1])");
-  }
-  if (!origin_allowed(message[bhttp::field::origin])) {
-    return error_response(bhttp::status::forbidden, mcp::error_code::kInvalidRequest,
-                          "forbidden: requests from this Origin are not allowed");
+  Verdict verdict = guard_.check(message);
+  if (!verdict.serve()) {
+    return Response{.status = *verdict.status,
+                    .body = std::move(verdict.body),
+                    .headers = std::move(verdict.headers)};
   }
   std::string_view path = path_of(message.target());
   if (path == "/healthz") {

@@ -11,11 +11,11 @@
 ///   DELETE /mcp      legacy: ends the session (its jobs keep running: they belong to the server)
 ///   GET    /healthz  {status, version, uptime_seconds, jobs_running, jobs_queued}
 ///
-/// While a request waits for its answer the connection watches for the client leaving: a
-/// modern request is then cancelled (the specification's signal), a legacy one forgotten.
-/// Every request must name this machine in Host and (if present) Origin: anything else is 403,
-/// against DNS rebinding. Bounds: body size (413), header read time, idle time between
-/// requests, connections, sessions and SSE streams per session at once.
+/// Every request passes the RequestGuard first (Host and Origin allow-lists, the bearer token,
+/// CORS; see request_guard.h). While a request waits for its answer the connection watches for
+/// the client leaving: a modern request is then cancelled (the specification's signal), a legacy
+/// one forgotten. Bounds: body size (413), header read time, idle time between requests,
+/// connections, sessions and SSE streams per session at once.
 
 #include <chrono>
 #include <cstdint>
@@ -35,6 +35,7 @@
 #include "http/exchange.h"
 #include "http/mcp_session.h"
 #include "http/stateless_endpoint.h"
+#include "http/request_guard.h"
 #include "jobs/job_manager.h"
 
 namespace http {
@@ -45,14 +46,15 @@ struct HttpSettings {
   uint64_t max_body_size = 4ull << 20;
   size_t max_connections = 128;
   size_t max_sessions = 64;  // beyond: the least recently used idle session is dropped
-  size_t max_streams_per_session = 4;  // GET streams a legacy session may hold open at once
   std::chrono::milliseconds header_timeout = std::chrono::seconds(10);  // a request's header
   std::chrono::milliseconds body_timeout = std::chrono::seconds(30);    // a request's body
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);    // between requests
   std::chrono::milliseconds write_timeout = std::chrono::seconds(30);   // a response
+  size_t max_streams_per_session = 4;  // GET streams a legacy session may hold open at once
   // A comment line on an SSE stream quiet this long, so that idle-closing proxies and clients
   // keep it, and a vanished client is noticed by the failed write.
   std::chrono::milliseconds keep_alive_interval = std::chrono::seconds(15);
+  GuardSettings guard;  // who may call: see request_guard.h
 };
 
 class HttpServer {
@@ -98,7 +100,8 @@ class HttpServer {
                                               Response& response);
   boost::asio::awaitable<bool> write_stream(boost::beast::tcp_stream& stream,
                                             boost::beast::flat_buffer& buffer, unsigned version,
-                                            bool keep_alive, Exchange& exchange);
+                                            bool keep_alive, const HeaderList& headers,
+                                            Exchange& exchange);
   // Waits for news on `exchange`, the client leaving, or (for streams) a quiet interval. While
   // `watching`, reads the socket to notice the client leave; bytes that arrive instead (a
   // pipelined request) are kept in `buffer` and the watch ends.
@@ -117,6 +120,7 @@ class HttpServer {
   jobs::JobManager& jobs_;
   std::string version_;
   McpSession::MakeServer make_server_;
+  RequestGuard guard_;
   std::chrono::steady_clock::time_point started_;
   boost::asio::ip::tcp::acceptor acceptor_;
   size_t connections_ = 0;

@@ -1,18 +1,79 @@
 #pragma once
-/// What an HTTP request must carry to be served at all, before anything reads its body as MCP:
-/// a Host and an Origin that name this machine (DNS-rebinding protection; the MCP specification
-/// requires servers to validate Origin), and a protocol version the server speaks.
+/// Whether an HTTP request may be served at all, decided from its header before anything reads
+/// its body as MCP, and which CORS headers its response carries. The HTTP server asks it first
+/// for every request; it knows nothing of sessions or MCP.
+///
+///   1. Host must name this server, and Origin (when a browser sends one) must be a page of this
+///      server or an origin the operator listed for CORS: anything else is 403, against DNS
+///      rebinding (the MCP specification requires servers to validate Origin).
+///   2. A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) from a listed
+///      origin is answered here, 204, without the token: browsers never send it on a preflight.
+///   3. With an auth token configured, every other request but GET /healthz needs
+///      `Authorization: Bearer TOKEN`: missing or wrong is 401 with `WWW-Authenticate: Bearer`.
+///      The token is compared in constant time (SHA-256 digests, CRYPTO_memcmp) and never
+///      appears in anything the guard returns.
 
+#include <array>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
 
 namespace http {
 
-/// Host header: localhost, 127.0.0.1 or [::1], with or without a port, any case. A missing Host
-/// (empty) is refused: HTTP/1.1 requires it.
-bool host_allowed(std::string_view host);
+struct GuardSettings {
+  // Host names or addresses accepted in Host (and as the host of an Origin) besides localhost,
+  // 127.0.0.1 and [::1]; any spelling base::canonical_host reads, any port.
+  std::vector<std::string> allowed_hosts;
+  // Origins (scheme://host[:port]) whose pages may call cross-origin: preflights are answered and
+  // responses carry Access-Control-Allow-Origin.
+  std::vector<std::string> cors_origins;
+  // Empty: no token is required.
+  std::string auth_token;
+};
 
-/// Origin header: absent (empty; not a browser) or http(s)://one of the hosts above.
-bool origin_allowed(std::string_view origin);
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+/// The guard's answer: serve the request, or answer it with `status` and `body` (403, 401, or
+/// 204 to a preflight). `headers` go on the response the guard answers with (WWW-Authenticate,
+/// the preflight's Access-Control-Allow-*); a served response gets cors_headers() instead.
+struct Verdict {
+  std::optional<boost::beast::http::status> status;  // unset: serve the request
+  std::string body;  // a JSON-RPC error with id null, for 401 and 403; empty for 204
+  HeaderList headers;
+  bool serve() const { return !status.has_value(); }
+};
+
+class RequestGuard {
+ public:
+  /// `bind_host` is the address the server listens on: a specific one (not 0.0.0.0 or ::) is
+  /// accepted in Host as well, since clients reach the server by it. Entries of the settings
+  /// that base::canonical_host or base::parse_origin cannot read are ignored (the configuration
+  /// has refused them at start-up already).
+  RequestGuard(const GuardSettings& settings, std::string_view bind_host);
+
+  Verdict check(const boost::beast::http::request_header<>& request) const;
+
+  /// The headers every response to `request` carries when it comes from a listed CORS origin
+  /// (Access-Control-Allow-Origin, Vary: Origin, Access-Control-Expose-Headers); none otherwise.
+  HeaderList cors_headers(const boost::beast::http::request_header<>& request) const;
+
+  bool token_required() const { return token_digest_.has_value(); }
+
+ private:
+  bool host_allowed(std::string_view host_header) const;
+  bool cors_origin(std::string_view origin_header) const;
+  Verdict check_token(std::string_view authorization) const;
+
+  std::vector<std::string> hosts_;                             // canonical
+  std::vector<std::string> origins_;                           // serialized, see base::Origin
+  std::optional<std::array<unsigned char, 32>> token_digest_;  // SHA-256 of the token
+};
 
 /// MCP-Protocol-Version on a legacy session's requests after initialize: absent (the
 /// specification says to assume 2025-03-26) or one of the legacy versions the server speaks.

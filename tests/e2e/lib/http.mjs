@@ -12,11 +12,14 @@ import { serverBinary, serverEnvironment } from './harness.mjs';
 export const ADDRESS_LINE = /serving MCP at (http:\/\/\S+\/mcp)/;
 export const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 
-/** Starts the server on a free loopback port; resolves to { url, base, proc, stderr() }. */
-export function startHttpServer(args = []) {
+/**
+ * Starts the server on a free port (loopback unless `address` says otherwise, e.g. 0.0.0.0:0);
+ * `env` is added to its environment. Resolves to { url, base, proc, stderr() }.
+ */
+export function startHttpServer(args = [], { address = '127.0.0.1:0', env = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(serverBinary(), ['--http', '127.0.0.1:0', ...args], {
-      env: serverEnvironment(),
+    const proc = spawn(serverBinary(), ['--http', address, ...args], {
+      env: serverEnvironment(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -58,9 +61,9 @@ export function startHttpServer(args = []) {
   });
 }
 
-export function withHttpServer(fn, args = []) {
+export function withHttpServer(fn, args = [], options = {}) {
   return async () => {
-    const srv = await startHttpServer(args);
+    const srv = await startHttpServer(args, options);
     try {
       await fn(srv);
     } catch (error) {
@@ -73,9 +76,10 @@ export function withHttpServer(fn, args = []) {
   };
 }
 
-export async function connectClient(url) {
+/** The SDK v1 client over Streamable HTTP; `headers` go on every request (e.g. Authorization). */
+export async function connectClient(url, { headers } = {}) {
   const client = new Client({ name: 'e2e-http', version: '1.0.0' });
-  const transport = new StreamableHTTPClientTransport(url);
+  const transport = new StreamableHTTPClientTransport(url, headers ? { requestInit: { headers } } : undefined);
   await client.connect(transport);
   return { client, transport };
 }
