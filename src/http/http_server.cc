@@ -77,16 +77,18 @@ struct HttpServer::Response {
   std::string body;  // JSON, or empty
   std::string session_id;  // sent as Mcp-Session-Id when set
   std::string allow;       // sent as Allow when set (405)
+  std::string_view content_type = "application/json";  // of a non-empty body
 };
 
 HttpServer::HttpServer(const asio::any_io_executor& executor, HttpSettings settings,
                        jobs::JobManager& jobs, std::string version,
-                       McpSession::MakeServer make_server)
+                       McpSession::MakeServer make_server, observe::Metrics* metrics)
     : executor_(executor),
       settings_(std::move(settings)),
       jobs_(jobs),
       version_(std::move(version)),
       make_server_(std::move(make_server)),
+      metrics_(metrics),
       started_(std::chrono::steady_clock::now()),
       acceptor_(executor),
       sweep_timer_(executor) {}
@@ -235,12 +237,13 @@ asio::awaitable<void> HttpServer::serve_connection(tcp::socket socket) {
 
     bhttp::response<bhttp::string_body> out{response.status, version};
     out.set(bhttp::field::server, "mcp-background-job/" + version_);
-    if (!response.body.empty()) out.set(bhttp::field::content_type, "application/json");
+    if (!response.body.empty()) out.set(bhttp::field::content_type, response.content_type);
     if (!response.session_id.empty()) out.set(kSessionHeader, response.session_id);
     if (!response.allow.empty()) out.set(bhttp::field::allow, response.allow);
     out.body() = std::move(response.body);
     out.keep_alive(keep_alive);
     out.prepare_payload();
+    if (metrics_ != nullptr) metrics_->http_request(out.result_int());
     stream.expires_after(settings_.write_timeout);
     auto [write_ec, written] = co_await bhttp::async_write(stream, out, kAsTuple);
     if (alive.expired()) co_return;
@@ -282,6 +285,12 @@ asio::awaitable<HttpServer::Response> HttpServer::handle(const Request& request)
       co_return Response{bhttp::status::method_not_allowed, {}, {}, "GET"};
     }
     co_return healthz();
+  }
+  if (path == "/metrics" && metrics_ != nullptr) {
+    if (message.method() != bhttp::verb::get) {
+      co_return Response{bhttp::status::method_not_allowed, {}, {}, "GET"};
+    }
+    co_return metrics();
   }
   if (path != "/mcp") {
     co_return Response{bhttp::status::not_found,
@@ -437,6 +446,13 @@ HttpServer::Response HttpServer::healthz() const {
             {"jobs_running", jobs_.running_count()},
             {"jobs_queued", jobs_.queued_count()}};
   return Response{bhttp::status::ok, mcp::serialize(body), {}, {}};
+}
+
+HttpServer::Response HttpServer::metrics() {
+  metrics_->set_sessions(sessions_.size());
+  Response response{bhttp::status::ok, metrics_->render(), {}, {}};
+  response.content_type = observe::Metrics::kContentType;
+  return response;
 }
 
 bool HttpServer::make_room() {

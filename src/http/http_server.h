@@ -5,6 +5,7 @@
 ///   POST   /mcp      one JSON-RPC message; `initialize` opens a session (Mcp-Session-Id)
 ///   DELETE /mcp      ends the session (its jobs keep running: they belong to the server)
 ///   GET    /healthz  {status, version, uptime_seconds, jobs_running, jobs_queued}
+///   GET    /metrics  Prometheus text (observe::Metrics), when main passed one
 ///
 /// Every request must name this machine in Host and (if present) Origin: anything else is 403,
 /// against DNS rebinding. Bounds: body size (413), header read time, idle time between
@@ -25,6 +26,7 @@
 #include "base/result.h"
 #include "http/mcp_session.h"
 #include "jobs/job_manager.h"
+#include "observe/metrics.h"
 
 namespace http {
 
@@ -43,7 +45,8 @@ struct HttpSettings {
 class HttpServer {
  public:
   HttpServer(const boost::asio::any_io_executor& executor, HttpSettings settings,
-             jobs::JobManager& jobs, std::string version, McpSession::MakeServer make_server);
+             jobs::JobManager& jobs, std::string version, McpSession::MakeServer make_server,
+             observe::Metrics* metrics = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -67,6 +70,7 @@ class HttpServer {
   boost::asio::awaitable<Response> post_mcp(const Request& request);
   Response delete_mcp(const Request& request);
   Response healthz() const;
+  Response metrics();
   // Ends a session and keeps it until its calls have completed (their handlers refer to it).
   void retire(std::shared_ptr<McpSession> session);
   void schedule_sweep();
@@ -79,6 +83,7 @@ class HttpServer {
   jobs::JobManager& jobs_;
   std::string version_;
   McpSession::MakeServer make_server_;
+  observe::Metrics* metrics_;  // Null: no /metrics, nothing counted.
   std::chrono::steady_clock::time_point started_;
   boost::asio::ip::tcp::acceptor acceptor_;
   size_t connections_ = 0;

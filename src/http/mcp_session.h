@@ -24,7 +24,9 @@ namespace http {
 
 class McpSession {
  public:
-  using MakeServer = std::function<std::unique_ptr<mcp::McpServer>(mcp::McpServer::Send)>;
+  /// Makes the session's server, given where it sends and the session's id (its jobs' owner).
+  using MakeServer = std::function<std::unique_ptr<mcp::McpServer>(
+      mcp::McpServer::Send, const std::string& session_id)>;
 
   /// What became of one POSTed message.
   struct Reply {
