@@ -45,7 +45,7 @@ Tool make_list_tool(const ToolLimits&) {
     "properties": {
       "status": {"description": "Only jobs with this status."},
       "mine": {"type": "boolean",
-               "description": "true: only the jobs started in your own session (default false: every job, whoever started it)."}
+               "description": "true: only the jobs you started: those of your session (without a session: those started without one by a client of your name). Default false: every job, whoever started it."}
     },
     "additionalProperties": false
   })json");
