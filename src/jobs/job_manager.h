@@ -102,10 +102,14 @@ class JobManager {
   /// What the engine has done since it started, for metrics. Counting costs a few increments
   /// per job; output is summed from the jobs' logs when asked, so capture pays nothing.
   struct Totals {
-    uint64_t started = 0;                      // processes launched (queued jobs once they run)
-    std::array<uint64_t, kJobStatusCount> ended{};  // by final status (index: JobStatus)
-    uint64_t output_bytes = 0;   // printed by every job, forgotten ones included
-    uint64_t dropped_bytes = 0;  // of those, discarded from the middle to stay within the bound
+    // Processes launched (a queued job once it runs).
+    uint64_t started = 0;
+    // Jobs that reached a final status, indexed by JobStatus.
+    std::array<uint64_t, kJobStatusCount> ended{};
+    // Bytes printed by every job, forgotten ones included, and of those, the bytes discarded
+    // from the middle to stay within the bound.
+    uint64_t output_bytes = 0;
+    uint64_t dropped_bytes = 0;
   };
   Totals totals() const;
   const EngineSettings& settings() const { return settings_; }
