@@ -75,7 +75,7 @@ struct Harness {
                                   .body_timeout = std::chrono::seconds(2),
                                   .idle_timeout = std::chrono::seconds(2)},
                jobs, "fuzz",
-               [this](mcp::McpServer::Send send) {
+               [this](mcp::McpServer::Send send, const std::string& /*session_id*/) {
                  return std::make_unique<mcp::McpServer>(io.get_executor(), jobs, limits, "fuzz",
                                                          std::move(send));
                }) {

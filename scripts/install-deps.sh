@@ -15,6 +15,7 @@ packages=(
   libre2-dev                # wait/grep patterns: linear-time regular expressions
   libtomlplusplus-dev       # TOML config file
   libexpected-dev           # tl::expected
+  prometheus-cpp-dev        # GET /metrics: registry and text serializer (core library only)
   libgtest-dev libgmock-dev # unit and integration tests
   libbenchmark-dev          # micro benchmarks
   nodejs npm                # end-to-end tests with the official MCP TypeScript SDK

@@ -25,6 +25,7 @@
 #include "http/http_server.h"
 #include "jobs/job_manager.h"
 #include "mcp/server.h"
+#include "observe/metrics.h"
 #include "policy/audit_log.h"
 #include "policy/redactor.h"
 #include "mcp/tools/common.h"
@@ -217,9 +218,14 @@ int run_server(int argc, char** argv) {
                                     .policy = mcp::tools::describe_policy(config)};
   const mcp::Safeguards safeguards{.redactor = config.redact ? &*redactor : nullptr,
                                    .audit_log = audit_log.get()};
-  auto make_server = [&](mcp::McpServer::Send send) {
-    return std::make_unique<mcp::McpServer>(io.get_executor(), jobs, tool_limits, MCPBG_VERSION,
-                                            std::move(send), safeguards);
+  // Metrics are served over HTTP only (GET /metrics).
+  std::optional<observe::Metrics> metrics;
+  if (config.http) metrics.emplace(jobs);
+  // A session's server tags the jobs it starts with the session ("stdio" on stdio).
+  auto make_server = [&](mcp::McpServer::Send send, const std::string& session_id) {
+    return std::make_unique<mcp::McpServer>(
+        io.get_executor(), jobs, tool_limits, MCPBG_VERSION, std::move(send), safeguards,
+        mcp::Placement{.session_id = session_id, .metrics = metrics ? &*metrics : nullptr});
   };
 
   std::unique_ptr<mcp::McpServer> server;
@@ -244,7 +250,7 @@ int run_server(int argc, char** argv) {
             .guard = {.allowed_hosts = config.http_allowed_hosts,
                       .cors_origins = config.http_cors_origins,
                       .auth_token = config.auth_token}},
-        jobs, MCPBG_VERSION, make_server);
+        jobs, MCPBG_VERSION, make_server, metrics ? &*metrics : nullptr);
     auto bound = http_server->start();
     if (!bound) {
       std::fprintf(stderr, "mcp-background-job: %s\n", bound.error().message.c_str());
@@ -271,7 +277,7 @@ int run_server(int argc, char** argv) {
             .on_oversized =
                 [&](uint64_t size) { server->reject_oversized(size, config.max_message_size); },
             .on_closed = [&] { stop("stdin closed"); }});
-    server = make_server([&](std::string message) { stdio->send(std::move(message)); });
+    server = make_server([&](std::string message) { stdio->send(std::move(message)); }, "stdio");
   }
 
   asio::signal_set signals(io, SIGTERM, SIGINT);

@@ -100,6 +100,7 @@ struct HttpServer::Response {
   // When set, the answer is still to come: write_response waits for it.
   std::shared_ptr<Exchange> exchange;
   HeaderList headers;  // more headers: the guard's (WWW-Authenticate, CORS)
+  std::string_view content_type = "application/json";  // of a non-empty body
 };
 
 namespace {
@@ -125,13 +126,14 @@ HttpServer::Response error_response(bhttp::status status, int code, std::string 
 
 HttpServer::HttpServer(const asio::any_io_executor& executor, HttpSettings settings,
                        jobs::JobManager& jobs, std::string version,
-                       McpSession::MakeServer make_server)
+                       McpSession::MakeServer make_server, observe::Metrics* metrics)
     : executor_(executor),
       settings_(std::move(settings)),
       jobs_(jobs),
       version_(std::move(version)),
       make_server_(std::move(make_server)),
       guard_(settings_.guard, settings_.host),
+      metrics_(metrics),
       started_(std::chrono::steady_clock::now()),
       acceptor_(executor),
       sweep_timer_(executor),
@@ -355,13 +357,14 @@ asio::awaitable<bool> HttpServer::write_response(beast::tcp_stream& stream,
 
   bhttp::response<bhttp::string_body> out{response.status, version};
   out.set(bhttp::field::server, "mcp-background-job/" + version_);
-  if (!response.body.empty()) out.set(bhttp::field::content_type, "application/json");
+  if (!response.body.empty()) out.set(bhttp::field::content_type, response.content_type);
   if (!response.session_id.empty()) out.set(kSessionHeader, response.session_id);
   if (!response.allow.empty()) out.set(bhttp::field::allow, response.allow);
   for (const auto& [name, value] : response.headers) out.set(name, value);
   out.body() = std::move(response.body);
   out.keep_alive(keep_alive);
   out.prepare_payload();
+  if (metrics_ != nullptr) metrics_->http_request(out.result_int());
   stream.expires_after(settings_.write_timeout);
   auto [write_ec, written] = co_await bhttp::async_write(stream, out, kAsTuple);
   if (alive.expired()) co_return false;
@@ -383,6 +386,15 @@ asio::awaitable<bool> HttpServer::write_stream(beast::tcp_stream& stream,
   head.keep_alive(keep_alive);
   head.chunked(true);
   bhttp::response_serializer<bhttp::empty_body> serializer{head};
+  if (metrics_ != nullptr) metrics_->http_request(head.result_int());
+  ++open_streams_;
+  struct Closed {
+    HttpServer* server;
+    std::weak_ptr<int> alive;
+    ~Closed() {
+      if (!alive.expired()) --server->open_streams_;
+    }
+  } closed{this, alive};
   stream.expires_after(settings_.write_timeout);
   auto [head_ec, head_bytes] = co_await bhttp::async_write_header(stream, serializer, kAsTuple);
   if (alive.expired()) co_return false;
@@ -478,6 +490,12 @@ HttpServer::Response HttpServer::handle(const Request& request) {
       return Response{.status = bhttp::status::method_not_allowed, .allow = "GET"};
     }
     return healthz();
+  }
+  if (path == "/metrics" && metrics_ != nullptr) {
+    if (message.method() != bhttp::verb::get) {
+      return Response{.status = bhttp::status::method_not_allowed, .allow = "GET"};
+    }
+    return metrics();
   }
   if (path != "/mcp") {
     return error_response(bhttp::status::not_found, mcp::error_code::kInvalidRequest,
@@ -656,6 +674,14 @@ HttpServer::Response HttpServer::healthz() const {
             {"jobs_running", jobs_.running_count()},
             {"jobs_queued", jobs_.queued_count()}};
   return Response{.status = bhttp::status::ok, .body = mcp::serialize(body)};
+}
+
+HttpServer::Response HttpServer::metrics() {
+  metrics_->set_sessions(sessions_.size());
+  metrics_->set_open_streams(open_streams_);
+  return Response{.status = bhttp::status::ok,
+                  .body = metrics_->render(),
+                  .content_type = observe::Metrics::kContentType};
 }
 
 bool HttpServer::make_room() {

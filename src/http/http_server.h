@@ -10,6 +10,7 @@
 ///   GET    /mcp      legacy: the session's SSE stream for what the server sends unasked
 ///   DELETE /mcp      legacy: ends the session (its jobs keep running: they belong to the server)
 ///   GET    /healthz  {status, version, uptime_seconds, jobs_running, jobs_queued}
+///   GET    /metrics  Prometheus text (observe::Metrics), when main passed one
 ///
 /// Every request passes the RequestGuard first (Host and Origin allow-lists, the bearer token,
 /// CORS; see request_guard.h). While a request waits for its answer the connection watches for
@@ -37,6 +38,7 @@
 #include "http/stateless_endpoint.h"
 #include "http/request_guard.h"
 #include "jobs/job_manager.h"
+#include "observe/metrics.h"
 
 namespace http {
 
@@ -63,7 +65,8 @@ class HttpServer {
   struct Response;
 
   HttpServer(const boost::asio::any_io_executor& executor, HttpSettings settings,
-             jobs::JobManager& jobs, std::string version, McpSession::MakeServer make_server);
+             jobs::JobManager& jobs, std::string version, McpSession::MakeServer make_server,
+             observe::Metrics* metrics = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -108,6 +111,7 @@ class HttpServer {
   boost::asio::awaitable<Wake> await_news(boost::beast::tcp_stream& stream,
                                           boost::beast::flat_buffer& buffer, Exchange& exchange,
                                           bool& watching);
+  Response metrics();
   // Ends a session and keeps it until its calls have completed (their handlers refer to it).
   void retire(std::shared_ptr<McpSession> session);
   void schedule_sweep();
@@ -121,6 +125,7 @@ class HttpServer {
   std::string version_;
   McpSession::MakeServer make_server_;
   RequestGuard guard_;
+  observe::Metrics* metrics_;  // Null: no /metrics, nothing counted.
   std::chrono::steady_clock::time_point started_;
   boost::asio::ip::tcp::acceptor acceptor_;
   size_t connections_ = 0;
@@ -129,6 +134,7 @@ class HttpServer {
   std::vector<std::shared_ptr<McpSession>> retired_;
   boost::asio::steady_timer sweep_timer_;
   size_t delivering_ = 0;           // exchanges a connection is waiting on or writing
+  size_t open_streams_ = 0;         // SSE responses being written (for the metrics)
   boost::asio::steady_timer drained_;  // cancelled when delivering_ drops to 0 after close()
   std::unique_ptr<StatelessEndpoint> stateless_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // coroutines outliving us check it

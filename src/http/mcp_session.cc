@@ -30,7 +30,7 @@ McpSession::McpSession(std::string id, const asio::any_io_executor& executor,
       executor_(executor),
       max_streams_(max_streams),
       last_used_(std::chrono::steady_clock::now()),
-      server_(make_server([this](std::string message) { route(std::move(message)); })) {}
+      server_(make_server([this](std::string message) { route(std::move(message)); }, id_)) {}
 
 McpSession::~McpSession() = default;
 

@@ -23,7 +23,9 @@ namespace http {
 
 class McpSession {
  public:
-  using MakeServer = std::function<std::unique_ptr<mcp::McpServer>(mcp::McpServer::Send)>;
+  /// Makes the session's server, given where it sends and the session's id (its jobs' owner).
+  using MakeServer = std::function<std::unique_ptr<mcp::McpServer>(
+      mcp::McpServer::Send, const std::string& session_id)>;
 
   McpSession(std::string id, const boost::asio::any_io_executor& executor,
              const MakeServer& make_server, size_t max_streams);

@@ -34,7 +34,8 @@ std::string refusal(std::string why) {
 StatelessEndpoint::StatelessEndpoint(const asio::any_io_executor& executor,
                                      const McpSession::MakeServer& make_server)
     : executor_(executor),
-      server_(make_server([this](std::string message) { route(std::move(message)); })) {}
+      // No session: `list {mine}` matches a modern caller by the client name in its _meta.
+      server_(make_server([this](std::string message) { route(std::move(message)); }, "")) {}
 
 StatelessEndpoint::~StatelessEndpoint() = default;
 

@@ -36,7 +36,16 @@ namespace asio = boost::asio;
 // A job is queued (waiting for a slot under max_jobs) or running until it reaches one of the
 // final states; a queued job that is cancelled ends `cancelled` without ever having run.
 enum class JobStatus { kQueued, kRunning, kCompleted, kFailed, kKilled, kTimedOut, kCancelled };
+inline constexpr size_t kJobStatusCount = static_cast<size_t>(JobStatus::kCancelled) + 1;
 std::string_view to_string(JobStatus status);
+
+/// Who asked for a job, as the caller names itself: a client name (empty if it never said) and
+/// the session it spoke in (empty when the request had none). The engine only keeps them, for
+/// whoever lists jobs to show and filter by.
+struct JobOwner {
+  std::string client;
+  std::string session;
+};
 
 struct JobSpec {
   std::string command;            // As shown to clients: the shell line, or the argv quoted.
@@ -48,6 +57,7 @@ struct JobSpec {
   // Set: the job runs on a pseudo-terminal of this size (stdin, stdout and stderr all the
   // terminal; its output is recorded as stdout). Unset: pipes.
   std::optional<sys::TerminalSize> terminal;
+  JobOwner owner;
 };
 
 /// Why a job ended, beyond its status, when the server ended it for a limit other than time.

@@ -146,6 +146,7 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
   spec.program = std::move(approved->program);
   spec.label = request.label;
   spec.terminal = request.terminal;
+  spec.owner = request.owner;
 
   // Counted last, so that a request refused for any other reason costs no start.
   if (auto wait = starts_.try_take()) {
@@ -200,6 +201,7 @@ base::Result<void> JobManager::launch(Job& job, std::optional<std::chrono::milli
   if (watchdog_ != nullptr) watchdog_->watch_group(job.pid());
   watched_groups_.emplace(job.id(), job.pid());
   ++running_;
+  ++totals_.started;
   spdlog::info("job {} started (pid {}): {}", job.id(), job.pid(),
                settings_.redactor != nullptr ? settings_.redactor->redact(job.spec().command)
                                              : job.spec().command);
@@ -251,6 +253,7 @@ void JobManager::handle_exit(Job& job) {
 }
 
 void JobManager::record_finished(Job& job) {
+  ++totals_.ended[static_cast<size_t>(job.status())];
   finished_order_.push_back(job.id());
   any_change_.cancel();
   for (const auto& observer : job_end_observers_) observer(job);
@@ -278,6 +281,9 @@ void JobManager::evict(std::string id) {  // NOLINT(performance-unnecessary-valu
   bool forgotten = it != jobs_.end();
   if (forgotten) {
     it->second->close();
+    // Closed: its log grows no more. Its bytes stay in the totals.
+    totals_.output_bytes += it->second->output().total_bytes();
+    totals_.dropped_bytes += it->second->output().dropped_bytes();
     if (!it->second->remove_cgroup_if_empty()) {
       leftover_cgroups_.push_back(it->second->take_cgroup());
       sweep_cgroups_soon();
@@ -337,6 +343,15 @@ void JobManager::sweep_cgroups_soon() {
                 });
     if (left) sweep_cgroups_soon();
   });
+}
+
+JobManager::Totals JobManager::totals() const {
+  Totals totals = totals_;
+  for (const auto& [id, job] : jobs_) {
+    totals.output_bytes += job->output().total_bytes();
+    totals.dropped_bytes += job->output().dropped_bytes();
+  }
+  return totals;
 }
 
 std::shared_ptr<Job> JobManager::find(std::string_view id) const {

@@ -3,6 +3,7 @@
 /// jobs by age and count, and stops everything at shutdown. Knows nothing of MCP. One per server,
 /// used from the io_context's thread only.
 
+#include <array>
 #include <chrono>
 #include <deque>
 #include <filesystem>
@@ -68,6 +69,7 @@ struct ExecuteRequest {
   std::optional<sys::TerminalSize> terminal;  // Run on a pseudo-terminal of this size.
   int priority = 0;  // In the queue: higher first, first come first served within a priority.
   ConfinementOverride confinement;  // Tighter limits or sandbox for this job.
+  JobOwner owner;                   // Who asked (kept on the job, never checked here).
 };
 
 class JobManager {
@@ -96,6 +98,20 @@ class JobManager {
   std::shared_ptr<Job> find(std::string_view id) const;
   std::vector<std::shared_ptr<Job>> jobs_newest_first() const;
   int running_count() const { return running_; }
+
+  /// What the engine has done since it started, for metrics. Counting costs a few increments
+  /// per job; output is summed from the jobs' logs when asked, so capture pays nothing.
+  struct Totals {
+    // Processes launched (a queued job once it runs).
+    uint64_t started = 0;
+    // Jobs that reached a final status, indexed by JobStatus.
+    std::array<uint64_t, kJobStatusCount> ended{};
+    // Bytes printed by every job, forgotten ones included, and of those, the bytes discarded
+    // from the middle to stay within the bound.
+    uint64_t output_bytes = 0;
+    uint64_t dropped_bytes = 0;
+  };
+  Totals totals() const;
   const EngineSettings& settings() const { return settings_; }
 
   /// Checks that the confinement the settings ask for can be enforced here and prepares it
@@ -158,6 +174,8 @@ class JobManager {
   std::vector<std::string> start_order_;    // Ids, oldest first.
   std::deque<std::string> finished_order_;  // Ids of finished jobs, in the order they ended.
   int running_ = 0;
+  // Started and ended counts, and the output totals of jobs already forgotten (see totals()).
+  Totals totals_;
   std::vector<QueuedJob> queue_;  // Next to start first.
   uint64_t arrivals_ = 0;
   policy::RateLimiter starts_;

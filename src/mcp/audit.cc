@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "mcp/tools/common.h"
 #include "sys/process.h"
 
 namespace mcp {
@@ -36,6 +37,7 @@ std::string Auditor::shown(std::string_view text) const {
 Json Auditor::call_record(const Call& call, std::string_view decision) const {
   Json record{{"event", "tool_call"},
               {"client", call.client.empty() ? Json(nullptr) : Json(call.client)},
+              {"session", tools::shown_session(call.session)},
               {"tool", call.tool},
               {"decision", decision}};
   // The arguments as the client sent them (they may be the reason for a failure, so check each
@@ -111,8 +113,11 @@ void Auditor::job_ended(const jobs::Job& job) {
     double seconds = std::max(0.0, std::chrono::duration<double>(end - job.started()).count());
     duration = std::round(seconds * 1000.0) / 1000.0;
   }
+  const jobs::JobOwner& owner = job.spec().owner;
   Json record{{"event", "job_end"},
               {"job_id", job.id()},
+              {"client", owner.client.empty() ? Json(nullptr) : Json(owner.client)},
+              {"session", tools::shown_session(owner.session)},
               {"command", shown(job.spec().command)},
               {"cwd", job.spec().cwd.string()},
               {"status", jobs::to_string(job.status())},

@@ -28,10 +28,11 @@ class Auditor {
   /// Tools whose every call is recorded, allowed or not.
   static bool changes_state(std::string_view tool);
 
-  /// One tools/call: who made it (clientInfo.name; empty if the client never said), which tool,
-  /// with what arguments.
+  /// One tools/call: who made it (clientInfo.name; empty if the client never said), in which
+  /// session (empty: none), which tool, with what arguments.
   struct Call {
     std::string client;
+    std::string session;
     std::string tool;
     Json arguments;
   };

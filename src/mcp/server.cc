@@ -66,10 +66,20 @@ bool nested_deeper_than(std::string_view text, int limit) {
   return false;
 }
 
+// How a finished call is counted: a withdrawn call is cancelled whatever its handler returned.
+observe::CallOutcome counted_outcome(bool cancelled, const std::exception_ptr& failure,
+                                     const ToolOutcome& outcome) {
+  if (cancelled) return observe::CallOutcome::kCancelled;
+  if (failure) return observe::CallOutcome::kError;
+  if (!outcome.error) return observe::CallOutcome::kOk;
+  return outcome.denied_by.empty() ? observe::CallOutcome::kError : observe::CallOutcome::kDenied;
+}
+
 }  // namespace
 
 McpServer::McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jobs,
-                     ToolLimits limits, std::string version, Send send, Safeguards safeguards)
+                     ToolLimits limits, std::string version, Send send, Safeguards safeguards,
+                     Placement placement)
     : executor_(std::move(executor)),
       jobs_(jobs),
       limits_(std::move(limits)),
@@ -77,6 +87,7 @@ McpServer::McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jo
       send_(std::move(send)),
       tools_(make_tools(limits_)),
       safeguards_(safeguards),
+      placement_(std::move(placement)),
       auditor_(safeguards.audit_log != nullptr
                    ? std::make_unique<Auditor>(*safeguards.audit_log, safeguards.redactor, jobs_)
                    : nullptr),
@@ -305,6 +316,7 @@ Json McpServer::discover_result() const {
 }
 
 void McpServer::call_tool(const Json& id, const Json& params, Era era) {
+  auto began = std::chrono::steady_clock::now();
   auto name = params.find("name");
   if (name == params.end() || !name->is_string()) {
     send_error(id, error_code::kInvalidParams, "invalid params: tools/call needs 'name' (a string)");
@@ -332,16 +344,20 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
   auto tool_error = [](const std::string& text) {
     return Json{{"content", Json::array({{{"type", "text"}, {"text", text}}})}, {"isError", true}};
   };
-  // Who is calling, for the audit log: a 2026-07-28 request may carry its client's name, a
-  // legacy session's client gave it in initialize.
+  // Who is calling, for the audit log and the jobs it starts: a 2026-07-28 request may carry
+  // its client's name, a legacy session's client gave it in initialize.
   Json meta = params.contains("_meta") && params["_meta"].is_object() ? params["_meta"] : Json();
-  Auditor::Call call{client_name_, tool->name, arguments};
+  Auditor::Call call{client_name_, placement_.session_id, tool->name, arguments};
   if (!meta.is_null() && meta.contains(kClientInfoKey) && meta[kClientInfoKey].is_object() &&
       meta[kClientInfoKey].contains("name") && meta[kClientInfoKey]["name"].is_string()) {
     call.client = meta[kClientInfoKey]["name"].get<std::string>();
   }
   if (auto problem = check_arguments(arguments, tool->input_schema)) {
     if (auditor_ && Auditor::changes_state(tool->name)) auditor_->failed(call, *problem);
+    if (placement_.metrics != nullptr) {
+      placement_.metrics->tool_call(tool->name, observe::CallOutcome::kError,
+                                    std::chrono::steady_clock::now() - began);
+    }
     send_result(id, tool_error(*problem), era);
     return;
   }
@@ -372,6 +388,7 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
   }
   state->context = std::make_unique<ToolContext>(
       ToolContext{jobs_, limits_, report_progress, wants_progress, safeguards_.redactor});
+  state->context->caller = jobs::JobOwner{call.client, placement_.session_id};
   if (auditor_) {
     // Recorded when the call acts, not when it answers: execute's wait_seconds or interact's
     // wait may come long after, and the job's end may come before.
@@ -386,13 +403,17 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
       executor_, tool->handler(arguments, *state->context),
       boost::asio::bind_cancellation_slot(
           state->cancel.slot(),
-          [this, id, key, era, tool_name = tool->name, tool_error, call = std::move(call)](
+          [this, id, key, era, began, tool_name = tool->name, tool_error, call = std::move(call)](
               const std::exception_ptr& failure, ToolOutcome outcome) {
             bool cancelled = in_flight_.at(key)->cancelled;
             bool audited = in_flight_.at(key)->audited;
             in_flight_.at(key)->answered = true;
             in_flight_.erase(key);
             if (auditor_ && !audited) audit_outcome(call, cancelled, failure, outcome);
+            if (placement_.metrics != nullptr) {
+              placement_.metrics->tool_call(tool_name, counted_outcome(cancelled, failure, outcome),
+                                            std::chrono::steady_clock::now() - began);
+            }
             if (cancelled) return;  // The client withdrew the request: it wants no response.
             if (failure) {
               try {

@@ -20,6 +20,7 @@
 #include "mcp/json_rpc.h"
 #include "mcp/notifier.h"
 #include "mcp/tool.h"
+#include "observe/metrics.h"
 #include "policy/audit_log.h"
 #include "policy/redactor.h"
 
@@ -35,12 +36,21 @@ struct Safeguards {
   policy::AuditLog* audit_log = nullptr;       // Null: no audit log.
 };
 
+/// Where a server serves: the session it belongs to (the jobs it starts are tagged with it, and
+/// `list {mine: true}` matches it) and what counts its calls. main wires both.
+struct Placement {
+  // "stdio" on stdio, the Mcp-Session-Id of an HTTP session; empty for a server that answers
+  // stateless requests (2026-07-28), whose callers are known by their client name only.
+  std::string session_id;
+  observe::Metrics* metrics = nullptr;  // Null: nothing is counted.
+};
+
 class McpServer {
  public:
   using Send = std::function<void(std::string message)>;
 
   McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jobs, ToolLimits limits,
-            std::string version, Send send, Safeguards safeguards = {});
+            std::string version, Send send, Safeguards safeguards = {}, Placement placement = {});
 
   /// One message exactly as received (a line of stdio, or an HTTP body).
   void handle_message(std::string_view text);
@@ -104,6 +114,7 @@ class McpServer {
   std::string legacy_version_;
   std::string client_name_;  // clientInfo.name from initialize (a legacy session's client)
   Safeguards safeguards_;
+  Placement placement_;
   std::unique_ptr<Auditor> auditor_;  // With an audit log only.
   Notifier notifier_;  // Last: its observers call back into the members above.
 };

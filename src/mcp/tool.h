@@ -46,6 +46,9 @@ struct ToolContext {
   /// signalled it), before any wait, so the audit log records the action when it happened.
   /// Empty when there is no audit log.
   std::function<void(const jobs::Job& job)> acted;
+  /// Who is calling: the client's name and the session (see Placement). execute records it on
+  /// the job; list {mine: true} matches it.
+  jobs::JobOwner caller;
 };
 
 /// A handler's answer: structured content, or an error the model can act on (isError: true).

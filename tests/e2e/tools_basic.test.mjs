@@ -155,10 +155,14 @@ test('list: newest first, fields, and status filter', withServer(async (srv) => 
   const [jc, jb, ja] = all.jobs;
   assert.deepEqual(
     Object.keys(jc).sort(),
-    ['command', 'cpu_seconds', 'ended', 'exit_code', 'job_id', 'label', 'reason', 'rss_bytes', 'started',
-      'status', 'waiting_for_input'],
+    ['client', 'command', 'cpu_seconds', 'ended', 'exit_code', 'job_id', 'label', 'reason', 'rss_bytes',
+      'session', 'started', 'status', 'waiting_for_input'],
   );
   assert.equal(jc.reason, null, 'only a job the server ended for a limit has a reason');
+  // Who started it: the client's name from initialize; on stdio the session is "stdio".
+  assert.equal(jc.client, 'mcpbg-e2e');
+  assert.equal(jc.session, 'stdio');
+  assert.deepEqual((await srv.call('list', { mine: true })).jobs.map((j) => j.job_id), [c.job_id, b.job_id, a.job_id]);
   // Right after execute the process may still be between fork and exec (`sh` becoming `sleep`),
   // when /proc can show no resident pages: wait for the size rather than sample it once.
   await srv.waitFor(async () => {

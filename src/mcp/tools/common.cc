@@ -59,9 +59,23 @@ Json end_reason_schema() {
                "resident memory than its limit, and was killed; status failed). null otherwise."}};
 }
 
+Json shown_session(const std::string& session) {
+  constexpr size_t kShown = 8;  // 32 of an HTTP session id's 128 bits; the rest stay secret
+  if (session.empty()) return nullptr;
+  return session.substr(0, kShown);
+}
+
+bool started_by(const jobs::JobOwner& owner, const jobs::JobOwner& caller) {
+  if (!caller.session.empty()) return owner.session == caller.session;
+  return !caller.client.empty() && owner.session.empty() && owner.client == caller.client;
+}
+
 Json job_summary(const jobs::Job& job, const policy::Redactor* redactor) {
   auto stats = job.tree_stats();
+  const jobs::JobOwner& owner = job.spec().owner;
   return Json{{"job_id", job.id()},
+              {"client", owner.client.empty() ? Json(nullptr) : Json(owner.client)},
+              {"session", shown_session(owner.session)},
               {"label", shown_command(redactor, job.spec().label)},
               {"command", shown_command(redactor, job.spec().command)},
               {"status", jobs::to_string(job.status())},
@@ -173,6 +187,20 @@ Json matches_schema() {
 Json status_schema() {
   return Json{{"type", "string"},
               {"enum", {"queued", "running", "completed", "failed", "killed", "timed_out", "cancelled"}}};
+}
+
+Json client_schema() {
+  return Json{{"type", {"string", "null"}},
+              {"description",
+               "The name of the client that started the job (its clientInfo.name); null if it "
+               "gave none."}};
+}
+
+Json session_schema() {
+  return Json{{"type", {"string", "null"}},
+              {"description",
+               "The session the job was started in: stdio, or the first 8 characters of an HTTP "
+               "Mcp-Session-Id; null for a request without a session."}};
 }
 
 Json stream_schema() {

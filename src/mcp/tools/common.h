@@ -35,7 +35,18 @@ Json end_reason_or_null(const jobs::Job& job);
 /// The schema of that field.
 Json end_reason_schema();
 
-/// {job_id, label, command, status, exit_code, reason, started, ended, ...}: one row of `list`.
+/// How a session is shown to clients: its first 8 characters ("stdio" whole), null for none.
+/// Never the whole id: every client sees every job's session, and an HTTP session id is what
+/// lets a request act in that session.
+Json shown_session(const std::string& session);
+
+/// Whether the job `owner` describes was started by `caller`: in the same session, or, for a
+/// caller without one (a stateless request), without a session by a client of the same name.
+/// A caller with neither owns nothing.
+bool started_by(const jobs::JobOwner& owner, const jobs::JobOwner& caller);
+
+/// {job_id, label, command, status, exit_code, reason, started, ended, client, session, ...}:
+/// one row of `list`.
 /// The command and label are redacted when `redactor` is set.
 Json job_summary(const jobs::Job& job, const policy::Redactor* redactor);
 
@@ -71,6 +82,9 @@ Json matches_schema();
 
 /// The schema of a job's status.
 Json status_schema();
+/// The schemas of a job's `client` and `session` fields.
+Json client_schema();
+Json session_schema();
 
 /// Tool factories, one per file.
 /// The annotations of a tool that only reads: not destructive, idempotent, closed world.

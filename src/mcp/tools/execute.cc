@@ -76,6 +76,7 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
     request.confinement.network = network->get<bool>();
   }
 
+  request.owner = context.caller;
   auto started = context.jobs.execute(request);
   // A refusal keeps the rule that decided (ToolOutcome::denied_by), for the audit log.
   if (!started) {

@@ -19,7 +19,9 @@ Tool make_status_tool(const ToolLimits&) {
   tool.description =
       "Get one job's current state: {job_id, label, command, cwd, status, pid, exit_code, "
       "signal, reason, started, ended, duration_seconds, output_bytes, dropped_bytes, pty, "
-      "waiting_for_input, rss_bytes, cpu_seconds}. status is running, completed (exit 0), failed "
+      "client, session, waiting_for_input, rss_bytes, cpu_seconds}. client and session say who "
+      "started it (the client's name; stdio or the start of its HTTP session id). status is "
+      "running, completed (exit 0), failed "
       "(non-zero exit, killed by a signal this server did not send, or could not start: see "
       "start_error), killed (stopped by the kill tool or server shutdown), timed_out (ran past "
       "its timeout_seconds), queued (waiting for a free slot under max_jobs: queue_position 1 "
@@ -61,9 +63,11 @@ Tool make_status_tool(const ToolLimits&) {
     },
     "required": ["job_id", "label", "command", "cwd", "status", "pid", "exit_code", "signal",
                  "started", "ended", "duration_seconds", "output_bytes", "dropped_bytes", "pty",
-                 "waiting_for_input", "rss_bytes", "cpu_seconds", "reason"]
+                 "waiting_for_input", "rss_bytes", "cpu_seconds", "reason", "client", "session"]
   })json");
   output_schema["properties"]["reason"] = end_reason_schema();
+  output_schema["properties"]["client"] = client_schema();
+  output_schema["properties"]["session"] = session_schema();
   tool.output_schema = std::move(output_schema);
   tool.output_schema["properties"]["status"] = status_schema();
   tool.annotations = read_only_annotations(tool.title);

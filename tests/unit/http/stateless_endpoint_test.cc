@@ -31,7 +31,7 @@ class StatelessEndpointTest : public ::testing::Test {
     jobs_ = std::make_unique<jobs::JobManager>(io_.get_executor(),
                                                jobs::EngineSettings{.working_dir = "/tmp"});
     endpoint_ = std::make_unique<StatelessEndpoint>(
-        io_.get_executor(), [this](mcp::McpServer::Send send) {
+        io_.get_executor(), [this](mcp::McpServer::Send send, const std::string& /*session_id*/) {
           return std::make_unique<mcp::McpServer>(io_.get_executor(), *jobs_, mcp::ToolLimits{},
                                                   "9.9.9", std::move(send));
         });
