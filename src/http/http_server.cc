@@ -284,9 +284,12 @@ asio::awaitable<void> HttpServer::serve_connection(tcp::socket socket) {
     for (auto& header : guard_.cors_headers(request.message)) {
       response.headers.push_back(std::move(header));
     }
-    std::string session(response.session_id.empty()
-                            ? std::string_view(request.message[kSessionHeader])
-                            : std::string_view(response.session_id));
+    // The client's header is logged only if it is a session id at all (it may be 16 KB of junk).
+    std::string_view claimed = request.message[kSessionHeader];
+    std::string session(!response.session_id.empty() ? std::string_view(response.session_id)
+                        : is_session_id(claimed)     ? claimed
+                        : claimed.empty()            ? std::string_view()
+                                                     : std::string_view("(invalid)"));
     bool usable = co_await write_response(stream, buffer, version, keep_alive, response);
     if (alive.expired()) co_return;
     // One line per request: enough to follow a client's traffic, never a body or a header
