@@ -578,9 +578,8 @@ HttpServer::Response HttpServer::post_mcp(const Request& request) {
                           "Bad Request: Mcp-Session-Id header is required (send initialize "
                           "first to get one, or use protocol 2026-07-28, which needs none)");
   }
-  auto it = is_session_id(session_header) ? sessions_.find(std::string(session_header))
-                                          : sessions_.end();
-  if (it == sessions_.end()) {
+  auto session_found = find_session(session_header);
+  if (!session_found) {
     return error_response(bhttp::status::not_found, mcp::error_code::kInvalidRequest,
                           "session not found: it ended or never existed; send initialize to "
                           "start a new one");
@@ -591,7 +590,7 @@ HttpServer::Response HttpServer::post_mcp(const Request& request) {
                                       "supported: 2025-11-25, 2025-06-18, 2025-03-26",
                                       std::string(version_header)));
   }
-  return from_submitted(it->second->submit(body, parsed, may_stream));
+  return from_submitted(session_found->submit(body, parsed, may_stream));
 }
 
 HttpServer::Response HttpServer::post_modern(const Request& request, Json message,
@@ -625,9 +624,8 @@ HttpServer::Response HttpServer::get_mcp(const Request& request) {
                           "Bad Request: Mcp-Session-Id header is required: the GET stream "
                           "belongs to a session (send initialize first)");
   }
-  auto it = is_session_id(session_header) ? sessions_.find(std::string(session_header))
-                                          : sessions_.end();
-  if (it == sessions_.end()) {
+  auto session = find_session(session_header);
+  if (!session) {
     return error_response(bhttp::status::not_found, mcp::error_code::kInvalidRequest,
                           "session not found: it ended or never existed");
   }
@@ -636,7 +634,7 @@ HttpServer::Response HttpServer::get_mcp(const Request& request) {
                           "Not Acceptable: the GET stream is text/event-stream; send Accept: "
                           "text/event-stream");
   }
-  auto stream = it->second->open_stream();
+  auto stream = session->open_stream();
   if (!stream) {
     return error_response(bhttp::status::conflict, mcp::error_code::kInvalidRequest,
                           fmt::format("this session has {} SSE streams open already (the limit, "
@@ -656,13 +654,12 @@ HttpServer::Response HttpServer::delete_mcp(const Request& request) {
     return error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
                           "Bad Request: Mcp-Session-Id header is required");
   }
-  auto it = is_session_id(header) ? sessions_.find(std::string(header)) : sessions_.end();
-  if (it == sessions_.end()) {
+  auto session = find_session(header);
+  if (!session) {
     return error_response(bhttp::status::not_found, mcp::error_code::kInvalidRequest,
                           "session not found");
   }
-  auto session = it->second;
-  sessions_.erase(it);
+  sessions_.erase(session->id());
   spdlog::info("http: session {} ended by the client", session->id());
   retire(std::move(session));
   return Response{.status = bhttp::status::no_content};
@@ -685,6 +682,12 @@ HttpServer::Response HttpServer::metrics() {
   return Response{.status = bhttp::status::ok,
                   .body = metrics_->render(),
                   .content_type = observe::Metrics::kContentType};
+}
+
+std::shared_ptr<McpSession> HttpServer::find_session(std::string_view header) const {
+  if (!is_session_id(header)) return nullptr;
+  auto it = sessions_.find(std::string(header));
+  return it == sessions_.end() ? nullptr : it->second;
 }
 
 bool HttpServer::make_room() {

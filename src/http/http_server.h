@@ -116,6 +116,8 @@ class HttpServer {
   void retire(std::shared_ptr<McpSession> session);
   void schedule_sweep();
   void sweep_retired();
+  // The session an Mcp-Session-Id header names, or null (unknown, ended, or not an id at all).
+  std::shared_ptr<McpSession> find_session(std::string_view header) const;
   // Makes room for a new session: drops the least recently used one with nothing pending.
   bool make_room();
 
