@@ -30,7 +30,9 @@ McpSession::McpSession(std::string id, const asio::any_io_executor& executor,
       executor_(executor),
       max_streams_(max_streams),
       last_used_(std::chrono::steady_clock::now()),
-      server_(make_server([this](std::string message) { route(std::move(message)); }, id_)) {}
+      server_(make_server([this](std::string message) { route(std::move(message)); }, id_)) {
+  server_->set_respond([this](Json response) { answer(std::move(response)); });
+}
 
 McpSession::~McpSession() = default;
 
@@ -43,46 +45,51 @@ size_t McpSession::pending() const {
 }
 
 void McpSession::route(std::string message) {
+  // Only notifications come this way (responses go to answer()): small, so parsing is cheap.
   Json parsed = Json::parse(message, nullptr, /*allow_exceptions=*/false);
   if (!parsed.is_object()) return;
-  if (auto method = parsed.find("method"); method != parsed.end()) {
-    if (*method == "notifications/progress") {
-      // Progress belongs to its request's stream; a request answered with JSON gets none.
-      const Json& params = parsed["params"];
-      auto token = params.is_object() ? params.find("progressToken") : params.end();
-      if (token == params.end()) return;
-      auto it = progress_.find(token->dump());
-      if (it == progress_.end()) return;
-      if (auto exchange = it->second.lock()) exchange->push(std::move(message));
+  auto method = parsed.find("method");
+  if (method == parsed.end()) return;
+  if (*method == "notifications/progress") {
+    // Progress belongs to its request's stream; a request answered with JSON gets none.
+    const Json& params = parsed["params"];
+    auto token = params.is_object() ? params.find("progressToken") : params.end();
+    if (token == params.end()) return;
+    auto it = progress_.find(token->dump());
+    if (it == progress_.end()) return;
+    if (auto exchange = it->second.lock()) exchange->push(std::move(message));
+    return;
+  }
+  // Sent unasked: the newest stream still open carries it (the specification wants each message
+  // on one stream only).
+  for (auto it = streams_.rbegin(); it != streams_.rend(); ++it) {
+    auto stream = it->lock();
+    if (stream && stream->outcome() == Exchange::Outcome::kPending) {
+      stream->push(std::move(message));
       return;
     }
-    // Sent unasked: the newest stream still open carries it (the specification wants each
-    // message on one stream only).
-    for (auto it = streams_.rbegin(); it != streams_.rend(); ++it) {
-      auto stream = it->lock();
-      if (stream && stream->outcome() == Exchange::Outcome::kPending) {
-        stream->push(std::move(message));
-        return;
-      }
-    }
-    spdlog::debug("session {}: dropped {} (no GET stream open)", id_,
-                  method->is_string() ? method->get<std::string>() : "?");
+  }
+  spdlog::debug("session {}: dropped {} (no GET stream open)", id_,
+                method->is_string() ? method->get<std::string>() : "?");
+}
+
+void McpSession::answer(Json response) {
+  const Json& id = response.contains("id") ? response["id"] : Json();
+  auto it = id.is_null() ? pending_.end() : pending_.find(id.dump());
+  if (it == pending_.end()) {
+    // An error the server could not attach to a waiting request (id null, or the id of a
+    // malformed message) answers the message being handed over right now, if any; otherwise
+    // nobody waits for it (withdrawn, or a duplicate).
+    if (current_) current_->answer(mcp::serialize(response));
     return;
   }
-  const Json& id = parsed.contains("id") ? parsed["id"] : Json();
-  if (id.is_null()) {
-    if (current_) current_->answer(std::move(message));
-    return;
-  }
-  auto it = pending_.find(id.dump());
-  if (it == pending_.end()) return;  // nobody waits for it (withdrawn, or a duplicate)
   auto exchange = std::move(it->second);
   pending_.erase(it);
   std::erase_if(progress_, [&](const auto& entry) {
     auto waiting = entry.second.lock();
     return !waiting || waiting == exchange;
   });
-  exchange->answer(std::move(message));
+  exchange->answer(mcp::serialize(response));
 }
 
 Submitted McpSession::submit(std::string_view text, const Json& message, bool may_stream) {

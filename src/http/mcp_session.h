@@ -53,7 +53,8 @@ class McpSession {
   void end(unsigned status, std::string_view why);
 
  private:
-  void route(std::string message);
+  void route(std::string message);  // a notification from the server
+  void answer(mcp::Json response);  // a response from the server
 
   std::string id_;
   boost::asio::any_io_executor executor_;

@@ -35,7 +35,9 @@ StatelessEndpoint::StatelessEndpoint(const asio::any_io_executor& executor,
                                      const McpSession::MakeServer& make_server)
     : executor_(executor),
       // No session: `list {mine}` matches a modern caller by the client name in its _meta.
-      server_(make_server([this](std::string message) { route(std::move(message)); }, "")) {}
+      server_(make_server([this](std::string message) { route(std::move(message)); }, "")) {
+  server_->set_respond([this](Json response) { answer(std::move(response)); });
+}
 
 StatelessEndpoint::~StatelessEndpoint() = default;
 
@@ -121,44 +123,46 @@ Submitted StatelessEndpoint::submit(Json message, bool may_stream) {
 }
 
 void StatelessEndpoint::route(std::string message) {
+  // Only notifications come this way (responses go to answer()).
   Json parsed = Json::parse(message, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_object()) return;
-  if (parsed.contains("method")) {
-    // Progress names its request by token; a subscription's notifications by subscription id.
-    bool progress = parsed["method"] == "notifications/progress";
-    Json* ours = nullptr;
-    if (!progress) {
-      ours = meta_entry(parsed, kSubscriptionIdKey);
-    } else if (parsed["params"].is_object() && parsed["params"].contains("progressToken")) {
-      ours = &parsed["params"]["progressToken"];
-    }
-    if (ours == nullptr || !ours->is_string()) return;
-    auto it = pending_.find(ours->get<std::string>());
-    if (it == pending_.end()) return;
-    *ours = progress ? it->second.token : it->second.id;
-    it->second.exchange->push(mcp::serialize(parsed));
-    return;
+  if (!parsed.is_object() || !parsed.contains("method")) return;
+  // Progress names its request by token; a subscription's notifications by subscription id.
+  bool progress = parsed["method"] == "notifications/progress";
+  Json* ours = nullptr;
+  if (!progress) {
+    ours = meta_entry(parsed, kSubscriptionIdKey);
+  } else if (parsed["params"].is_object() && parsed["params"].contains("progressToken")) {
+    ours = &parsed["params"]["progressToken"];
   }
-  unsigned status = status_for(parsed);
-  const Json& id = parsed.contains("id") ? parsed["id"] : Json();
-  if (id.is_null()) {
-    if (current_) current_->answer(std::move(message), status);
-    return;
-  }
+  if (ours == nullptr || !ours->is_string()) return;
+  auto it = pending_.find(ours->get<std::string>());
+  if (it == pending_.end()) return;
+  *ours = progress ? it->second.token : it->second.id;
+  it->second.exchange->push(mcp::serialize(parsed));
+}
+
+void StatelessEndpoint::answer(Json response) {
+  unsigned status = status_for(response);
+  const Json& id = response.contains("id") ? response["id"] : Json();
   auto it = id.is_string() ? pending_.find(id.get<std::string>()) : pending_.end();
-  if (it == pending_.end()) return;  // withdrawn: nobody waits for it
+  if (it == pending_.end()) {
+    // An error for the message being handed over right now (id null, or a message that was not
+    // a request); otherwise a request withdrawn meanwhile: nobody waits for it.
+    if (current_) current_->answer(mcp::serialize(response), status);
+    return;
+  }
   Pending pending = std::move(it->second);
   pending_.erase(it);
-  parsed["id"] = pending.id;
+  response["id"] = pending.id;
   // A subscription's final result names it too.
-  if (auto result = parsed.find("result"); result != parsed.end() && result->is_object()) {
+  if (auto result = response.find("result"); result != response.end() && result->is_object()) {
     auto meta = result->find("_meta");
     if (meta != result->end() && meta->is_object() && meta->contains(kSubscriptionIdKey)) {
       (*meta)[std::string(kSubscriptionIdKey)] = pending.id;
     }
   }
   pending.exchange->on_abandoned = nullptr;
-  pending.exchange->answer(mcp::serialize(parsed), status);
+  pending.exchange->answer(mcp::serialize(response), status);
 }
 
 void StatelessEndpoint::shut_down() {

@@ -54,7 +54,8 @@ class StatelessEndpoint {
     std::shared_ptr<Exchange> exchange;
   };
 
-  void route(std::string message);
+  void route(std::string message);  // a notification from the server
+  void answer(mcp::Json response);  // a response from the server
 
   boost::asio::any_io_executor executor_;
   uint64_t next_id_ = 0;

@@ -96,13 +96,21 @@ McpServer::McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jo
           [this](std::string method, Json params) { notify(std::move(method), std::move(params)); },
           safeguards.redactor) {}
 
+void McpServer::send_response(Json response) {
+  if (respond_) {
+    respond_(std::move(response));
+  } else {
+    send_(serialize(response));
+  }
+}
+
 void McpServer::send_result(const Json& id, Json result, Era era) {
   if (era == Era::kModern) result["resultType"] = "complete";
-  send_(serialize(make_result(id, std::move(result))));
+  send_response(make_result(id, std::move(result)));
 }
 
 void McpServer::send_error(const Json& id, int code, std::string message, Json data) {
-  send_(serialize(make_error(id, code, std::move(message), std::move(data))));
+  send_response(make_error(id, code, std::move(message), std::move(data)));
 }
 
 void McpServer::reject_oversized(uint64_t size, uint64_t limit) {

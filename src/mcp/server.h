@@ -48,9 +48,16 @@ struct Placement {
 class McpServer {
  public:
   using Send = std::function<void(std::string message)>;
+  /// Where responses go when the transport routes them by id (HTTP): the message before it is
+  /// serialized, so the router reads (and may rewrite) its id without parsing the text again.
+  using Respond = std::function<void(Json response)>;
 
   McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jobs, ToolLimits limits,
             std::string version, Send send, Safeguards safeguards = {}, Placement placement = {});
+
+  /// From now on responses go to `respond`; notifications still go to `send`. Unset (stdio):
+  /// everything goes to `send`.
+  void set_respond(Respond respond) { respond_ = std::move(respond); }
 
   /// One message exactly as received (a line of stdio, or an HTTP body).
   void handle_message(std::string_view text);
@@ -97,6 +104,7 @@ class McpServer {
   void audit_outcome(const Auditor::Call& call, bool cancelled, const std::exception_ptr& failure,
                      const ToolOutcome& outcome);
   void send_result(const Json& id, Json result, Era era);
+  void send_response(Json response);
   void send_error(const Json& id, int code, std::string message, Json data = nullptr);
   // resources/* and logging/setLevel (server_resources.cc).
   void serve_resources(const Json& id, const std::string& method, const Json& params, Era era);
@@ -108,6 +116,7 @@ class McpServer {
   ToolLimits limits_;
   std::string version_;
   Send send_;
+  Respond respond_;  // see set_respond
   std::vector<Tool> tools_;
   std::unordered_map<std::string, std::unique_ptr<InFlight>> in_flight_;  // by id.dump()
   bool initialized_ = false;

@@ -95,6 +95,13 @@ test('Mcp-Session-Id: missing 400, unknown 404, ended 404; MCP-Protocol-Version 
   assert.equal(badVersion.status, 400);
   await badVersion.body?.cancel();
 
+  // Neither a request nor a notification: refused with the error, under the id it carried.
+  const neither = await fetch(srv.url, { method: 'POST', headers: withSession, body: JSON.stringify({ jsonrpc: '2.0', id: 9 }) });
+  assert.equal(neither.status, 400);
+  const refusal = await neither.json();
+  assert.equal(refusal.id, 9);
+  assert.equal(refusal.error.code, -32600);
+
   const notJson = await fetch(srv.url, { method: 'POST', headers: withSession, body: '{nope' });
   assert.equal(notJson.status, 400);
   assert.equal((await notJson.json()).error.code, -32700);
