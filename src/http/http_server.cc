@@ -534,6 +534,14 @@ HttpServer::Response HttpServer::post_mcp(const Request& request) {
                                               "JSON-RPC message per request"
                                             : "invalid request: expected a JSON object");
   }
+  // Before anything copies or dumps the value (the 2026-07-28 path does both): recursion per
+  // level would overflow the stack.
+  if (mcp::nested_deeper_than(body)) {
+    return error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
+                          fmt::format("invalid request: arrays and objects nest deeper than {} "
+                                      "levels",
+                                      mcp::kMaxNesting));
+  }
   bool may_stream = accepts(message[bhttp::field::accept], "text/event-stream");
   bool is_initialize = parsed.contains("id") && parsed.value("method", Json()) == "initialize";
   std::string_view version_header = message[kVersionHeader];

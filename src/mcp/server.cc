@@ -34,38 +34,6 @@ constexpr std::string_view kInstructions =
 
 bool is_valid_id(const Json& id) { return id.is_string() || id.is_number_integer(); }
 
-// Deeper than any real MCP message (a few levels), and shallow enough for recursion.
-constexpr int kMaxNesting = 100;
-
-// Whether arrays and objects in `text` (valid JSON) nest deeper than `limit`. A loop, not a walk
-// of the parsed value: copying or dumping a Json recurses once per level, so a message of
-// 400,000 '[' (800 KB, under max_message_size) overflowed the stack at the first copy (found by
-// fuzz_mcp_message). Parsing and destroying are iterative in nlohmann::json; nothing else may
-// touch such a value.
-bool nested_deeper_than(std::string_view text, int limit) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > limit) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
-
 // How a finished call is counted: a withdrawn call is cancelled whatever its handler returned.
 observe::CallOutcome counted_outcome(bool cancelled, const std::exception_ptr& failure,
                                      const ToolOutcome& outcome) {

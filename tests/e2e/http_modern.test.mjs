@@ -112,6 +112,17 @@ test('unknown method 404 (-32601), unsupported version 400 (-32022), GET and DEL
   assert.equal(notification.status, 202);
 }));
 
+test('a body nested deeper than 100 levels is refused (400) before anything copies it; the server lives on', withHttpServer(async (srv) => {
+  // 200,000 levels: dumping such a value recursed once per level and overflowed the stack.
+  const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+  const body = JSON.stringify(modernRequest(1, 'tools/list')).replace('"params":{', `"params":{"x":${deep},`);
+  const refused = await fetch(srv.url, { method: 'POST', headers: modernHeaders({ method: 'tools/list' }), body });
+  await expectError(refused, 400, -32600, /nest deeper than 100 levels/);
+  const ok = await post(srv, modernRequest(2, 'tools/list'));
+  assert.equal(ok.status, 200);
+  await ok.body?.cancel();
+}));
+
 test('two clients may use the same request id at once: each gets its own answer', withHttpServer(async (srv) => {
   const slow = post(srv, modernRequest(1, 'tools/call', { name: 'execute', arguments: { command: 'sleep 0.3; echo slow', wait_seconds: 10 } }));
   const fast = post(srv, modernRequest(1, 'tools/call', { name: 'execute', arguments: { command: 'echo fast', wait_seconds: 10 } }));
