@@ -25,7 +25,7 @@
 #include "http/http_server.h"
 #include "jobs/job_manager.h"
 #include "mcp/server.h"
-#include "policy/command_policy.h"
+#include "refuse_every_job.h"
 
 namespace {
 
@@ -52,21 +52,9 @@ struct Harness {
   http::HttpServer server;
   tcp::endpoint endpoint;
 
-  static std::shared_ptr<const policy::CommandPolicy> refuse_everything(
-      const std::filesystem::path& dir) {
-    // shell = false refuses every `command` job, ".*" every argv job: nothing reaches spawn.
-    auto created = policy::CommandPolicy::create(
-        policy::CommandRules{.denied_commands = {".*"}, .shell = false}, dir, "/usr/bin:/bin");
-    if (!created) {
-      std::fprintf(stderr, "fuzz_http_request: policy: %s\n", created.error().message.c_str());
-      std::abort();
-    }
-    return std::make_shared<const policy::CommandPolicy>(std::move(*created));
-  }
-
   Harness()
       : jobs(io.get_executor(),
-             jobs::EngineSettings{.working_dir = dir, .policy = refuse_everything(dir)}),
+             jobs::EngineSettings{.working_dir = dir, .policy = fuzz::refuse_every_job(dir)}),
         server(io.get_executor(),
                http::HttpSettings{.host = "127.0.0.1",
                                   .port = 0,

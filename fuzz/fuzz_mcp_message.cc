@@ -2,7 +2,7 @@
 // mcp::McpServer::handle_message, the loop run until the answer is out, and the invariants
 // server.cc promises checked on everything it sent.
 //
-// No process is ever started: the engine's policy refuses every job (see make_policy), and each
+// No process is ever started: the engine's policy refuses every job (refuse_every_job.h), and each
 // input ends by checking that the engine holds no job at all.
 #include <algorithm>
 #include <chrono>
@@ -21,7 +21,7 @@
 #include "jobs/job_manager.h"
 #include "mcp/json_rpc.h"
 #include "mcp/server.h"
-#include "policy/command_policy.h"
+#include "refuse_every_job.h"
 
 namespace {
 
@@ -46,20 +46,6 @@ constexpr auto kAnswerBound = std::chrono::seconds(2);
 // The engine's working directory. Nothing is ever written there (no job runs), so the system's
 // temp directory serves, and no directory is left behind (libFuzzer ends with _Exit: no atexit).
 fs::path g_dir;
-
-// The policy that refuses everything: shell = false refuses every `command` job (the shell
-// check comes first), and the denied_commands pattern ".*" matches every argv job's command
-// line, the empty one included. Both checks run in CommandPolicy::check_command, before the cwd,
-// the program, or any question of capacity: nothing reaches spawn_process.
-std::shared_ptr<const policy::CommandPolicy> make_policy() {
-  auto created = policy::CommandPolicy::create(
-      policy::CommandRules{.denied_commands = {".*"}, .shell = false}, g_dir, "/usr/bin:/bin");
-  if (!created) {
-    std::fprintf(stderr, "fuzz_mcp_message: policy: %s\n", created.error().message.c_str());
-    std::abort();
-  }
-  return std::make_shared<const policy::CommandPolicy>(std::move(*created));
-}
 
 struct Engine {
   boost::asio::io_context io{1};
@@ -135,7 +121,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   // The policy is compiled once. The loop, the engine and the server are made afresh for every
   // input, so that no input depends on the ones before (initialize, logging level), and because
   // each server adds observers to its engine for good.
-  g_policy = make_policy();
+  g_policy = fuzz::refuse_every_job(g_dir);
   return 0;
 }
 

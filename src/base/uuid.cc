@@ -8,7 +8,7 @@
 
 namespace base {
 
-std::string new_uuid_v4() {
+std::array<uint8_t, 16> random_128_bits() {
   std::array<uint8_t, 16> bytes{};
   size_t filled = 0;
   while (filled < bytes.size()) {
@@ -19,6 +19,11 @@ std::string new_uuid_v4() {
     }
     filled += static_cast<size_t>(n);
   }
+  return bytes;
+}
+
+std::string new_uuid_v4() {
+  std::array<uint8_t, 16> bytes = random_128_bits();
   bytes[6] = (bytes[6] & 0x0F) | 0x40;  // version 4
   bytes[8] = (bytes[8] & 0x3F) | 0x80;  // RFC 4122 variant
   static constexpr char kHex[] = "0123456789abcdef";

@@ -86,6 +86,24 @@ asio::awaitable<void> linger(beast::tcp_stream& stream) {
   stream.socket().close(ignored);
 }
 
+// One coroutine's share in a count the server keeps (connections, open streams), for as long as
+// its frame lives. A frame destroyed with the loop, after the server, leaves the count alone.
+class Counted {
+ public:
+  Counted(size_t& count, std::weak_ptr<int> alive) : count_(count), alive_(std::move(alive)) {
+    ++count_;
+  }
+  ~Counted() {
+    if (!alive_.expired()) --count_;
+  }
+  Counted(const Counted&) = delete;
+  Counted& operator=(const Counted&) = delete;
+
+ private:
+  size_t& count_;
+  std::weak_ptr<int> alive_;
+};
+
 }  // namespace
 
 struct HttpServer::Request {
@@ -211,14 +229,7 @@ asio::awaitable<void> HttpServer::accept_loop() {
 
 asio::awaitable<void> HttpServer::serve_connection(tcp::socket socket) {
   std::weak_ptr<int> alive = alive_;
-  ++connections_;
-  struct Count {
-    HttpServer* server;
-    std::weak_ptr<int> alive;
-    ~Count() {
-      if (!alive.expired()) --server->connections_;
-    }
-  } count{this, alive};
+  Counted counted(connections_, alive);
 
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
@@ -390,14 +401,7 @@ asio::awaitable<bool> HttpServer::write_stream(beast::tcp_stream& stream,
   head.chunked(true);
   bhttp::response_serializer<bhttp::empty_body> serializer{head};
   if (metrics_ != nullptr) metrics_->http_request(head.result_int());
-  ++open_streams_;
-  struct Closed {
-    HttpServer* server;
-    std::weak_ptr<int> alive;
-    ~Closed() {
-      if (!alive.expired()) --server->open_streams_;
-    }
-  } closed{this, alive};
+  Counted streaming(open_streams_, alive);
   stream.expires_after(settings_.write_timeout);
   auto [head_ec, head_bytes] = co_await bhttp::async_write_header(stream, serializer, kAsTuple);
   if (alive.expired()) co_return false;

@@ -1,25 +1,14 @@
 #include "http/session_id.h"
 
-#include <sys/random.h>
-
 #include <array>
-#include <cerrno>
 #include <cstdint>
-#include <stdexcept>
+
+#include "base/uuid.h"
 
 namespace http {
 
 std::string new_session_id() {
-  std::array<uint8_t, 16> bytes{};
-  size_t filled = 0;
-  while (filled < bytes.size()) {
-    ssize_t got = ::getrandom(bytes.data() + filled, bytes.size() - filled, 0);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      throw std::runtime_error("getrandom failed");  // only with a kernel older than 3.17
-    }
-    filled += static_cast<size_t>(got);
-  }
+  std::array<uint8_t, 16> bytes = base::random_128_bits();
   constexpr std::string_view kHex = "0123456789abcdef";
   std::string id;
   id.reserve(bytes.size() * 2);
