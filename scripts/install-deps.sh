@@ -16,6 +16,7 @@ packages=(
   libtomlplusplus-dev       # TOML config file
   libexpected-dev           # tl::expected
   prometheus-cpp-dev        # GET /metrics: registry and text serializer (core library only)
+  libsqlite3-dev libsqlitecpp-dev  # job history and persisted jobs (SQLite, SQLiteCpp wrapper)
   libgtest-dev libgmock-dev # unit and integration tests
   libbenchmark-dev          # micro benchmarks
   nodejs npm                # end-to-end tests with the official MCP TypeScript SDK
