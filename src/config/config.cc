@@ -682,6 +682,12 @@ const std::vector<Setting>& settings() {
                           "Glob patterns (any case) of variables removed from what jobs inherit; "
                           "a job's own env may still set them.",
                           &Config::env_exclude, "glob patterns (* ? [...])"),
+      string_list_setting({"allowed_loader_env", "--allowed-loader-env",
+                           "MCP_BG_ALLOWED_LOADER_ENV"},
+                          "With allowed_programs set, jobs get no variable of the dynamic loader "
+                          "(LD_*, GCONV_PATH, ...: they load code into the program) from their "
+                          "env or the server's; these names are let through.",
+                          &Config::allowed_loader_env, "variable names"),
       // Scheduling.
       boolean_setting({"queue", "--queue", "MCP_BG_QUEUE"},
                       "Queue an `execute` beyond max_jobs (status queued) until a slot frees; "

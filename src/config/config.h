@@ -97,6 +97,8 @@ struct Config {
   EnvPolicy env_policy = EnvPolicy::kInherit;
   // Glob patterns (any case) of variable names removed from what jobs inherit.
   std::vector<std::string> env_exclude = default_env_exclude();
+  // Loader variables (LD_*, GCONV_PATH...) jobs may still carry while allowed_programs is set.
+  std::vector<std::string> allowed_loader_env;
 
   // ---- Scheduling under load.
   // True: `execute` beyond max_jobs queues the job; false: it is refused.

@@ -79,6 +79,22 @@ JobManager::JobManager(const asio::any_io_executor& executor, EngineSettings set
     settings_.policy =
         std::make_shared<policy::CommandPolicy>(policy::CommandPolicy::allow_all(settings_.working_dir));
   }
+  // A loader variable in the server's own environment (LD_LIBRARY_PATH from a shell profile,
+  // say) would reach every job as if the caller had set it: with allowed_programs set, only the
+  // ones the operator named are inherited.
+  std::string withheld;
+  std::erase_if(inheritable_env_, [&](const std::string& entry) {
+    std::string_view name = std::string_view(entry).substr(0, entry.find('='));
+    if (settings_.policy->loader_variable_allowed(name)) return false;
+    withheld += withheld.empty() ? "" : ", ";
+    withheld += name;
+    return true;
+  });
+  if (!withheld.empty()) {
+    spdlog::warn("jobs do not inherit {} from the server's environment: with allowed_programs "
+                 "set, loader variables reach jobs only when named in allowed_loader_env",
+                 withheld);
+  }
   schedule_cleanup();
 }
 

@@ -10,6 +10,7 @@
 #include <re2/re2.h>
 
 #include "base/paths.h"
+#include "policy/environment.h"
 #include "sys/spawn.h"
 
 namespace policy {
@@ -60,6 +61,15 @@ std::string describe_programs(const std::vector<AllowedProgram>& programs) {
     } else {
       out += fmt::format("{} ({})", program.entry, program.real_path.string());
     }
+  }
+  return out;
+}
+
+std::string loader_variable_list() {
+  std::string out;
+  for (std::string_view name : kLoaderVariables) {
+    if (!out.empty()) out += ", ";
+    out += name;
   }
   return out;
 }
@@ -144,6 +154,15 @@ base::Result<CommandPolicy> CommandPolicy::create(CommandRules rules, const fs::
       std::any_of(policy.programs_.begin(), policy.programs_.end(),
                   [&](const AllowedProgram& p) { return p.real_path == policy.shell_real_path_; });
 
+  for (const auto& name : rules.allowed_loader_env) {
+    if (!is_loader_variable(name)) {
+      return base::fail(fmt::format(
+          "allowed_loader_env: '{}' is not a variable of the dynamic loader (LD_*, {}); only "
+          "those are withheld from jobs, so only those need allowing. Remove it",
+          name, loader_variable_list()));
+    }
+  }
+
   if (rules.allowed_roots.empty()) rules.allowed_roots.push_back(working_dir);
   for (const auto& root : rules.allowed_roots) {
     if (!root.is_absolute()) {
@@ -175,6 +194,9 @@ CommandPolicy CommandPolicy::allow_all(const fs::path& working_dir) {
 
 base::Result<Approval> CommandPolicy::check(const Candidate& candidate) const {
   if (auto checked = check_command(candidate); !checked) return tl::unexpected(checked.error());
+  if (auto checked = check_environment(candidate); !checked) {
+    return tl::unexpected(checked.error());
+  }
   auto cwd = resolve_cwd(candidate.cwd);
   if (!cwd) return tl::unexpected(cwd.error());
   auto program = resolve_program(candidate, *cwd);
@@ -213,6 +235,29 @@ base::Result<void> CommandPolicy::check_command(const Candidate& candidate) cons
                       kRefused, quoted_list(rules_.allowed_commands)),
           "allowed_commands");
     }
+  }
+  return {};
+}
+
+bool CommandPolicy::loader_variable_allowed(std::string_view name) const {
+  if (programs_.empty() || !is_loader_variable(name)) return true;
+  return std::find(rules_.allowed_loader_env.begin(), rules_.allowed_loader_env.end(), name) !=
+         rules_.allowed_loader_env.end();
+}
+
+base::Result<void> CommandPolicy::check_environment(const Candidate& candidate) const {
+  // The loader reads these before the program's first instruction: LD_PRELOAD=/tmp/x.so makes
+  // an allowed program run x.so's constructors, so "which program starts" would mean nothing.
+  for (std::string_view entry : candidate.env) {
+    std::string_view name = entry.substr(0, entry.find('='));
+    if (loader_variable_allowed(name)) continue;
+    return base::deny(
+        fmt::format("{}env sets {}, which the dynamic loader reads to load code into the program "
+                    "(it would run code of the caller's choosing inside an allowed program), so "
+                    "it is not passed to jobs while allowed_programs is set. Run the job without "
+                    "it, or ask the user to name it in allowed_loader_env",
+                    kRefused, name),
+        fmt::format("allowed_loader_env: {}", name));
   }
   return {};
 }

@@ -12,6 +12,9 @@
 ///  - shell = false plus allowed_programs is the boundary for *what program starts*: no shell
 ///    reads the line, argv[0] is resolved to a real path and compared with the allowed programs'
 ///    real paths, and exactly that checked path is executed.
+///  - While allowed_programs is set, a job's environment carries no variable of the dynamic loader
+///    (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, GCONV_PATH...) that the operator did not name in
+///    allowed_loader_env: those would run code of the caller's choosing inside the allowed program.
 ///  - allowed_roots confines the directory a job *starts in*. A shell job can still `cd` anywhere,
 ///    and any program can open any path it names: confinement of writes is the sandbox's job.
 
@@ -44,6 +47,9 @@ struct CommandRules {
   bool shell = true;
   // Directories a job's cwd must lie inside, compared by real path. Empty: the working directory.
   std::vector<std::filesystem::path> allowed_roots;
+  // Loader variables (see policy::is_loader_variable) a job's environment may still carry while
+  // allowed_programs is set; each entry must be one of them.
+  std::vector<std::string> allowed_loader_env;
 };
 
 /// What a job asks to run, as the policy sees it. Views into the caller's request.
@@ -88,13 +94,19 @@ class CommandPolicy {
   CommandPolicy& operator=(CommandPolicy&&) noexcept;
   ~CommandPolicy();
 
-  /// Every check, in order: shell mode, command patterns, cwd, program. A refusal is a
+  /// Every check, in order: shell mode, command patterns, loader variables, cwd, program. A refusal is a
   /// base::deny(message, rule) whose rule names the setting (and the pattern) that decided; a cwd
   /// or program that does not exist is an ordinary failure.
   base::Result<Approval> check(const Candidate& candidate) const;
 
   /// Shell mode and the command patterns only.
   base::Result<void> check_command(const Candidate& candidate) const;
+  /// The job's environment: no loader variable the operator did not allow (see CommandRules).
+  base::Result<void> check_environment(const Candidate& candidate) const;
+  /// Whether a job may carry the variable `name`: always, unless allowed_programs is set and it is
+  /// a loader variable not named in allowed_loader_env. The engine also drops such variables from
+  /// what jobs inherit of the server's environment.
+  bool loader_variable_allowed(std::string_view name) const;
   /// The job's directory: `asked` (relative to the working directory; unset: the working
   /// directory) resolved to its real path, which must lie inside one of the allowed roots.
   base::Result<std::filesystem::path> resolve_cwd(std::optional<std::string_view> asked) const;

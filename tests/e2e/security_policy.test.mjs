@@ -8,11 +8,12 @@
 //   - env_policy / env_exclude decide what a job inherits from the server.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 
-import { runBinary, scratchDir, startServer, withServer } from './lib/harness.mjs';
+import { runBinary, scratchDir, startServer, waitFor, withServer } from './lib/harness.mjs';
 
 /** A file to be deleted, in `dir`; returns its path. */
 function victim(dir, name) {
@@ -210,6 +211,82 @@ describe('shell = false with allowed_programs: the boundary for what starts', ()
       assert.equal(job.status, 'completed', job.output);
       assert.equal(fs.existsSync(file), false);
     })(t);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+describe('loader variables with allowed_programs: the allowed program stays the program that runs', () => {
+  /**
+   * A shared library whose constructor prints a line: what an attacker would preload (the issue's
+   * ran `id` as root). Built with the C compiler the project is built with.
+   */
+  function preloadProbe(dir) {
+    const source = path.join(dir, 'probe.c');
+    const library = path.join(dir, 'probe.so');
+    fs.writeFileSync(source, [
+      '#include <unistd.h>',
+      '__attribute__((constructor)) static void probe(void) {',
+      '  static const char line[] = "preloaded code ran\\n";',
+      '  (void)!write(1, line, sizeof line - 1);',
+      '}',
+    ].join('\n'));
+    const built = spawnSync('cc', ['-shared', '-fPIC', '-o', library, source], { encoding: 'utf8' });
+    assert.equal(built.status, 0, `cc could not build the probe: ${built.stderr}`);
+    return library;
+  }
+  const ARGS = ['--shell', 'false', '--allowed-programs', 'echo,printenv'];
+
+  test('LD_PRELOAD and the other loader variables in env are refused, naming the rule; the refusal is audited', withServer(
+    { args: [...ARGS, '--audit-log', 'audit.jsonl'] },
+    async (srv) => {
+      const probe = preloadProbe(srv.tmp);
+      const text = await refused(srv, { argv: ['echo', 'hi'], env: { LD_PRELOAD: probe } }, 'allowed_loader_env');
+      assert.match(text, /env sets LD_PRELOAD, which the dynamic loader reads/);
+      for (const name of ['LD_LIBRARY_PATH', 'LD_AUDIT', 'GCONV_PATH', 'GLIBC_TUNABLES']) {
+        await refused(srv, { argv: ['echo', 'hi'], env: { [name]: srv.tmp } }, `allowed_loader_env`);
+      }
+      // Without them the program runs, and nothing but the program runs.
+      const plain = await runToEnd(srv, { argv: ['echo', 'hi'] });
+      assert.equal(plain.output, 'hi\n');
+      await waitFor(() => fs.readFileSync(path.join(srv.tmp, 'audit.jsonl'), 'utf8').includes('allowed_loader_env: LD_PRELOAD'),
+        { what: 'the refusal in the audit log' });
+    },
+  ));
+
+  test('named in allowed_loader_env, the variable reaches the job (and the preloaded code runs)', withServer(
+    { args: [...ARGS, '--allowed-loader-env', 'LD_PRELOAD'] },
+    async (srv) => {
+      const probe = preloadProbe(srv.tmp);
+      const job = await runToEnd(srv, { argv: ['echo', 'hi'], env: { LD_PRELOAD: probe } });
+      assert.equal(job.output, 'preloaded code ran\nhi\n', 'the operator allowed it, so it is theirs to allow');
+      await refused(srv, { argv: ['echo', 'hi'], env: { LD_LIBRARY_PATH: srv.tmp } }, 'allowed_loader_env');
+    },
+  ));
+
+  test('loader variables in the server\'s own environment are not inherited unless named', async (t) => {
+    const env = { LD_LIBRARY_PATH: '/nonexistent-e2e-lib', GCONV_PATH: '/nonexistent-e2e-gconv', E2E_PLAIN: 'plain' };
+    await withServer({ args: ARGS, env }, async (srv) => {
+      const job = await runToEnd(srv, { argv: ['printenv'] });
+      assert.doesNotMatch(job.output, /LD_LIBRARY_PATH|GCONV_PATH/);
+      assert.match(job.output, /^E2E_PLAIN=plain$/m);
+      assert.match(srv.stderr(), /jobs do not inherit .*LD_LIBRARY_PATH.* allowed_loader_env/);
+    })(t);
+    await withServer({ args: [...ARGS, '--allowed-loader-env', 'LD_LIBRARY_PATH'], env }, async (srv) => {
+      const job = await runToEnd(srv, { argv: ['printenv'] });
+      assert.match(job.output, /^LD_LIBRARY_PATH=\/nonexistent-e2e-lib$/m);
+      assert.doesNotMatch(job.output, /GCONV_PATH/);
+    })(t);
+    // Without allowed_programs any program may run: nothing is withheld.
+    await withServer({ env }, async (srv) => {
+      const job = await runToEnd(srv, { argv: ['printenv', 'GCONV_PATH'] });
+      assert.equal(job.output, '/nonexistent-e2e-gconv\n');
+    })(t);
+  });
+
+  test('an entry of allowed_loader_env that is no loader variable stops start-up', async () => {
+    const result = await runBinary(['--allowed-loader-env', 'PYTHONPATH']);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /allowed_loader_env: 'PYTHONPATH' is not a variable of the dynamic loader/);
   });
 });
 

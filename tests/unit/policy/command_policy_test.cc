@@ -275,6 +275,50 @@ TEST_F(CommandPolicyTest, WithoutAllowedProgramsNothingIsResolved) {
   EXPECT_EQ(approved->program, "");  // spawning looks it up, and says if it is missing
 }
 
+// ---- loader variables
+
+TEST_F(CommandPolicyTest, WithAllowedProgramsNoLoaderVariableReachesAJobUnlessNamed) {
+  auto policy = make({.allowed_programs = {"echo"}, .shell = false});
+  for (const char* entry :
+       {"LD_PRELOAD=/tmp/evil.so", "LD_LIBRARY_PATH=/tmp", "LD_AUDIT=/x.so", "GCONV_PATH=/tmp",
+        "GLIBC_TUNABLES=glibc.malloc.check=3", "LD_ANYTHING_NEW=1"}) {
+    auto refused = policy.check(ArgvJob({"echo", "hi"}, {"PATH=/usr/bin:/bin", entry}).candidate());
+    ASSERT_FALSE(refused) << entry;
+    std::string name = std::string(entry).substr(0, std::string(entry).find('='));
+    EXPECT_EQ(refused.error().rule, "allowed_loader_env: " + name);
+    EXPECT_NE(refused.error().message.find("env sets " + name), std::string::npos)
+        << refused.error().message;
+    EXPECT_NE(refused.error().message.find("allowed_loader_env"), std::string::npos);
+  }
+  // Not loader variables: interpreters' own, TMPDIR, lower case, a name that merely contains LD_.
+  for (const char* entry : {"PYTHONPATH=/tmp", "NODE_OPTIONS=--require=/x.js", "TMPDIR=/tmp",
+                            "ld_preload=/x.so", "OLD_PATH=/x", "BUILD_DIR=/x"}) {
+    EXPECT_TRUE(policy.check(ArgvJob({"echo", "hi"}, {entry}).candidate())) << entry;
+  }
+  EXPECT_FALSE(policy.loader_variable_allowed("LD_PRELOAD"));
+  EXPECT_TRUE(policy.loader_variable_allowed("PATH"));
+
+  auto named = make(
+      {.allowed_programs = {"echo"}, .shell = false, .allowed_loader_env = {"LD_LIBRARY_PATH"}});
+  EXPECT_TRUE(named.check(ArgvJob({"echo"}, {"LD_LIBRARY_PATH=/opt/lib"}).candidate()));
+  EXPECT_FALSE(named.check(ArgvJob({"echo"}, {"LD_PRELOAD=/x.so"}).candidate()));
+}
+
+TEST_F(CommandPolicyTest, WithoutAllowedProgramsLoaderVariablesAreNoBoundaryToKeep) {
+  // Any program may run, so a preloaded library runs nothing that could not run as a program.
+  auto policy = make({});
+  EXPECT_TRUE(policy.check(ArgvJob({"echo"}, {"LD_PRELOAD=/x.so"}).candidate()));
+  EXPECT_TRUE(policy.loader_variable_allowed("LD_PRELOAD"));
+}
+
+TEST_F(CommandPolicyTest, AllowedLoaderEnvTakesOnlyLoaderVariables) {
+  auto error = create_error({.allowed_loader_env = {"LD_PRELOAD", "PYTHONPATH"}});
+  EXPECT_NE(error.find("allowed_loader_env: 'PYTHONPATH' is not a variable of the dynamic loader"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("GCONV_PATH"), std::string::npos) << error;
+}
+
 // ---- allowed roots
 
 TEST_F(CommandPolicyTest, TheDefaultRootIsTheWorkingDirectory) {
