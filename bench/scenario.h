@@ -85,6 +85,7 @@ std::vector<Figure> run_capture(const ScenarioContext& context);
 std::vector<Figure> run_idle(const ScenarioContext& context);
 std::vector<Figure> run_churn(const ScenarioContext& context);
 std::vector<Figure> run_spawn_wait(const ScenarioContext& context);
+std::vector<Figure> run_spawn_checked(const ScenarioContext& context);
 std::vector<Figure> run_waits(const ScenarioContext& context);
 std::vector<Figure> run_redaction(const ScenarioContext& context);
 std::vector<Figure> run_http_load(const ScenarioContext& context);

@@ -118,8 +118,13 @@ base::Result<void> Job::launch(std::optional<sys::SpawnConfinement> confinement,
                             .env = spec_.env,
                             .terminal = spec_.terminal,
                             .confinement = confinement,
-                            .program = spec_.program};
+                            .program = spec_.program,
+                            .cwd_fd = spec_.cwd_fd.get(),
+                            .program_fd = spec_.program_fd.get()};
   auto process = sys::spawn_process(request);
+  // Started (or failed for good): what the policy checked is no longer needed open.
+  spec_.cwd_fd.reset();
+  spec_.program_fd.reset();
   if (!process) return tl::unexpected(process.error());
   // Only the job's first process joins; the rest are its descendants, counted by the kernel.
   if (cgroup) cgroup->close_join_fd();

@@ -22,6 +22,7 @@
 
 #include "base/result.h"
 #include "base/time.h"
+#include "base/unique_fd.h"
 #include "jobs/output_log.h"
 #include "sys/cgroup.h"
 #include "sys/proc_stats.h"
@@ -52,6 +53,10 @@ struct JobSpec {
   std::vector<std::string> argv;  // What runs; {"/bin/sh", "-c", command} for shell jobs.
   std::string program;  // Set: the exact path to exec (checked by policy); empty: look up argv[0].
   std::filesystem::path cwd;
+  // What the policy checked, open until the job starts (then closed): the job changes into
+  // `cwd_fd` and, when set, executes `program_fd`, never the names again (see sys::SpawnRequest).
+  base::UniqueFd cwd_fd;
+  base::UniqueFd program_fd;
   std::vector<std::string> env;   // The whole environment, "NAME=value".
   std::string label;
   // Set: the job runs on a pseudo-terminal of this size (stdin, stdout and stderr all the

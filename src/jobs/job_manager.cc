@@ -158,8 +158,10 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
         running_, settings_.max_jobs, queue_.size(), settings_.max_queued));
   }
 
-  spec.cwd = std::move(approved->cwd);
-  spec.program = std::move(approved->program);
+  spec.cwd = std::move(approved->cwd.real_path);
+  spec.cwd_fd = std::move(approved->cwd.fd);
+  spec.program = std::move(approved->program.path);
+  spec.program_fd = std::move(approved->program.fd);
   spec.label = request.label;
   spec.terminal = request.terminal;
   spec.owner = request.owner;

@@ -15,6 +15,9 @@
 ///  - While allowed_programs is set, a job's environment carries no variable of the dynamic loader
 ///    (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, GCONV_PATH...) that the operator did not name in
 ///    allowed_loader_env: those would run code of the caller's choosing inside the allowed program.
+///  - The cwd and the program are each opened once and checked through the descriptor, which
+///    the job then uses (fchdir, execveat), so nothing renamed or swapped for a symlink between
+///    the check and the start changes where the job starts or what it executes.
 ///  - allowed_roots confines the directory a job *starts in*. A shell job can still `cd` anywhere,
 ///    and any program can open any path it names: confinement of writes is the sandbox's job.
 
@@ -27,6 +30,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace re2 {
 class RE2;
@@ -63,12 +67,29 @@ struct Candidate {
   std::span<const std::string> env;
 };
 
+/// The job's directory as checked: opened once, its real path read from the descriptor.
+struct CheckedDirectory {
+  std::filesystem::path real_path;
+  // An O_PATH descriptor of that very directory: the job changes into it (fchdir), so a name
+  // swapped for a symlink after the check cannot move the job elsewhere.
+  base::UniqueFd fd;
+};
+
+/// The program as checked against allowed_programs.
+struct CheckedProgram {
+  // The real path of the file that was checked. The caller must not look the program up again.
+  std::string path;
+  // An O_PATH descriptor of that very file when it is an ELF binary, which the job executes
+  // (execveat): a directory on its path swapped for a symlink after the check changes nothing.
+  // Unset for a script (#!), which is executed by `path`: its interpreter opens it again by name.
+  base::UniqueFd fd;
+};
+
 /// What the policy approved: where the job runs, and what to exec.
 struct Approval {
-  std::filesystem::path cwd;  // The real path of the job's directory.
-  // The exact path to exec, already checked against allowed_programs (the caller must not look
-  // the program up again). Empty when any program may run: spawning looks argv[0] up as usual.
-  std::string program;
+  CheckedDirectory cwd;
+  // Its path is empty when any program may run: spawning looks argv[0] up as usual.
+  CheckedProgram program;
 };
 
 /// One allowed_programs entry as configured, and the real path it stands for.
@@ -108,11 +129,12 @@ class CommandPolicy {
   /// what jobs inherit of the server's environment.
   bool loader_variable_allowed(std::string_view name) const;
   /// The job's directory: `asked` (relative to the working directory; unset: the working
-  /// directory) resolved to its real path, which must lie inside one of the allowed roots.
-  base::Result<std::filesystem::path> resolve_cwd(std::optional<std::string_view> asked) const;
-  /// The exact path to exec for `candidate` run in `cwd` (see Approval::program).
-  base::Result<std::string> resolve_program(const Candidate& candidate,
-                                            const std::filesystem::path& cwd) const;
+  /// directory), opened, and the real path it was opened at, which must lie inside one of the
+  /// allowed roots.
+  base::Result<CheckedDirectory> resolve_cwd(std::optional<std::string_view> asked) const;
+  /// What to exec for `candidate` run in the directory `cwd` (see Approval::program).
+  base::Result<CheckedProgram> resolve_program(const Candidate& candidate,
+                                               const std::filesystem::path& cwd) const;
 
   const CommandRules& rules() const { return rules_; }
   const std::vector<std::filesystem::path>& roots() const { return roots_; }
@@ -120,6 +142,8 @@ class CommandPolicy {
 
  private:
   CommandPolicy() = default;
+  base::Result<CheckedProgram> open_checked(const std::filesystem::path& found,
+                                            const std::string& name) const;
 
   CommandRules rules_;
   std::filesystem::path working_dir_;

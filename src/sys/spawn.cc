@@ -124,7 +124,8 @@ struct ExecArgs {
 // apart from a missing program.
 base::Error describe_start_failure(const std::string& program, const SpawnRequest& request,
                                    int error) {
-  if (error == ENOENT || error == ENOTDIR) {
+  // A checked directory is entered by descriptor: its name is beside the point then.
+  if ((error == ENOENT || error == ENOTDIR) && request.cwd_fd < 0) {
     struct stat st{};
     if (::stat(request.cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
       return base::Error{
@@ -146,6 +147,14 @@ base::Result<pid_t> start_with_posix_spawn(const SpawnRequest& request, ChildStd
                                            const ExecArgs& exec) {
   SpawnSetup setup;
   auto* actions = setup.actions();
+  // Into the checked directory first, before the dup2s could reuse its descriptor's number.
+  if (request.cwd_fd >= 0) {
+    if (auto r = check_spawn_call(::posix_spawn_file_actions_addfchdir_np(actions, request.cwd_fd),
+                                  "posix_spawn_file_actions_addfchdir_np");
+        !r) {
+      return tl::unexpected(r.error());
+    }
+  }
   if (stdio.terminal) {
     // The child is made a session leader first (POSIX_SPAWN_SETSID, applied before any file
     // action), and a session leader without a controlling terminal that opens a terminal without
@@ -197,11 +206,13 @@ base::Result<pid_t> start_with_posix_spawn(const SpawnRequest& request, ChildStd
   ::posix_spawnattr_setsigdefault(setup.attr(), &all_signals);
   ::posix_spawnattr_setsigmask(setup.attr(), &no_signals);
 
-  if (auto r = check_spawn_call(
-          ::posix_spawn_file_actions_addchdir_np(actions, request.cwd.c_str()),
-          "posix_spawn_file_actions_addchdir_np");
-      !r) {
-    return tl::unexpected(r.error());
+  if (request.cwd_fd < 0) {
+    if (auto r =
+            check_spawn_call(::posix_spawn_file_actions_addchdir_np(actions, request.cwd.c_str()),
+                             "posix_spawn_file_actions_addchdir_np");
+        !r) {
+      return tl::unexpected(r.error());
+    }
   }
 
   // glibc's posix_spawn reports a failed chdir or exec as its return value, so a job that cannot
@@ -298,6 +309,7 @@ bool move_fd(int fd, int target) {
 // What the child needs, prepared by the parent: after clone it may not allocate.
 struct ChildPlan {
   const SpawnRequest* request;
+  const SpawnConfinement* confinement;  // The request's, or none at all.
   const ChildStdio* stdio;
   const ExecArgs* exec;
   const ChildLimit* limits;
@@ -315,7 +327,7 @@ struct ChildPlan {
   const ChildLimit* limits = plan.limits;
   size_t limit_count = plan.limit_count;
   int report_fd = plan.report_fd;
-  const SpawnConfinement& confinement = *request.confinement;
+  const SpawnConfinement& confinement = *plan.confinement;
   if (stdio.terminal) {
     // A session leader (new session, new group whose id is the pid) takes the terminal as its
     // controlling terminal; see start_with_posix_spawn.
@@ -335,7 +347,9 @@ struct ChildPlan {
       fail_in_child(report_fd, ChildStep::kRedirect, errno);
     }
   }
-  if (::chdir(request.cwd.c_str()) != 0) fail_in_child(report_fd, ChildStep::kChdir, errno);
+  if ((request.cwd_fd >= 0 ? ::fchdir(request.cwd_fd) : ::chdir(request.cwd.c_str())) != 0) {
+    fail_in_child(report_fd, ChildStep::kChdir, errno);
+  }
   // Before anything else runs: from here on, every process the job makes is counted.
   if (confinement.cgroup_procs_fd >= 0 && ::write(confinement.cgroup_procs_fd, "0", 1) != 1) {
     fail_in_child(report_fd, ChildStep::kJoinCgroup, errno);
@@ -363,14 +377,20 @@ struct ChildPlan {
   sigset_t no_signals;
   sigemptyset(&no_signals);
   ::sigprocmask(SIG_SETMASK, &no_signals, nullptr);
-  ::execve(exec.program, exec.argv, exec.envp);
+  if (request.program_fd >= 0) {
+    ::execveat(request.program_fd, "", exec.argv, exec.envp, AT_EMPTY_PATH);
+  } else {
+    ::execve(exec.program, exec.argv, exec.envp);
+  }
   fail_in_child(report_fd, ChildStep::kExec, errno);
 }
 
 base::Result<pid_t> clone_and_exec(const SpawnRequest& request, ChildStdio& stdio,
                                   const ExecArgs& exec) {
   // Everything the child needs is prepared here: after clone it may not allocate.
-  const ProcessLimits& wanted = request.confinement->limits;
+  static const SpawnConfinement kNone;
+  const SpawnConfinement& confinement = request.confinement ? *request.confinement : kNone;
+  const ProcessLimits& wanted = confinement.limits;
   std::array<ChildLimit, 5> limits{};
   size_t limit_count = 0;
   auto add_limit = [&](int resource, ChildStep step, uint64_t value, uint64_t hard_extra) {
@@ -388,7 +408,13 @@ base::Result<pid_t> clone_and_exec(const SpawnRequest& request, ChildStdio& stdi
   auto report = make_pipe();
   if (!report) return tl::unexpected(report.error());
 
-  ChildPlan plan{&request, &stdio, &exec, limits.data(), limit_count, report->write_end.get()};
+  ChildPlan plan{.request = &request,
+                 .confinement = &confinement,
+                 .stdio = &stdio,
+                 .exec = &exec,
+                 .limits = limits.data(),
+                 .limit_count = limit_count,
+                 .report_fd = report->write_end.get()};
   // The child shares the server's memory until it execs, as glibc's posix_spawn does: a fork
   // would copy the page tables of everything the server holds (job output included), which
   // costs milliseconds per job once the server is large. It runs on a stack of its own, and the
@@ -502,8 +528,10 @@ base::Result<SpawnedProcess> spawn_process(const SpawnRequest& request) {
   envp.push_back(nullptr);
 
   ExecArgs exec{program->c_str(), argv.data(), envp.data()};
-  auto started = request.confinement ? clone_and_exec(request, stdio, exec)
-                                     : start_with_posix_spawn(request, stdio, exec);
+  // posix_spawn runs no code of ours in the child and cannot execute a descriptor.
+  bool own_child = request.confinement || request.program_fd >= 0;
+  auto started = own_child ? clone_and_exec(request, stdio, exec)
+                           : start_with_posix_spawn(request, stdio, exec);
   if (!started) return tl::unexpected(started.error());
   pid_t pid = *started;
 

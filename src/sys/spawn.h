@@ -54,6 +54,14 @@ struct SpawnRequest {
   // policy sets it to the path it checked, so nothing in the job's environment can change what
   // runs between the check and the exec.
   std::string program;
+  // Set (>= 0): the child changes into this directory (fchdir of an O_PATH descriptor the policy
+  // opened and checked) rather than into `cwd` by name, which is then named in messages only.
+  // Not owned; it must stay open until spawn_process returns.
+  int cwd_fd = -1;
+  // Set (>= 0): the child executes the file this descriptor refers to (execveat), the very file
+  // the policy checked; `program` is its path, for messages. posix_spawn cannot execute a
+  // descriptor, so such a child is started like a confined one (clone and exec). Not owned.
+  int program_fd = -1;
 };
 
 struct SpawnedProcess {

@@ -13,10 +13,21 @@
 //   alloc MIB           allocate and touch MIB mebibytes (resident, not just reserved), print
 //                       "allocated", sleep until killed; if an allocation fails, print
 //                       "allocation failed after N MiB" and exit 1
+//   swap-with-link PATH TARGET
+//                       make PATH.swap a symlink to TARGET, print "swapping", then exchange the
+//                       names PATH and PATH.swap (renameat2 RENAME_EXCHANGE) in a tight loop until
+//                       killed: PATH is always there, a directory one moment and a link the next
+//   metadata OP PATH    try one metadata change on PATH and print "OP: ok" or "OP: <strerror>":
+//                       chmod (to 0600), chown (to its current owner), utimes (to now),
+//                       setxattr (user.mcpbg = 1), removexattr (user.mcpbg)
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -128,6 +139,44 @@ int main(int argc, char** argv) {
     }
     write_all(1, "allocated\n", 10);
     sleep_forever();
+  }
+  if (mode == "swap-with-link" && argc > 3) {
+    std::string link = std::string(arg) + ".swap";
+    unlink(link.c_str());
+    if (symlink(argv[3], link.c_str()) != 0) {
+      std::perror("symlink");
+      return 1;
+    }
+    write_all(1, "swapping\n", 9);
+    constexpr unsigned kRenameExchange = 2;  // RENAME_EXCHANGE, absent from older headers
+    for (;;) {
+      if (syscall(SYS_renameat2, AT_FDCWD, arg, AT_FDCWD, link.c_str(), kRenameExchange) != 0) {
+        std::perror("renameat2");
+        return 1;
+      }
+    }
+  }
+  if (mode == "metadata" && argc > 3) {
+    std::string op = arg;
+    const char* path = argv[3];
+    struct stat st {};
+    int rc = -1;
+    if (op == "chmod") {
+      rc = chmod(path, 0600);
+    } else if (op == "chown") {
+      rc = stat(path, &st) == 0 ? chown(path, st.st_uid, st.st_gid) : -1;
+    } else if (op == "utimes") {
+      rc = utimensat(AT_FDCWD, path, nullptr, 0);
+    } else if (op == "setxattr") {
+      rc = setxattr(path, "user.mcpbg", "1", 1, 0);
+    } else if (op == "removexattr") {
+      rc = removexattr(path, "user.mcpbg");
+    } else {
+      std::fprintf(stderr, "test_child: unknown metadata operation '%s'\n", op.c_str());
+      return 64;
+    }
+    std::printf("%s: %s\n", op.c_str(), rc == 0 ? "ok" : std::strerror(errno));
+    return rc == 0 ? 0 : 1;
   }
   std::fprintf(stderr, "test_child: unknown mode '%s'\n", mode.c_str());
   return 64;
