@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "sys/landlock.h"
+#include "sys/metadata_filter.h"
 
 namespace sys {
 namespace {
@@ -239,6 +240,7 @@ enum class ChildStep : int {
   kLimitFileSize,
   kLimitProcesses,
   kNoNewPrivileges,
+  kSeccomp,
   kLandlock,
   kExec,
 };
@@ -276,6 +278,8 @@ std::string_view describe_step(ChildStep step) {
       return "setrlimit(RLIMIT_NPROC)";
     case ChildStep::kNoNewPrivileges:
       return "prctl(PR_SET_NO_NEW_PRIVS)";
+    case ChildStep::kSeccomp:
+      return "installing its seccomp filter";
     case ChildStep::kLandlock:
       return "landlock_restrict_self";
     case ChildStep::kExec:
@@ -359,10 +363,17 @@ struct ChildPlan {
       fail_in_child(report_fd, limits[i].step, errno);
     }
   }
-  if (confinement.landlock_ruleset_fd >= 0) {
+  if (confinement.landlock_ruleset_fd >= 0 || confinement.seccomp_filter != nullptr) {
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
       fail_in_child(report_fd, ChildStep::kNoNewPrivileges, errno);
     }
+  }
+  if (confinement.seccomp_filter != nullptr) {
+    if (int error = install_seccomp_filter_raw(*confinement.seccomp_filter); error != 0) {
+      fail_in_child(report_fd, ChildStep::kSeccomp, error);
+    }
+  }
+  if (confinement.landlock_ruleset_fd >= 0) {
     if (int error = landlock_restrict_self_raw(confinement.landlock_ruleset_fd); error != 0) {
       fail_in_child(report_fd, ChildStep::kLandlock, error);
     }

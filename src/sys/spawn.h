@@ -15,6 +15,8 @@
 #include "base/unique_fd.h"
 #include "sys/pty.h"
 
+struct sock_fprog;
+
 namespace sys {
 
 /// Per-process resource limits (setrlimit), each 0 for none. Soft and hard limits are set alike,
@@ -29,12 +31,15 @@ struct ProcessLimits {
 };
 
 /// What confines a process, applied by the child to itself between clone and exec, in this
-/// order: join the cgroup, set the limits, apply the Landlock ruleset. The descriptors are not
+/// order: join the cgroup, set the limits, install the seccomp filter, apply the Landlock
+/// ruleset. The descriptors are not
 /// owned here and must stay open until spawn_process returns.
 struct SpawnConfinement {
   ProcessLimits limits;
   int landlock_ruleset_fd = -1;  // From build_landlock_ruleset; -1: none.
   int cgroup_procs_fd = -1;      // A cgroup's cgroup.procs, open for writing; -1: none.
+  // A seccomp filter installed after no_new_privs (sys::metadata_filter); null: none.
+  const sock_fprog* seccomp_filter = nullptr;
 };
 
 struct SpawnRequest {
