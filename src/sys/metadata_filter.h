@@ -2,7 +2,9 @@
 /// A seccomp filter for sandboxed jobs that refuses the system calls that set or remove extended
 /// attributes (setxattr, lsetxattr, fsetxattr, setxattrat, removexattr, lremovexattr,
 /// fremovexattr, removexattrat) with EOPNOTSUPP, the answer of a filesystem without them, which
-/// tools that copy attributes (cp -a, mv, tar, rsync) treat as nothing to preserve.
+/// tools that copy attributes (cp -a, mv, tar, rsync) treat as nothing to preserve; and io_uring
+/// (io_uring_setup, io_uring_enter, io_uring_register) with ENOSYS, the answer of a kernel built
+/// without it, since a ring sets attributes (IORING_OP_SETXATTR) where no filter can see.
 ///
 /// Why: Landlock (up to ABI 7, the newest this was written against) has no access right for
 /// metadata, so a sandboxed job can change the attributes of any file its user may change,

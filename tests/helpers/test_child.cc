@@ -19,15 +19,20 @@
 //                       killed: PATH is always there, a directory one moment and a link the next
 //   metadata OP PATH    try one metadata change on PATH and print "OP: ok" or "OP: <strerror>":
 //                       chmod (to 0600), chown (to its current owner), utimes (to now),
-//                       setxattr (user.mcpbg = 1), removexattr (user.mcpbg)
+//                       setxattr (user.mcpbg = 1), removexattr (user.mcpbg), uring-setxattr
+//                       (user.mcpbg = 1 through io_uring, where a system call filter sees only
+//                       io_uring_setup and io_uring_enter)
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -35,6 +40,44 @@
 #include <string>
 
 namespace {
+
+// Sets user.mcpbg = 1 on `path` with one IORING_OP_SETXATTR (Linux 5.19). Returns 0 or the errno
+// of the step that failed (io_uring_setup's, or the operation's own).
+int uring_setxattr(const char* path) {
+  io_uring_params params{};
+  int ring = static_cast<int>(syscall(__NR_io_uring_setup, 1, &params));
+  if (ring < 0) return errno;
+  size_t sq_bytes = params.sq_off.array + params.sq_entries * sizeof(unsigned);
+  size_t cq_bytes = params.cq_off.cqes + params.cq_entries * sizeof(io_uring_cqe);
+  size_t ring_bytes = sq_bytes > cq_bytes ? sq_bytes : cq_bytes;  // one mapping (5.4 and later)
+  auto* rings = static_cast<char*>(mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE,
+                                        MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING));
+  auto* sqes =
+      static_cast<io_uring_sqe*>(mmap(nullptr, sizeof(io_uring_sqe), PROT_READ | PROT_WRITE,
+                                      MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES));
+  if (rings == MAP_FAILED || sqes == MAP_FAILED) return errno;
+  static const char kName[] = "user.mcpbg";
+  static const char kValue[] = "1";
+  std::memset(sqes, 0, sizeof(io_uring_sqe));
+  sqes->opcode = IORING_OP_SETXATTR;
+  sqes->addr = reinterpret_cast<uintptr_t>(kName);
+  sqes->addr2 = reinterpret_cast<uintptr_t>(kValue);
+  sqes->len = 1;
+  sqes->addr3 = reinterpret_cast<uintptr_t>(path);
+  auto* sq_array = reinterpret_cast<unsigned*>(rings + params.sq_off.array);
+  auto* sq_tail = reinterpret_cast<unsigned*>(rings + params.sq_off.tail);
+  sq_array[*sq_tail & *reinterpret_cast<unsigned*>(rings + params.sq_off.ring_mask)] = 0;
+  __atomic_store_n(sq_tail, *sq_tail + 1, __ATOMIC_RELEASE);
+  if (syscall(__NR_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, nullptr, 0) < 0) {
+    return errno;
+  }
+  auto* cq_head = reinterpret_cast<unsigned*>(rings + params.cq_off.head);
+  auto* cqes = reinterpret_cast<io_uring_cqe*>(rings + params.cq_off.cqes);
+  unsigned mask = *reinterpret_cast<unsigned*>(rings + params.cq_off.ring_mask);
+  int result = cqes[__atomic_load_n(cq_head, __ATOMIC_ACQUIRE) & mask].res;
+  close(ring);
+  return result < 0 ? -result : 0;
+}
 
 void sleep_forever() {
   for (;;) pause();
@@ -171,6 +214,10 @@ int main(int argc, char** argv) {
       rc = setxattr(path, "user.mcpbg", "1", 1, 0);
     } else if (op == "removexattr") {
       rc = removexattr(path, "user.mcpbg");
+    } else if (op == "uring-setxattr") {
+      int error = uring_setxattr(path);
+      errno = error;
+      rc = error == 0 ? 0 : -1;
     } else {
       std::fprintf(stderr, "test_child: unknown metadata operation '%s'\n", op.c_str());
       return 64;

@@ -234,7 +234,7 @@ TEST_F(LandlockTest, DeviceNodesAreMadeNowhereFifosInsideTheRoots) {
   EXPECT_EQ(run.out, "char-denied\nblock-denied\nfifo-ok\n") << run.err;
 }
 
-TEST(MetadataFilter, ExtendedAttributesAreRefusedAsUnsupportedOtherMetadataIsNot) {
+TEST(MetadataFilter, ExtendedAttributesAndIoUringAreRefusedOtherMetadataIsNot) {
   ScratchDir dir;
   std::string file = (dir.path() / "f").string();
   std::ofstream(file) << "x\n";
@@ -245,6 +245,12 @@ TEST(MetadataFilter, ExtendedAttributesAreRefusedAsUnsupportedOtherMetadataIsNot
   ASSERT_TRUE(process.has_value()) << process.error().message;
   EXPECT_EQ(read_to_end(process->stdout_fd.get()), "setxattr: Operation not supported\n");
   wait_exit(process->pidfd.get());
+  // Nor through io_uring, which the filter cannot look into: no ring at all.
+  auto uring = spawn_process(
+      {{TEST_CHILD_PATH, "metadata", "uring-setxattr", file}, "/", {}, std::nullopt, confinement});
+  ASSERT_TRUE(uring.has_value()) << uring.error().message;
+  EXPECT_EQ(read_to_end(uring->stdout_fd.get()), "uring-setxattr: Function not implemented\n");
+  wait_exit(uring->pidfd.get());
   Finished chmod =
       run_confined("chmod 600 " + file + " && touch " + file + " && echo ok", confinement);
   EXPECT_EQ(chmod.out, "ok\n") << chmod.err;
