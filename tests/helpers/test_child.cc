@@ -13,8 +13,16 @@
 //   alloc MIB           allocate and touch MIB mebibytes (resident, not just reserved), print
 //                       "allocated", sleep until killed; if an allocation fails, print
 //                       "allocation failed after N MiB" and exit 1
+//   daemon PIDFILE      become a daemon the classic way: fork, the child starts a new session
+//                       and forks again, and the grandchild (its stdin, stdout and stderr on
+//                       /dev/null) writes its pid to PIDFILE and sleeps until killed; the child
+//                       exits at once, and this process exits 0 once the child has
+//   daemon-bare PIDFILE the same, and the grandchild also clears its environment (exec with
+//                       none), so nothing but where it came from ties it to the job
+//   pidfile-sleep PIDFILE  write the pid to PIDFILE, sleep until killed (what daemon-bare execs)
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -27,6 +35,16 @@ namespace {
 
 void sleep_forever() {
   for (;;) pause();
+}
+
+void write_pid_file(const char* path) {
+  // Written whole under a temporary name, then renamed: a reader never sees half a pid.
+  std::string temporary = std::string(path) + ".tmp";
+  int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  std::string text = std::to_string(getpid()) + "\n";
+  if (fd < 0 || write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) _exit(3);
+  close(fd);
+  if (rename(temporary.c_str(), path) != 0) _exit(3);
 }
 
 void write_all(int fd, const char* data, size_t size) {
@@ -88,6 +106,34 @@ int main(int argc, char** argv) {
       sleep_forever();
     }
     write_all(1, "ready\n", 6);
+    sleep_forever();
+  }
+  if (mode == "daemon" || mode == "daemon-bare") {
+    pid_t child = fork();
+    if (child == 0) {
+      setsid();
+      if (fork() == 0) {
+        int null = open("/dev/null", O_RDWR);
+        for (int fd = 0; fd <= 2; ++fd) dup2(null, fd);
+        if (null > 2) close(null);
+        if (mode == "daemon-bare") {
+          // Everything that tied it to the job goes, but the process tree it came from.
+          char* empty[] = {nullptr};
+          char* args[] = {argv[0], const_cast<char*>("pidfile-sleep"), const_cast<char*>(arg),
+                          nullptr};
+          execve("/proc/self/exe", args, empty);
+          _exit(3);
+        }
+        write_pid_file(arg);
+        sleep_forever();
+      }
+      _exit(0);
+    }
+    waitpid(child, nullptr, 0);
+    return 0;
+  }
+  if (mode == "pidfile-sleep") {  // what daemon-bare becomes
+    write_pid_file(arg);
     sleep_forever();
   }
   if (mode == "invalid-utf8") {
