@@ -307,16 +307,18 @@ Job::SignalResult Job::kill(int sig, std::chrono::milliseconds grace) {
   return SignalResult::kSignalled;
 }
 
-void Job::refresh_processes() const {
+void Job::refresh_processes(std::chrono::milliseconds orphans_max_age) const {
   if (!has_started()) return;
-  if (events_.collect_orphans) events_.collect_orphans();
+  if (events_.collect_orphans) events_.collect_orphans(orphans_max_age);
   last_stats_ = processes_.refresh(stdin_inode_);
   if (!stdin_pipe_.is_open()) last_stats_->waiting_for_input = false;
   last_stats_at_ = std::chrono::steady_clock::now();
 }
 
 void Job::kill_everything() {
-  int killed = processes_.kill_all(events_.collect_orphans);
+  int killed = processes_.kill_all([this] {
+    if (events_.collect_orphans) events_.collect_orphans({});
+  });
   if (killed > 0) spdlog::debug("job {}: KILLed {} process(es)", id_, killed);
   last_stats_.reset();
 }
@@ -326,7 +328,7 @@ bool Job::owns_stream(ino_t inode) const {
 }
 
 uint64_t Job::memory_in_use() const {
-  refresh_processes();
+  refresh_processes(kStatsReuse);
   return last_stats_ ? last_stats_->rss_bytes : 0;
 }
 
@@ -365,7 +367,7 @@ std::optional<sys::ProcessTreeStats> Job::tree_stats() const {
   if (!holds_processes()) return std::nullopt;
   auto now = std::chrono::steady_clock::now();
   if (last_stats_ && now - last_stats_at_ < kStatsReuse) return last_stats_;
-  refresh_processes();
+  refresh_processes(kStatsReuse);
   // Nothing is left of a job whose main process has exited: no figures, as before it started.
   if (!holds_processes()) return std::nullopt;
   return last_stats_;

@@ -78,11 +78,12 @@ class Job : public std::enable_shared_from_this<Job> {
   /// What the owner hears of a job, and what it does for it. `exited` runs once, when the main
   /// process has been reaped and the status is final; `output_closed` once both output pipes
   /// have reached EOF. `collect_orphans` runs before the job's processes are walked: the owner
-  /// hands it (JobProcesses::adopt) the orphans the server adopted since it last looked.
+  /// hands it (JobProcesses::adopt) the orphans the server adopted since it last looked, unless
+  /// it looked less than `max_age` ago.
   struct Events {
     std::function<void(Job&)> exited;
     std::function<void(Job&)> output_closed;
-    std::function<void()> collect_orphans;
+    std::function<void(std::chrono::milliseconds max_age)> collect_orphans;
   };
 
   /// Spawns the process and starts watching it. On failure nothing is left running.
@@ -136,9 +137,10 @@ class Job : public std::enable_shared_from_this<Job> {
   /// that has one of them open was started by the job.
   bool owns_stream(ino_t inode) const;
 
-  /// Walks the job's processes now (after the owner collected its orphans). Const as a reading
-  /// of /proc is: it only refreshes what the job knows of the world.
-  void refresh_processes() const;
+  /// Walks the job's processes now, after the owner collected its orphans (if it last did more
+  /// than `orphans_max_age` ago: a reading for status may use a recent collection, a kill may
+  /// not). Const as a reading of /proc is: it only refreshes what the job knows of the world.
+  void refresh_processes(std::chrono::milliseconds orphans_max_age = {}) const;
   /// The job's processes as of the last walk (status, kill, the memory watch, the sweep of
   /// finished jobs that left processes behind).
   const JobProcesses& processes() const { return processes_; }

@@ -188,7 +188,7 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
                        any_change_.cancel();
                        release_group_if_gone(job);
                      },
-                     [this] { collect_orphans(); }};
+                     [this](std::chrono::milliseconds max_age) { collect_orphans(max_age); }};
   auto job = Job::create_queued(executor_, std::move(spec), settings_.limits, std::move(events));
   if (slot_free) {
     if (auto launched = launch(*job, request.timeout, *confinement); !launched) {
@@ -401,7 +401,10 @@ void JobManager::sweep_cgroups_soon() {
   });
 }
 
-void JobManager::collect_orphans() {
+void JobManager::collect_orphans(std::chrono::milliseconds max_age) {
+  auto now = std::chrono::steady_clock::now();
+  if (max_age.count() > 0 && now - orphans_collected_ < max_age) return;
+  orphans_collected_ = now;
   auto children = sys::own_children();
   std::unordered_set<pid_t> present(children.begin(), children.end());
   // Only we reap orphans: one no longer among our children was reaped here. (Kept for tidiness.)
@@ -504,7 +507,7 @@ void JobManager::update_lingering() {
   std::vector<std::shared_ptr<Job>> over;
   for (const auto& [id, job] : jobs_) {
     if (job->running() || job->processes_left() == 0) continue;
-    job->refresh_processes();
+    job->refresh_processes(kLingeringSweep / 5);  // one collection serves the whole sweep
     if (job->processes_left() > 0) {
       left = true;
     } else {
@@ -572,7 +575,7 @@ asio::awaitable<void> JobManager::shutdown(std::chrono::milliseconds grace) {
     bool left = running_ > 0 || !orphans_.empty();
     for (const auto& [id, job] : jobs_) {
       if (!job->has_started()) continue;
-      if (!job->running()) job->refresh_processes();
+      if (!job->running()) job->refresh_processes(kShutdownLook);
       left = left || job->holds_processes() || job->output_open();
     }
     strays_.refresh(0);

@@ -149,8 +149,9 @@ class JobManager {
 
   /// Reads this process's children: each new orphan (a child that is not a job's main process
   /// nor the watchdog) is attributed to its job (JobProcesses::adopt), and those that exited are
-  /// reaped, so no zombie stays. Runs on SIGCHLD and before any job's processes are walked.
-  void collect_orphans();
+  /// reaped, so no zombie stays. Runs on SIGCHLD and before any job's processes are walked;
+  /// does nothing if it last ran less than `max_age` ago.
+  void collect_orphans(std::chrono::milliseconds max_age = {});
 
  private:
   struct QueuedJob {
@@ -248,6 +249,7 @@ class JobManager {
     bool held_by_watchdog = false;  // registered with the watchdog (it left its job's group)
   };
   std::unordered_map<pid_t, Orphan> orphans_;
+  std::chrono::steady_clock::time_point orphans_collected_;
   void forget_orphan(pid_t pid);
   // The orphans no job could be named for, and their trees: ended at shutdown.
   JobProcesses strays_;

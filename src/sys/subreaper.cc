@@ -1,7 +1,6 @@
 #include "sys/subreaper.h"
 
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,8 +12,8 @@
 namespace sys {
 namespace {
 
-void append_children(pid_t tid, std::vector<pid_t>& children) {
-  std::string list = read_small_file("/proc/self/task/" + std::to_string(tid) + "/children");
+void append_children(const std::string& path, std::vector<pid_t>& children) {
+  std::string list = read_small_file(path);
   const char* at = list.data();
   const char* end = at + list.size();
   while (at < end) {
@@ -35,11 +34,10 @@ base::Result<void> become_child_subreaper() {
 }
 
 std::vector<pid_t> own_children() {
+  // Read on every SIGCHLD: the path is made once (forked children of ours never call this).
+  static const std::string path = "/proc/self/task/" + std::to_string(::getpid()) + "/children";
   std::vector<pid_t> children;
-  pid_t leader = ::getpid();
-  auto caller = static_cast<pid_t>(::syscall(SYS_gettid));
-  append_children(leader, children);
-  if (caller != leader) append_children(caller, children);
+  append_children(path, children);
   return children;
 }
 

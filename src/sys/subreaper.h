@@ -16,9 +16,10 @@ namespace sys {
 /// prctl(PR_SET_CHILD_SUBREAPER, 1). Needs no privilege.
 base::Result<void> become_child_subreaper();
 
-/// Every child of this process now, zombies included, in the order it got them (fork order,
-/// then adoption order): /proc/self/task/<tid>/children of the calling thread and of the
-/// thread-group leader, which is where the kernel hands orphans (its first live thread).
+/// The children of this process's main thread now, zombies included, in the order it got them
+/// (fork order, then adoption order): /proc/self/task/<pid>/children. That is every orphan it
+/// adopted (the kernel hands them to the first live thread, the main one), and every child the
+/// main thread started; a child another thread started is listed under that thread.
 std::vector<pid_t> own_children();
 
 /// Reaps `pid`, a child of this process, if it has exited (waitid(P_PID, WNOHANG)); true when it
