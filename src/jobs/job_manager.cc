@@ -124,6 +124,13 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
     return base::fail(fmt::format(
         "{} contains a NUL byte (\\u0000), which no program can receive; remove it", *where));
   }
+  if (request.env.count(std::string(sys::kJobIdVariable)) > 0) {
+    // It is how the job's processes are told from other jobs' once they leave its group.
+    return base::fail(fmt::format(
+        "env sets {}, which the server gives every process of a job (the job's id: how it finds "
+        "them again); remove it from env",
+        sys::kJobIdVariable));
+  }
 
   JobSpec spec;
   if (request.command) {

@@ -176,7 +176,7 @@ for (const mode of modes) {
             srv.context());
           // The watchdog TERMs, then KILLs a second later; shutdown waits for all of it.
           await waitFor(() => allGone(started), {
-            timeoutMs: how === 'SIGKILL' ? 4000 : 1000,
+            timeoutMs: how === 'SIGKILL' ? 3000 : 1000,
             what: `every escaped process to be gone after ${how}`,
           });
           if (cgroup) {
@@ -207,7 +207,7 @@ describe('a process that carries nothing of its job', () => {
         if (how === 'SIGKILL') process.kill(srv.pid, 'SIGKILL');
         else srv.proc.stdin.end();
         await srv.exited;
-        await waitFor(() => !processAlive(bare), { timeoutMs: 4000, what: `pid ${bare} to be gone after ${how}` });
+        await waitFor(() => !processAlive(bare), { timeoutMs: 3000, what: `pid ${bare} to be gone after ${how}` });
       } finally {
         await srv.close();
       }
@@ -255,6 +255,27 @@ describe('max_memory counts every process of the job', () => {
       // The status is the main process's (it exited 0); the reason says what the server did.
       assert.equal(status.status, 'completed');
       assert.equal(status.reason, 'memory_limit');
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('the job id every process of a job carries', () => {
+  test('is the job_id, in the job and in what it starts; env may not set it', async () => {
+    const srv = await startServer();
+    try {
+      const job = await srv.call('execute', {
+        command: 'echo "$MCP_BACKGROUND_JOB_ID"; sh -c \'echo "$MCP_BACKGROUND_JOB_ID"\'',
+        wait_seconds: 10,
+      });
+      assert.equal(job.status, 'completed', JSON.stringify(job));
+      assert.equal(job.output, `${job.job_id}\n${job.job_id}\n`);
+      const error = await srv.callError('execute', {
+        command: 'true',
+        env: { MCP_BACKGROUND_JOB_ID: 'another-job' },
+      });
+      assert.match(error, /env sets MCP_BACKGROUND_JOB_ID.*remove it from env/);
     } finally {
       await srv.close();
     }
