@@ -82,7 +82,14 @@ void JobProcesses::signal(int sig) {
     if (main_unreaped_ && member.group == main_) continue;  // the group signal reached it
     signal_one(member.id, sig);
   }
-  if (cgroup_ != nullptr) cgroup_->signal_all(sig);
+  if (cgroup_ == nullptr) return;
+  // The cgroup also names what was forked since the walk; the rest has just been signalled.
+  for (pid_t pid : cgroup_->pids()) {
+    auto member = sys::read_process(pid);
+    if (!member || member->zombie() || contains(member->id)) continue;
+    if (main_unreaped_ && member->group == main_) continue;
+    signal_one(member->id, sig);
+  }
 }
 
 int JobProcesses::kill_all(const std::function<void()>& before_walk) {

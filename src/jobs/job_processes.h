@@ -43,7 +43,8 @@ class JobProcesses {
   /// Sends `sig` once to every member of the last refresh: to the process group while the main
   /// process is unreaped (which also reaches members started since), and through a pidfd to each
   /// member outside it (all of them once the main process is gone: its group id proves nothing
-  /// then). One signal each, because some programs take a second TERM or INT as "force".
+  /// then), and to each member of the job's cgroup that neither reached (forked since the
+  /// walk). One signal each, because some programs take a second TERM or INT as "force".
   void signal(int sig);
 
   /// Ends every process of the job: STOPs what each walk finds until a walk finds nothing new

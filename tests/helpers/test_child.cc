@@ -20,6 +20,9 @@
 //   daemon-bare PIDFILE the same, and the grandchild also clears its environment (exec with
 //                       none), so nothing but where it came from ties it to the job
 //   pidfile-sleep PIDFILE  write the pid to PIDFILE, sleep until killed (what daemon-bare execs)
+//   count-signals       print "ready", count the SIGRTMINs it receives (real-time signals queue,
+//                       so none is merged with another), and at SIGRTMIN+1 (delivered after
+//                       every SIGRTMIN already pending) print "SIGRTMIN xN" and exit 0
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -174,6 +177,23 @@ int main(int argc, char** argv) {
     }
     write_all(1, "allocated\n", 10);
     sleep_forever();
+  }
+  if (mode == "count-signals") {
+    sigset_t counted;
+    sigemptyset(&counted);
+    sigaddset(&counted, SIGRTMIN);
+    sigaddset(&counted, SIGRTMIN + 1);
+    sigprocmask(SIG_BLOCK, &counted, nullptr);
+    write_all(1, "ready\n", 6);
+    int received = 0;
+    for (;;) {
+      int sig = sigwaitinfo(&counted, nullptr);
+      if (sig == SIGRTMIN) ++received;
+      if (sig == SIGRTMIN + 1) break;
+    }
+    std::string out = "SIGRTMIN x" + std::to_string(received) + "\n";
+    write_all(1, out.data(), out.size());
+    return 0;
   }
   std::fprintf(stderr, "test_child: unknown mode '%s'\n", mode.c_str());
   return 64;
