@@ -279,7 +279,8 @@ void Watchdog::send(char kind, pid_t pid, uint64_t start_ticks, std::string_view
   header.start_ticks = start_ticks;
   char record[sizeof header + kMaxText];
   std::memcpy(record, &header, sizeof header);
-  std::memcpy(record + sizeof header, text.data(), text.size());
+  // An empty view may have a null data(), which memcpy must not be given even for 0 bytes.
+  if (!text.empty()) std::memcpy(record + sizeof header, text.data(), text.size());
   // Records are smaller than PIPE_BUF, so each write is atomic; the watchdog only reads, so the
   // pipe does not fill. Should it ever be gone, the server carries on without it.
   (void)::write(to_watchdog_.get(), record, sizeof header + text.size());

@@ -59,6 +59,8 @@ async function startEscapes(srv) {
   }
   for (const escape of started) {
     assert.ok(processAlive(escape.escaped), `${escape.name}: pid ${escape.escaped} runs`);
+    // The escape is written before the main process ends: wait for the end it is about.
+    if (escape.mainExits) await srv.waitForEnd(escape.job.job_id);
   }
   return started;
 }
