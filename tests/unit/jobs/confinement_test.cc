@@ -117,7 +117,8 @@ class ConfinedJobsTest : public ::testing::Test {
   void TearDown() override {
     if (manager_) {
       for (const auto& job : manager_->jobs_newest_first()) {
-        if (job->running()) job->kill(SIGKILL, 0ms);
+        // Finished jobs too: what they left behind is still theirs.
+        if (job->has_started()) job->kill(SIGKILL, 0ms);
       }
       test::run_until(io_, [&] { return manager_->running_count() == 0; });
     }

@@ -39,7 +39,8 @@ class JobManagerTest : public ::testing::Test {
   void TearDown() override {
     if (manager_) {  // a failed test may leave jobs running: never leave them behind
       for (const auto& job : manager_->jobs_newest_first()) {
-        if (job->running()) job->kill(SIGKILL, 0ms);
+        // Finished jobs too: what they left behind is still theirs.
+        if (job->has_started()) job->kill(SIGKILL, 0ms);
       }
       test::run_until(io_, [&] { return manager_->running_count() == 0; });
     }
