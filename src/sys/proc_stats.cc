@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "sys/small_file.h"
@@ -21,8 +22,10 @@ namespace {
 
 struct ProcStat {
   char state = '?';
+  pid_t parent = 0, group = 0, session = 0;
   uint64_t utime = 0, stime = 0, cutime = 0, cstime = 0;
   int64_t threads = 0;
+  uint64_t start_ticks = 0;
   int64_t rss_pages = 0;
 };
 
@@ -47,11 +50,15 @@ bool read_stat(pid_t pid, ProcStat& out) {
     std::from_chars(field.data(), field.data() + field.size(), into);
   };
   out.state = values[0][0];
+  number(values[1], out.parent);
+  number(values[2], out.group);
+  number(values[3], out.session);
   number(values[11], out.utime);
   number(values[12], out.stime);
   number(values[13], out.cutime);
   number(values[14], out.cstime);
   number(values[17], out.threads);
+  number(values[19], out.start_ticks);
   number(values[21], out.rss_pages);
   return true;
 }
@@ -100,30 +107,51 @@ std::vector<pid_t> children_of(pid_t pid, int64_t threads) {
   return children;
 }
 
-}  // namespace
-
-uint64_t resident_bytes(const std::vector<pid_t>& pids) {
-  static const long kPageSize = ::sysconf(_SC_PAGESIZE);
-  uint64_t total = 0;
-  for (pid_t pid : pids) {
-    ProcStat stat;
-    if (!read_stat(pid, stat) || stat.state == 'Z') continue;
-    total += static_cast<uint64_t>(std::max<int64_t>(stat.rss_pages, 0) * kPageSize);
-  }
-  return total;
+ProcessInfo info_of(pid_t pid, const ProcStat& stat) {
+  return ProcessInfo{.id = {pid, stat.start_ticks},
+                     .parent = stat.parent,
+                     .group = stat.group,
+                     .session = stat.session,
+                     .state = stat.state};
 }
 
-ProcessTreeStats process_tree_stats(pid_t root, ino_t stdin_inode) {
+}  // namespace
+
+std::optional<ProcessInfo> read_process(pid_t pid) {
+  ProcStat stat;
+  if (pid <= 0 || !read_stat(pid, stat)) return std::nullopt;
+  return info_of(pid, stat);
+}
+
+bool process_alive(const ProcessId& id) {
+  auto info = read_process(id.pid);
+  return info && !info->zombie() && (id.start_ticks == 0 || info->id == id);
+}
+
+ProcessTree walk_process_trees(std::span<const ProcessId> roots, ino_t stdin_inode) {
   static const long kTicksPerSecond = ::sysconf(_SC_CLK_TCK);
   static const long kPageSize = ::sysconf(_SC_PAGESIZE);
-  ProcessTreeStats stats;
-  std::vector<pid_t> pending{root};
+  ProcessTree tree;
+  ProcessTreeStats& stats = tree.stats;
+  std::unordered_set<pid_t> seen;
+  std::vector<pid_t> pending;
+  for (const ProcessId& root : roots) {
+    ProcStat stat;
+    // A root named by its start time is checked against it: its pid may have been reused.
+    if (root.start_ticks != 0 &&
+        (!read_stat(root.pid, stat) || stat.start_ticks != root.start_ticks)) {
+      continue;
+    }
+    pending.push_back(root.pid);
+  }
   // Bounded, in case /proc ever showed a cycle mid-change: a job tree is not this large.
   for (size_t visited = 0; !pending.empty() && visited < 100000; ++visited) {
     pid_t pid = pending.back();
     pending.pop_back();
+    if (!seen.insert(pid).second) continue;  // roots may lie in each other's trees
     ProcStat stat;
-    if (!read_stat(pid, stat) || stat.state == 'Z') continue;
+    if (!read_stat(pid, stat) || stat.state == 'Z' || stat.state == 'X') continue;
+    tree.processes.push_back(info_of(pid, stat));
     ++stats.processes;
     stats.rss_bytes += static_cast<uint64_t>(std::max<int64_t>(stat.rss_pages, 0) * kPageSize);
     stats.cpu_seconds += static_cast<double>(stat.utime + stat.stime + stat.cutime + stat.cstime) /
@@ -133,7 +161,34 @@ ProcessTreeStats process_tree_stats(pid_t root, ino_t stdin_inode) {
     }
     for (pid_t child : children_of(pid, stat.threads)) pending.push_back(child);
   }
-  return stats;
+  return tree;
+}
+
+ProcessTreeStats process_tree_stats(pid_t root, ino_t stdin_inode) {
+  ProcessId only{root, 0};
+  return walk_process_trees(std::span(&only, 1), stdin_inode).stats;
+}
+
+std::optional<std::string> environment_variable(pid_t pid, std::string_view name) {
+  // NUL-separated "NAME=value" entries, as the process's exec left them.
+  std::string environ = read_small_file("/proc/" + std::to_string(pid) + "/environ");
+  std::string_view rest(environ);
+  while (!rest.empty()) {
+    size_t end = rest.find('\0');
+    std::string_view entry = rest.substr(0, end);
+    if (entry.size() > name.size() && entry.starts_with(name) && entry[name.size()] == '=') {
+      return std::string(entry.substr(name.size() + 1));
+    }
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + 1);
+  }
+  return std::nullopt;
+}
+
+ino_t open_file_inode(pid_t pid, int fd) {
+  struct stat st {};
+  std::string path = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
 }  // namespace sys

@@ -22,12 +22,23 @@
 //                       setxattr (user.mcpbg = 1), removexattr (user.mcpbg), uring-setxattr
 //                       (user.mcpbg = 1 through io_uring, where a system call filter sees only
 //                       io_uring_setup and io_uring_enter)
+//   daemon PIDFILE      become a daemon the classic way: fork, the child starts a new session
+//                       and forks again, and the grandchild (its stdin, stdout and stderr on
+//                       /dev/null) writes its pid to PIDFILE and sleeps until killed; the child
+//                       exits at once, and this process exits 0 once the child has
+//   daemon-bare PIDFILE the same, and the grandchild also clears its environment (exec with
+//                       none), so nothing but where it came from ties it to the job
+//   pidfile-sleep PIDFILE  write the pid to PIDFILE, sleep until killed (what daemon-bare execs)
+//   count-signals       print "ready", count the SIGRTMINs it receives (real-time signals queue,
+//                       so none is merged with another), and at SIGRTMIN+1 (delivered after
+//                       every SIGRTMIN already pending) print "SIGRTMIN xN" and exit 0
 #include <fcntl.h>
 #include <linux/io_uring.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -81,6 +92,16 @@ int uring_setxattr(const char* path) {
 
 void sleep_forever() {
   for (;;) pause();
+}
+
+void write_pid_file(const char* path) {
+  // Written whole under a temporary name, then renamed: a reader never sees half a pid.
+  std::string temporary = std::string(path) + ".tmp";
+  int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  std::string text = std::to_string(getpid()) + "\n";
+  if (fd < 0 || write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) _exit(3);
+  close(fd);
+  if (rename(temporary.c_str(), path) != 0) _exit(3);
 }
 
 void write_all(int fd, const char* data, size_t size) {
@@ -142,6 +163,34 @@ int main(int argc, char** argv) {
       sleep_forever();
     }
     write_all(1, "ready\n", 6);
+    sleep_forever();
+  }
+  if (mode == "daemon" || mode == "daemon-bare") {
+    pid_t child = fork();
+    if (child == 0) {
+      setsid();
+      if (fork() == 0) {
+        int null = open("/dev/null", O_RDWR);
+        for (int fd = 0; fd <= 2; ++fd) dup2(null, fd);
+        if (null > 2) close(null);
+        if (mode == "daemon-bare") {
+          // Everything that tied it to the job goes, but the process tree it came from.
+          char* empty[] = {nullptr};
+          char* args[] = {argv[0], const_cast<char*>("pidfile-sleep"), const_cast<char*>(arg),
+                          nullptr};
+          execve("/proc/self/exe", args, empty);
+          _exit(3);
+        }
+        write_pid_file(arg);
+        sleep_forever();
+      }
+      _exit(0);
+    }
+    waitpid(child, nullptr, 0);
+    return 0;
+  }
+  if (mode == "pidfile-sleep") {  // what daemon-bare becomes
+    write_pid_file(arg);
     sleep_forever();
   }
   if (mode == "invalid-utf8") {
@@ -224,6 +273,23 @@ int main(int argc, char** argv) {
     }
     std::printf("%s: %s\n", op.c_str(), rc == 0 ? "ok" : std::strerror(errno));
     return rc == 0 ? 0 : 1;
+  }
+  if (mode == "count-signals") {
+    sigset_t counted;
+    sigemptyset(&counted);
+    sigaddset(&counted, SIGRTMIN);
+    sigaddset(&counted, SIGRTMIN + 1);
+    sigprocmask(SIG_BLOCK, &counted, nullptr);
+    write_all(1, "ready\n", 6);
+    int received = 0;
+    for (;;) {
+      int sig = sigwaitinfo(&counted, nullptr);
+      if (sig == SIGRTMIN) ++received;
+      if (sig == SIGRTMIN + 1) break;
+    }
+    std::string out = "SIGRTMIN x" + std::to_string(received) + "\n";
+    write_all(1, out.data(), out.size());
+    return 0;
   }
   std::fprintf(stderr, "test_child: unknown mode '%s'\n", mode.c_str());
   return 64;

@@ -73,20 +73,22 @@ bool started_by(const jobs::JobOwner& owner, const jobs::JobOwner& caller) {
 Json job_summary(const jobs::Job& job, const policy::Redactor* redactor) {
   auto stats = job.tree_stats();
   const jobs::JobOwner& owner = job.spec().owner;
-  return Json{{"job_id", job.id()},
-              {"client", owner.client.empty() ? Json(nullptr) : Json(owner.client)},
-              {"session", shown_session(owner.session)},
-              {"label", shown_command(redactor, job.spec().label)},
-              {"command", shown_command(redactor, job.spec().command)},
-              {"status", jobs::to_string(job.status())},
-              {"exit_code", exit_code_or_null(job)},
-              {"reason", end_reason_or_null(job)},
-              {"started", job.has_started() ? Json(base::iso8601_utc(job.started())) : Json(nullptr)},
-              {"ended", timestamp_or_null(job.ended())},
-              {"waiting_for_input", stats && stats->waiting_for_input},
-              {"rss_bytes", stats ? Json(stats->rss_bytes) : Json(nullptr)},
-              {"cpu_seconds",
-               stats ? Json(std::round(stats->cpu_seconds * 100.0) / 100.0) : Json(nullptr)}};
+  return Json{
+      {"job_id", job.id()},
+      {"client", owner.client.empty() ? Json(nullptr) : Json(owner.client)},
+      {"session", shown_session(owner.session)},
+      {"label", shown_command(redactor, job.spec().label)},
+      {"command", shown_command(redactor, job.spec().command)},
+      {"status", jobs::to_string(job.status())},
+      {"exit_code", exit_code_or_null(job)},
+      {"reason", end_reason_or_null(job)},
+      {"started", job.has_started() ? Json(base::iso8601_utc(job.started())) : Json(nullptr)},
+      {"ended", timestamp_or_null(job.ended())},
+      {"waiting_for_input", stats && stats->waiting_for_input},
+      {"rss_bytes", stats ? Json(stats->rss_bytes) : Json(nullptr)},
+      {"cpu_seconds", stats ? Json(std::round(stats->cpu_seconds * 100.0) / 100.0) : Json(nullptr)},
+      // After tree_stats: it is the walk that finds them.
+      {"processes_left", job.processes_left()}};
 }
 
 void add_queue_state(Json& result, const jobs::Job& job, const jobs::JobManager& manager,
@@ -115,6 +117,16 @@ Json job_status(const jobs::Job& job, const jobs::JobManager& manager,
   status["output_bytes"] = job.output().total_bytes();
   status["dropped_bytes"] = job.output().dropped_bytes();
   status["pty"] = job.has_terminal();
+  if (job.processes_left() > 0) {
+    // Which ones, so an agent can look at them; bounded, as a runaway job may have thousands.
+    constexpr size_t kShownPids = 20;
+    Json pids = Json::array();
+    for (const auto& member : job.processes().members()) {
+      if (pids.size() == kShownPids) break;
+      pids.push_back(member.id.pid);
+    }
+    status["left_pids"] = std::move(pids);
+  }
   return status;
 }
 
@@ -187,6 +199,16 @@ Json matches_schema() {
 Json status_schema() {
   return Json{{"type", "string"},
               {"enum", {"queued", "running", "completed", "failed", "killed", "timed_out", "cancelled"}}};
+}
+
+Json processes_left_schema() {
+  return Json{{"type", "integer"},
+              {"minimum", 0},
+              {"description",
+               "Processes of the job still running after its main process exited (started in "
+               "the background, in a new session, or as daemons): the status is the main "
+               "process's, but these still run and hold memory, ports and files until they end "
+               "or kill ends them. 0 while the main process runs and once nothing is left."}};
 }
 
 Json client_schema() {

@@ -66,6 +66,9 @@ Json stream_schema();
 /// status, exit_code.
 void add_output_state(Json& result, const jobs::Job& job);
 
+/// The schema of `processes_left` (status and list).
+Json processes_left_schema();
+
 /// grep matches as [{offset, line}], lines made valid UTF-8.
 Json matches_json(const std::vector<Line>& matches);
 

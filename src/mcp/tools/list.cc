@@ -34,9 +34,11 @@ Tool make_list_tool(const ToolLimits&) {
       "List the background jobs this server knows, newest first: running ones and finished ones "
       "still retained, whoever started them (jobs belong to the server, not to a client). Each "
       "row: {job_id, label, command, status, exit_code, reason, started, ended, client, "
-      "session, waiting_for_input, rss_bytes, cpu_seconds}; client and session say who started "
-      "the job; the last three describe a running job's process tree (waiting_for_input: "
-      "blocked reading its stdin, so answer it with interact). Queued jobs (waiting for a free "
+      "session, waiting_for_input, rss_bytes, cpu_seconds, processes_left}; client and session "
+      "say who started the job; waiting_for_input, rss_bytes and cpu_seconds describe the job's "
+      "processes while any run (waiting_for_input: blocked reading its stdin, so answer it with "
+      "interact). A finished status is the main process's: processes_left above 0 means "
+      "processes it started still run (kill ends them). Queued jobs (waiting for a free "
       "slot) have queue_position (1 starts next) and started null. Filter with `status`, and "
       "with `mine: true` for only the jobs you started. Use it to recover a lost job_id or see "
       "what is still running.";
@@ -70,7 +72,7 @@ Tool make_list_tool(const ToolLimits&) {
         },
         "required": ["job_id", "label", "command", "status", "exit_code", "started", "ended",
                      "waiting_for_input", "rss_bytes", "cpu_seconds", "reason", "client",
-                     "session"]
+                     "session", "processes_left"]
       }}
     },
     "required": ["jobs"]
@@ -78,6 +80,8 @@ Tool make_list_tool(const ToolLimits&) {
   output_schema["properties"]["jobs"]["items"]["properties"]["reason"] = end_reason_schema();
   output_schema["properties"]["jobs"]["items"]["properties"]["client"] = client_schema();
   output_schema["properties"]["jobs"]["items"]["properties"]["session"] = session_schema();
+  output_schema["properties"]["jobs"]["items"]["properties"]["processes_left"] =
+      processes_left_schema();
   tool.output_schema = std::move(output_schema);
   tool.input_schema["properties"]["status"].update(status_schema());
   tool.output_schema["properties"]["jobs"]["items"]["properties"]["status"] = status_schema();
