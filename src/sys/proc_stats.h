@@ -10,10 +10,14 @@
 namespace sys {
 
 struct ProcessTreeStats {
-  int processes = 0;          // Live processes in the tree (the root and its descendants).
-  uint64_t rss_bytes = 0;     // Sum of resident set sizes (shared pages count once per process).
-  double cpu_seconds = 0;     // User + system time, including reaped children of the tree.
-  bool waiting_for_input = false;  // Some process is blocked in read(0) on the job's stdin.
+  int processes = 0;       // Live processes in the tree (the root and its descendants).
+  uint64_t rss_bytes = 0;  // Sum of resident set sizes (shared pages count once per process).
+  double cpu_seconds = 0;  // User + system time, including reaped children of the tree.
+  bool waiting_for_input = false;  // Some process is blocked reading the job's stdin.
+  // With waiting_for_input: that process, and how many read system calls it has made so far
+  // (/proc/<pid>/io). A change in either means it read something and came back for more.
+  pid_t stdin_reader = 0;
+  uint64_t stdin_reader_reads = 0;
 };
 
 /// Walks the tree rooted at `root` through /proc/<pid>/task/<tid>/children. `stdin_inode` is
