@@ -79,7 +79,8 @@ Job::Job(PrivateTag, const asio::any_io_executor& executor, JobSpec spec, JobLim
       escalation_(executor),
       time_limit_(executor),
       memory_watch_(executor),
-      changed_(executor, std::chrono::steady_clock::time_point::max()) {}
+      changed_(executor, std::chrono::steady_clock::time_point::max()),
+      output_arrived_(executor, std::chrono::steady_clock::time_point::max()) {}
 
 base::Result<std::shared_ptr<Job>> Job::start(const asio::any_io_executor& executor, JobSpec spec,
                                               JobLimits limits, Events events) {
@@ -118,7 +119,8 @@ base::Result<void> Job::launch(std::optional<sys::SpawnConfinement> confinement,
                             .env = spec_.env,
                             .terminal = spec_.terminal,
                             .confinement = confinement,
-                            .program = spec_.program};
+                            .program = spec_.program,
+                            .streams = spec_.streams};
   auto process = sys::spawn_process(request);
   if (!process) return tl::unexpected(process.error());
   // Only the job's first process joins; the rest are its descendants, counted by the kernel.
@@ -177,10 +179,12 @@ asio::awaitable<void> Job::pump_output(std::shared_ptr<Job> self,
                                        asio::posix::stream_descriptor& pipe, Stream stream) {
   for (;;) {
     enum class Next { kWait, kYield, kEnd } next = Next::kYield;
+    bool appended = false;
     for (int i = 0; i < kReadsPerWakeup && pipe.is_open(); ++i) {
       ssize_t n = ::read(pipe.native_handle(), g_read_buffer.data(), g_read_buffer.size());
       if (n > 0) {
         self->output_.append(stream, std::string_view(g_read_buffer.data(), static_cast<size_t>(n)));
+        appended = true;
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
@@ -191,10 +195,13 @@ asio::awaitable<void> Job::pump_output(std::shared_ptr<Job> self,
       break;
     }
     if (!pipe.is_open()) co_return;  // closed by close(): the job is being discarded
-    self->notify_change();
+    // Only the waiters that look at output are woken by it (a wait for the exit alone costs
+    // nothing per chunk), and only if there are any: then this is one integer test per batch.
+    if (appended && self->output_watchers_ > 0) self->output_arrived_.cancel();
     if (next == Next::kEnd) {
       boost::system::error_code ignored;
       pipe.close(ignored);
+      self->notify_change();
       if (!self->output_open() && self->events_.output_closed) self->events_.output_closed(*self);
       co_return;
     }
@@ -326,16 +333,24 @@ bool Job::remove_cgroup_if_empty() {
   return true;
 }
 
-std::optional<sys::ProcessTreeStats> Job::tree_stats() const {
+std::optional<sys::ProcessTreeStats> Job::tree_stats(std::chrono::milliseconds max_age) const {
   if (!running()) return std::nullopt;
   auto now = std::chrono::steady_clock::now();
-  if (last_stats_ && now - last_stats_at_ < kStatsReuse) return last_stats_;
+  if (last_stats_ && now - last_stats_at_ < max_age) return last_stats_;
   auto stats = sys::process_tree_stats(pid_, stdin_inode_);
   // Input cannot be awaited from a stdin the server has closed.
   if (!stdin_pipe_.is_open()) stats.waiting_for_input = false;
   last_stats_ = stats;
   last_stats_at_ = now;
   return stats;
+}
+
+size_t Job::unread_output_bytes() {
+  size_t unread = 0;
+  for (auto* pipe : {&stdout_pipe_, &stderr_pipe_}) {
+    if (pipe->is_open()) unread += sys::readable_bytes(pipe->native_handle());
+  }
+  return unread;
 }
 
 void Job::set_time_limit(std::chrono::milliseconds limit, std::chrono::milliseconds grace) {
@@ -404,16 +419,31 @@ asio::awaitable<void> Job::drain_stdin(std::shared_ptr<Job> self) {
   self->stdin_writer_active_ = false;
 }
 
-asio::awaitable<bool> Job::wait_for_change(std::chrono::steady_clock::time_point deadline) {
+asio::awaitable<bool> Job::wait_for_change(std::chrono::steady_clock::time_point deadline,
+                                           Wake wake) {
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer timer(executor_, deadline);
-  auto outcome = co_await (changed_.async_wait(kAsTuple) || timer.async_wait(kAsTuple));
+  bool woken = false;
+  if (wake == Wake::kOnOutputToo) {
+    // Counted while waiting, so that the pump wakes anyone only when someone looks at output.
+    ++output_watchers_;
+    struct Uncount {
+      int& count;
+      ~Uncount() { --count; }
+    } uncount{output_watchers_};
+    auto outcome = co_await (changed_.async_wait(kAsTuple) ||
+                             output_arrived_.async_wait(kAsTuple) || timer.async_wait(kAsTuple));
+    woken = outcome.index() != 2;
+  } else {
+    auto outcome = co_await (changed_.async_wait(kAsTuple) || timer.async_wait(kAsTuple));
+    woken = outcome.index() == 0;
+  }
   // A cancelled request (notifications/cancelled) ends here too: let the caller unwind.
   auto state = co_await asio::this_coro::cancellation_state;
   if (state.cancelled() != asio::cancellation_type::none) {
     throw boost::system::system_error(asio::error::operation_aborted);
   }
-  co_return outcome.index() == 0;
+  co_return woken;
 }
 
 void Job::close() {

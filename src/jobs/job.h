@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -57,6 +58,9 @@ struct JobSpec {
   // Set: the job runs on a pseudo-terminal of this size (stdin, stdout and stderr all the
   // terminal; its output is recorded as stdout). Unset: pipes.
   std::optional<sys::TerminalSize> terminal;
+  // Without a terminal: stdout and stderr through one pipe (kMerged: their true order, all
+  // recorded as stdout) or one each (kSeparate: each byte's stream known, not their order).
+  sys::OutputStreams streams = sys::OutputStreams::kMerged;
   JobOwner owner;
 };
 
@@ -105,6 +109,10 @@ class Job : public std::enable_shared_from_this<Job> {
   const JobSpec& spec() const { return spec_; }
   pid_t pid() const { return pid_; }
   bool has_terminal() const { return spec_.terminal.has_value(); }
+  /// Whether stdout and stderr were captured apart (and so can be told apart in the log).
+  bool separate_streams() const {
+    return !has_terminal() && spec_.streams == sys::OutputStreams::kSeparate;
+  }
   JobStatus status() const { return status_; }
   /// True until the main process has been reaped; the status follows the main process even when
   /// processes it left behind still hold its output open.
@@ -125,18 +133,25 @@ class Job : public std::enable_shared_from_this<Job> {
   std::optional<base::WallClock::time_point> ended() const { return ended_; }
   std::chrono::steady_clock::time_point ended_steady() const { return ended_steady_; }
   const OutputLog& output() const { return output_; }
+  /// How far a client has been shown this job's output (the furthest next_offset a read
+  /// returned): where "what the agent has not seen yet" begins. Reads call note_shown.
+  uint64_t shown_to() const { return shown_to_; }
+  void note_shown(uint64_t offset) { shown_to_ = std::max(shown_to_, offset); }
   /// True while some process still holds the stdout or stderr pipe open.
   bool output_open() const { return stdout_pipe_.is_open() || stderr_pipe_.is_open(); }
   bool stdin_open() const { return stdin_pipe_.is_open() && !stdin_close_requested_; }
   uint64_t stdin_pending_bytes() const { return pending_input_.size(); }
 
-  /// Memory, CPU and stdin state of the job's process tree, read from /proc at most
-  /// kStatsReuse ago (typing into the job forgets the last reading). Empty once the main process
-  /// has exited.
-  std::optional<sys::ProcessTreeStats> tree_stats() const;
   /// Fifty clients asking status of the same jobs (the HTTP load benchmark) walked /proc
   /// thousands of times a second; a reading this fresh is as good as a new one.
   static constexpr std::chrono::milliseconds kStatsReuse{50};
+  /// Memory, CPU and stdin state of the job's process tree, read from /proc at most
+  /// `max_age` ago (typing into the job forgets the last reading). Empty once the main process
+  /// has exited.
+  std::optional<sys::ProcessTreeStats> tree_stats(
+      std::chrono::milliseconds max_age = kStatsReuse) const;
+  /// Bytes the job has written that the server has not read yet (in its pipes or terminal).
+  size_t unread_output_bytes();
 
   enum class SignalResult { kSignalled, kAlreadyTerminated };
   /// Sends `sig` to the job's process group and, unless it is SIGKILL, KILL to the group after
@@ -167,9 +182,14 @@ class Job : public std::enable_shared_from_this<Job> {
   /// anything if the job has exited, its stdin is closed, or the queue would exceed the limit.
   base::Result<void> write_stdin(std::string_view bytes, bool close_after);
 
-  /// Returns true when output arrives or the job's state changes, false at `deadline`.
-  /// Costs no thread and no CPU while waiting.
-  asio::awaitable<bool> wait_for_change(std::chrono::steady_clock::time_point deadline);
+  /// What wakes a wait_for_change: the job's state alone (it started, exited, an output pipe
+  /// closed, the job was closed), or also every batch of output read from it.
+  enum class Wake { kOnStateChange, kOnOutputToo };
+  /// Returns true when the job's state changes (or, with kOnOutputToo, output arrives), false at
+  /// `deadline`. Costs no thread and no CPU while waiting; a waiter for state changes alone costs
+  /// nothing per chunk of output either.
+  asio::awaitable<bool> wait_for_change(std::chrono::steady_clock::time_point deadline,
+                                        Wake wake = Wake::kOnStateChange);
 
   /// Stops watching and closes every fd (for eviction and shutdown). The process, if any, is
   /// not signalled here.
@@ -216,6 +236,7 @@ class Job : public std::enable_shared_from_this<Job> {
   ino_t stdin_inode_ = 0;  // identifies the job's stdin in /proc/<pid>/fd/0
   mutable std::optional<sys::ProcessTreeStats> last_stats_;  // see tree_stats()
   mutable std::chrono::steady_clock::time_point last_stats_at_;
+  uint64_t shown_to_ = 0;  // See shown_to().
   std::string pending_input_;
   bool stdin_writer_active_ = false;
   bool stdin_close_requested_ = false;
@@ -224,6 +245,9 @@ class Job : public std::enable_shared_from_this<Job> {
   asio::steady_timer time_limit_;  // The job's own timeout_seconds.
   asio::steady_timer memory_watch_;  // Next look at the job's memory, with a memory limit.
   asio::steady_timer changed_;     // Never expires; cancelled to wake every waiter.
+  // Never expires; cancelled after a batch of output when output_watchers_ > 0.
+  asio::steady_timer output_arrived_;
+  int output_watchers_ = 0;  // Waiters (Wake::kOnOutputToo) pending now.
 };
 
 }  // namespace jobs

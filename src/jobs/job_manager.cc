@@ -146,6 +146,7 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
   spec.program = std::move(approved->program);
   spec.label = request.label;
   spec.terminal = request.terminal;
+  spec.streams = request.streams;
   spec.owner = request.owner;
 
   // Counted last, so that a request refused for any other reason costs no start.

@@ -67,6 +67,8 @@ struct ExecuteRequest {
   std::string label;
   std::optional<std::chrono::milliseconds> timeout;  // Overrides job_timeout; zero: none.
   std::optional<sys::TerminalSize> terminal;  // Run on a pseudo-terminal of this size.
+  // Without a terminal: one pipe for stdout and stderr (their true order), or one each.
+  sys::OutputStreams streams = sys::OutputStreams::kMerged;
   int priority = 0;  // In the queue: higher first, first come first served within a priority.
   ConfinementOverride confinement;  // Tighter limits or sandbox for this job.
   JobOwner owner;                   // Who asked (kept on the job, never checked here).

@@ -145,7 +145,7 @@ asio::awaitable<void> Notifier::watch_output(std::shared_ptr<Watch> watch) {
       continue;
     }
     if (finished) break;
-    co_await watch->job->wait_for_change(Clock::time_point::max());
+    co_await watch->job->wait_for_change(Clock::time_point::max(), jobs::Job::Wake::kOnOutputToo);
   }
   watch->watching = false;
 }

@@ -29,9 +29,16 @@ base::Result<std::shared_ptr<jobs::Job>> find_job(const jobs::JobManager& manage
   return job;
 }
 
-jobs::StreamFilter stream_filter(const Json& arguments) {
+base::Result<jobs::StreamFilter> stream_filter(const Json& arguments, const jobs::Job& job) {
   auto stream = arguments.find("stream");
   if (stream == arguments.end()) return jobs::StreamFilter::kBoth;
+  if (!job.separate_streams()) {
+    return base::fail(fmt::format(
+        "argument 'stream': job {} wrote stdout and stderr to {} (so their order is the true "
+        "one), and they cannot be told apart; leave 'stream' out to read both, or start the job "
+        "with execute {{separate_streams: true}} to keep them apart",
+        job.id(), job.has_terminal() ? "its terminal" : "one pipe"));
+  }
   return stream->get<std::string>() == "stderr" ? jobs::StreamFilter::kStderr
                                                 : jobs::StreamFilter::kStdout;
 }
@@ -150,7 +157,8 @@ Json max_bytes_schema(const ToolLimits& limits, uint64_t default_max) {
   return Json{{"type", "integer"},
               {"minimum", 1},
               {"maximum", limits.max_read_bytes},
-              {"description", fmt::format("Most bytes to return (default {}).", default_max)}};
+              {"description", fmt::format("Most bytes to return, 1 to {} (default {}).",
+                                          limits.max_read_bytes, default_max)}};
 }
 
 std::optional<std::string> check_offset(uint64_t offset, const jobs::OutputLog& log) {
@@ -165,15 +173,17 @@ Json grep_schema() {
   return Json{{"type", "string"},
               {"minLength", 1},
               {"description",
-               "RE2 regular expression: return only the lines that match it (with their byte "
-               "offsets in `matches`). Nothing is discarded from the job's output."}};
+               "RE2 regular expression (non-empty): return only the lines that match it (with "
+               "their byte offsets in `matches`; a line longer than 4096 bytes is shown around "
+               "its match). Nothing is discarded from the job's output."}};
 }
 
 Json context_schema() {
   return Json{{"type", "integer"},
               {"minimum", 0},
               {"maximum", 20},
-              {"description", "With grep: lines of context before and after each match (default 0)."}};
+              {"description",
+               "With grep: lines of context before and after each match, 0 to 20 (default 0)."}};
 }
 
 Json matches_schema() {
@@ -207,7 +217,7 @@ Json stream_schema() {
   return Json{{"type", "string"},
               {"enum", {"stdout", "stderr"}},
               {"description",
-               "Only this stream. Omit for both, merged in the order they arrived."}};
+               "Only this stream, for a job started with separate_streams: true. Omit for both."}};
 }
 
 }  // namespace mcp::tools

@@ -21,8 +21,9 @@ namespace mcp::tools {
 base::Result<std::shared_ptr<jobs::Job>> find_job(const jobs::JobManager& manager,
                                                   const Json& arguments);
 
-/// "stdout" / "stderr" / absent -> the filter.
-jobs::StreamFilter stream_filter(const Json& arguments);
+/// "stdout" / "stderr" / absent -> the filter. A job whose stdout and stderr shared one pipe
+/// (the default) or a terminal cannot tell them apart: asking for one is an error saying so.
+base::Result<jobs::StreamFilter> stream_filter(const Json& arguments, const jobs::Job& job);
 
 /// Job output bytes as JSON text: invalid UTF-8 replaced by U+FFFD.
 std::string output_text(std::string_view bytes);
