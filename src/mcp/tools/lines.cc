@@ -67,7 +67,11 @@ std::string shown_line(std::string_view text, const RE2* pattern, size_t limit) 
   size_t room = limit > kMarkerRoom ? limit - kMarkerRoom : 1;
   size_t begin = 0;
   re2::StringPiece found;
-  if (pattern != nullptr && RE2::PartialMatch(text, *pattern, &found) && found.data() != nullptr) {
+  // Match (not PartialMatch, which fills capture groups and fails on a pattern without one).
+  if (pattern != nullptr &&
+      pattern->Match(re2::StringPiece(text.data(), text.size()), 0, text.size(), RE2::UNANCHORED,
+                     &found, 1) &&
+      found.data() != nullptr) {
     size_t match_begin = static_cast<size_t>(found.data() - text.data());
     size_t match_size = static_cast<size_t>(found.size());
     // The match in the middle of what is shown, with as much on either side as fits.
