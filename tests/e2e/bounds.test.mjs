@@ -123,3 +123,17 @@ test('a job id in upper case names the same job in tools and resources alike', w
   );
   assert.equal(read.contents[0].text, 'hi\n');
 }));
+
+test('an error quoting what the client sent is bounded too', withServer(SMALL_READS, async (srv) => {
+  const huge = 'y'.repeat(200_000);
+  const texts = [
+    await srv.callError('execute', { command: 'true', cwd: `/nonexistent/${huge}` }),
+    await srv.callError('execute', { command: 'true', env: { [`A=${huge}`]: '1' } }),
+    await srv.callError('output', { job_id: '3f2b8c1e-9d4a-4b6e-8f00-0123456789ab', grep: `(${huge}` }),
+    await srv.callError('status', { job_id: '3f2b8c1e-9d4a-4b6e-8f00-0123456789ab', [huge]: 1 }),
+  ];
+  for (const text of texts) {
+    assert.ok(Buffer.byteLength(text) <= 4096 + 40, `an error of ${text.length} bytes: ${text.slice(0, 80)}`);
+  }
+  assert.match(texts[0], /\[\.\.\. \d+ more bytes\]$/);
+}));
