@@ -175,37 +175,56 @@ base::Result<void> Job::launch(std::optional<sys::SpawnConfinement> confinement,
 // loops: wait only right after seeing "not ready yet" in the same handler, with no other handler
 // (and so no epoll_wait) running in between.
 
+Job::ReadOutcome Job::read_available(asio::posix::stream_descriptor& pipe, Stream stream,
+                                     int max_reads) {
+  ReadOutcome outcome;
+  for (int i = 0; i < max_reads && pipe.is_open(); ++i) {
+    ssize_t n = ::read(pipe.native_handle(), g_read_buffer.data(), g_read_buffer.size());
+    if (n > 0) {
+      output_.append(stream, std::string_view(g_read_buffer.data(), static_cast<size_t>(n)));
+      outcome.appended = true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    // EOF: every process holding the write end has closed it; or a read error, which ends
+    // the stream just the same. A terminal's master reports EOF as EIO, once the last
+    // descriptor of its slave is closed; what the job wrote before that is read first.
+    outcome.next = (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? ReadOutcome::kWait
+                                                                        : ReadOutcome::kEnd;
+    break;
+  }
+  // Only the waiters that look at output are woken by it (a wait for the exit alone costs
+  // nothing per chunk), and only if there are any: then this is one integer test per batch.
+  if (outcome.appended && output_watchers_ > 0) output_arrived_.cancel();
+  return outcome;
+}
+
+bool Job::read_output_now() {
+  bool all_read = true;
+  for (auto [pipe, stream] :
+       {std::pair{&stdout_pipe_, Stream::kStdout}, std::pair{&stderr_pipe_, Stream::kStderr}}) {
+    // An end of output is left to the pump, which sees it again (EOF and EIO stay).
+    if (pipe->is_open() &&
+        read_available(*pipe, stream, kReadsPerWakeup).next == ReadOutcome::kMore) {
+      all_read = false;
+    }
+  }
+  return all_read;
+}
+
 asio::awaitable<void> Job::pump_output(std::shared_ptr<Job> self,
                                        asio::posix::stream_descriptor& pipe, Stream stream) {
   for (;;) {
-    enum class Next { kWait, kYield, kEnd } next = Next::kYield;
-    bool appended = false;
-    for (int i = 0; i < kReadsPerWakeup && pipe.is_open(); ++i) {
-      ssize_t n = ::read(pipe.native_handle(), g_read_buffer.data(), g_read_buffer.size());
-      if (n > 0) {
-        self->output_.append(stream, std::string_view(g_read_buffer.data(), static_cast<size_t>(n)));
-        appended = true;
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      // EOF: every process holding the write end has closed it; or a read error, which ends
-      // the stream just the same. A terminal's master reports EOF as EIO, once the last
-      // descriptor of its slave is closed; what the job wrote before that is read first.
-      next = (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? Next::kWait : Next::kEnd;
-      break;
-    }
+    auto next = self->read_available(pipe, stream, kReadsPerWakeup).next;
     if (!pipe.is_open()) co_return;  // closed by close(): the job is being discarded
-    // Only the waiters that look at output are woken by it (a wait for the exit alone costs
-    // nothing per chunk), and only if there are any: then this is one integer test per batch.
-    if (appended && self->output_watchers_ > 0) self->output_arrived_.cancel();
-    if (next == Next::kEnd) {
+    if (next == ReadOutcome::kEnd) {
       boost::system::error_code ignored;
       pipe.close(ignored);
       self->notify_change();
       if (!self->output_open() && self->events_.output_closed) self->events_.output_closed(*self);
       co_return;
     }
-    if (next == Next::kYield) {
+    if (next == ReadOutcome::kMore) {
       // More is waiting: let other jobs and requests run, then read again without waiting.
       co_await asio::post(self->executor_, asio::use_awaitable);
       continue;
@@ -343,14 +362,6 @@ std::optional<sys::ProcessTreeStats> Job::tree_stats(std::chrono::milliseconds m
   last_stats_ = stats;
   last_stats_at_ = now;
   return stats;
-}
-
-size_t Job::unread_output_bytes() {
-  size_t unread = 0;
-  for (auto* pipe : {&stdout_pipe_, &stderr_pipe_}) {
-    if (pipe->is_open()) unread += sys::readable_bytes(pipe->native_handle());
-  }
-  return unread;
 }
 
 void Job::set_time_limit(std::chrono::milliseconds limit, std::chrono::milliseconds grace) {

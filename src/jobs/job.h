@@ -150,8 +150,11 @@ class Job : public std::enable_shared_from_this<Job> {
   /// has exited.
   std::optional<sys::ProcessTreeStats> tree_stats(
       std::chrono::milliseconds max_age = kStatsReuse) const;
-  /// Bytes the job has written that the server has not read yet (in its pipes or terminal).
-  size_t unread_output_bytes();
+  /// Reads what the job has written and the server has not read yet, now, rather than when the
+  /// pump next wakes. True when nothing was left (or the output has ended). On a terminal this
+  /// is the only reliable test: bytes the job wrote reach the master through a kernel work
+  /// queue, which a read flushes and FIONREAD does not.
+  bool read_output_now();
 
   enum class SignalResult { kSignalled, kAlreadyTerminated };
   /// Sends `sig` to the job's process group and, unless it is SIGKILL, KILL to the group after
@@ -196,6 +199,12 @@ class Job : public std::enable_shared_from_this<Job> {
   void close();
 
  private:
+  struct ReadOutcome {
+    enum Next { kMore, kWait, kEnd } next = kMore;  // more to read, none yet, or the end
+    bool appended = false;
+  };
+  /// Up to `max_reads` non-blocking reads of `pipe` into the log; wakes output watchers.
+  ReadOutcome read_available(asio::posix::stream_descriptor& pipe, Stream stream, int max_reads);
   static asio::awaitable<void> pump_output(std::shared_ptr<Job> self,
                                            asio::posix::stream_descriptor& pipe, Stream stream);
   static asio::awaitable<void> watch_exit(std::shared_ptr<Job> self);

@@ -46,12 +46,6 @@ base::Result<base::UniqueFd> duplicate_fd(int fd) {
   return base::UniqueFd(copy);
 }
 
-size_t readable_bytes(int fd) {
-  int count = 0;
-  if (::ioctl(fd, FIONREAD, &count) != 0 || count < 0) return 0;
-  return static_cast<size_t>(count);
-}
-
 char terminal_eof_char(int master) {
   constexpr char kControlD = 0x04;
   // On Linux, terminal attributes read through the master are the slave's: what the job set.

@@ -31,10 +31,6 @@ base::Result<PseudoTerminal> open_pseudo_terminal(TerminalSize size);
 /// A second descriptor for the same open file (fcntl F_DUPFD_CLOEXEC).
 base::Result<base::UniqueFd> duplicate_fd(int fd);
 
-/// Bytes waiting to be read from `fd`, a pipe's read end or a terminal's master (FIONREAD); 0 if
-/// it cannot be asked.
-size_t readable_bytes(int fd);
-
 /// The inode of the terminal behind `master` as its processes see it (/dev/pts/N), or 0.
 ino_t terminal_slave_inode(int master);
 

@@ -138,8 +138,9 @@ Tool make_interact_tool(const ToolLimits& limits) {
       if (job->finished() && !job->output_open()) break;  // nothing more can arrive
       auto now = std::chrono::steady_clock::now();
       if (now >= deadline) break;
-      // What it printed before blocking is in the pipe already: once read, the answer is whole.
-      if (back_to_reading(*job, before) && job->unread_output_bytes() == 0) break;
+      // What it printed before blocking is in the pipe (or terminal) already: once read, the
+      // answer is whole.
+      if (back_to_reading(*job, before) && job->read_output_now()) break;
       co_await job->wait_for_change(std::min(deadline, now + interval),
                                     jobs::Job::Wake::kOnOutputToo);
       if (log.total_bytes() > seen) {
