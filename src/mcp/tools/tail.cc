@@ -30,7 +30,7 @@ Tool make_tail_tool(const ToolLimits& limits) {
          {{"type", "integer"},
           {"minimum", 1},
           {"maximum", 10000},
-          {"description", "How many lines (default 50)."}}},
+          {"description", "How many lines, 1 to 10000 (default 50)."}}},
         {"stream", stream_schema()},
         {"grep", grep_schema()},
         {"context", context_schema()}}},

@@ -39,7 +39,7 @@ Tool make_wait_tool(const ToolLimits& limits) {
          {{"type", "string"},
           {"minLength", 1},
           {"description",
-           "RE2 pattern; return as soon as a line of the output not yet shown matches it."}}},
+           "RE2 pattern (non-empty); return as soon as a line of the output not yet shown matches it."}}},
         {"timeout_seconds",
          {{"type", "number"},
           {"minimum", 0},
