@@ -40,6 +40,11 @@ constexpr uint64_t kHeadShare = 4;
 constexpr uint64_t kErrorShare = 4;
 // An error line (or its context) is shown as at most this much of it.
 constexpr size_t kErrorLineBytes = 300;
+// The error pattern is looked for in at most this much of what is left out, the part nearest
+// the last lines: a digest costs about the same however much the job printed (10 MB searched
+// whole took 100 ms, paid by every wait that returns it), and a test run's failure report
+// comes near its end.
+constexpr uint64_t kErrorScanBytes = uint64_t{256} << 10;
 
 struct Span {
   uint64_t from;
@@ -202,16 +207,27 @@ Digest output_digest(const policy::Redactor* redactor, const jobs::OutputLog& lo
 
   std::string errors_text;
   uint64_t error_lines = 0, errors_shown = 0;
-  if (errors != nullptr && tail_from > head_to) {
+  uint64_t scan_from = head_to;
+  auto search_errors = [&] {
+    if (errors == nullptr || tail_from <= head_to) return;
+    // The last kErrorScanBytes of what is left out, from a line's start.
+    scan_from = tail_begin(log, head_to, tail_from, kErrorScanBytes);
     // Each group costs at least its offset line and one line: no more than could be shown.
     const uint64_t error_budget = budget / kErrorShare;
-    auto groups = find_error_groups(log, {head_to, tail_from}, *errors,
+    auto groups = find_error_groups(log, {scan_from, tail_from}, *errors,
                                     static_cast<size_t>(error_budget / 32 + 1), error_lines);
     errors_text = error_section(redactor, log, groups, *errors, error_budget, errors_shown);
-  }
+  };
+  search_errors();
   if (errors_shown == 0) {
     // No error lines to show: their share goes to the last lines.
     tail_from = tail_begin(log, head_to, total, tail_limit + budget / kErrorShare);
+  }
+  // Where the error pattern was not looked for, if anywhere: a client can search it itself.
+  std::string unsearched;
+  if (errors != nullptr && scan_from > head_to) {
+    unsearched = fmt::format(
+        " (it was looked for from offset {} on: output with grep searches before)", scan_from);
   }
 
   std::string text = shown_stretch(redactor, log, from, head_to);
@@ -231,9 +247,10 @@ Digest output_digest(const policy::Redactor* redactor, const jobs::OutputLog& lo
   if (errors_shown > 0) {
     text += fmt::format(
         "[... {} not shown (offsets {} to {}): output {{\"offset\": {}}} reads them. {} of them "
-        "match the error pattern{}; each with a line of context:]\n",
+        "match the error pattern{}{}; each with a line of context:]\n",
         what, head_to, tail_from, head_to, error_lines,
-        errors_shown < error_lines ? fmt::format(" ({} shown)", errors_shown) : std::string());
+        errors_shown < error_lines ? fmt::format(" ({} shown)", errors_shown) : std::string(),
+        unsearched);
     text += errors_text;
     text += "[... end of the lines not shown ...]\n";
   } else {
@@ -242,7 +259,7 @@ Digest output_digest(const policy::Redactor* redactor, const jobs::OutputLog& lo
       about_errors = fmt::format("; {} of them match the error pattern (tail with grep shows them)",
                                  error_lines);
     } else if (errors != nullptr) {
-      about_errors = "; none matches the error pattern";
+      about_errors = "; none matches the error pattern" + unsearched;
     }
     text += fmt::format(
         "[... {} not shown (offsets {} to {}): output {{\"offset\": {}}} reads "
@@ -252,6 +269,24 @@ Digest output_digest(const policy::Redactor* redactor, const jobs::OutputLog& lo
   text += shown_stretch(redactor, log, tail_from, total);
   digest.text = std::move(text);  // every part is already valid UTF-8
   return digest;
+}
+
+Digest DigestCache::digest(std::string_view job_id, const policy::Redactor* redactor,
+                           const jobs::OutputLog& log, uint64_t from, uint64_t budget,
+                           const RE2* errors) {
+  // Every pattern is compiled with the same options: its text says what it matches.
+  const std::string pattern = errors != nullptr ? errors->pattern() : std::string();
+  const uint64_t total = log.total_bytes();
+  for (const Entry& entry : entries_) {
+    if (entry.job_id == job_id && entry.total == total && entry.from == from &&
+        entry.budget == budget && entry.errors == pattern) {
+      return entry.digest;
+    }
+  }
+  Digest made = output_digest(redactor, log, from, budget, errors);
+  if (entries_.size() == kEntries) entries_.erase(entries_.begin());
+  entries_.push_back(Entry{std::string(job_id), total, from, budget, pattern, made});
+  return made;
 }
 
 }  // namespace mcp::tools

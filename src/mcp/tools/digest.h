@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "jobs/output_log.h"
 #include "policy/redactor.h"
@@ -51,5 +53,25 @@ struct Digest {
 /// (redacted), so a pattern cannot probe a secret.
 Digest output_digest(const policy::Redactor* redactor, const jobs::OutputLog& log, uint64_t from,
                      uint64_t budget, const RE2* errors);
+
+/// The last few digests one tool made, so that waits answered together about the same output
+/// (a hundred waits on one job that has just ended) cost one digest. A job's output from a given
+/// offset cannot change while its size stays the same, so a digest is reused only for the same
+/// job, size, offset, budget and error pattern. Owned by the tool's handler: one per server.
+class DigestCache {
+ public:
+  Digest digest(std::string_view job_id, const policy::Redactor* redactor,
+                const jobs::OutputLog& log, uint64_t from, uint64_t budget, const RE2* errors);
+
+ private:
+  static constexpr size_t kEntries = 4;
+  struct Entry {
+    std::string job_id;
+    uint64_t total, from, budget;
+    std::string errors;  // The error pattern's text: "" for none, kDefaultErrorPattern's own.
+    Digest digest;
+  };
+  std::vector<Entry> entries_;  // Newest last.
+};
 
 }  // namespace mcp::tools

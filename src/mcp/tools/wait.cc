@@ -86,8 +86,10 @@ Tool make_wait_tool(const ToolLimits& limits) {
        {"job_id", "reason", "status", "exit_code", "end_reason", "output", "offset", "next_offset",
         "truncated", "timeout_seconds", "elapsed_seconds"}}};
   tool.annotations = read_only_annotations(tool.title);
-  tool.handler = [default_max](Json arguments,
-                               ToolContext& context) -> boost::asio::awaitable<ToolOutcome> {
+  // Waits that end together on the same output (many waiters on one job) share one digest.
+  auto digests = std::make_shared<DigestCache>();
+  tool.handler = [default_max, digests](
+                     Json arguments, ToolContext& context) -> boost::asio::awaitable<ToolOutcome> {
     auto found = find_job(context.jobs, arguments);
     if (!found) co_return ToolOutcome::fail(found.error().message);
     std::shared_ptr<jobs::Job> job = *found;
@@ -119,8 +121,8 @@ Tool make_wait_tool(const ToolLimits& limits) {
 
     auto outcome = co_await wait_for_job(job, context, matcher ? &*matcher : nullptr, from, timeout);
 
-    auto shown = output_digest(context.redactor, log, from,
-                               arguments.value<uint64_t>("max_bytes", default_max), errors);
+    auto shown = digests->digest(job->id(), context.redactor, log, from,
+                                 arguments.value<uint64_t>("max_bytes", default_max), errors);
     job->note_shown(shown.next_offset);
     Json result{{"output", std::move(shown.text)},
                 {"offset", shown.offset},
