@@ -1,5 +1,6 @@
 #include "job_calls.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "failure.h"
@@ -76,6 +77,15 @@ WaitResult parse_wait(const Reply& reply) {
 WaitResult wait_for_exit(McpClient& client, std::string_view job_id, std::chrono::seconds timeout) {
   return parse_wait(client.call_tool("wait", wait_arguments(job_id, timeout),
                                      timeout + McpClient::kDefaultTimeout));
+}
+
+uint64_t seq_output_bytes(uint64_t last) {
+  uint64_t total = 0;
+  for (uint64_t low = 1, digits = 1; low <= last; low *= 10, ++digits) {
+    uint64_t high = std::min(last, low * 10 - 1);
+    total += (high - low + 1) * (digits + 1);
+  }
+  return total;
 }
 
 }  // namespace bench

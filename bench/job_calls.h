@@ -70,4 +70,7 @@ WaitResult parse_wait(const Reply& reply);
 /// for the server's own drain of the job's pipes and the round trip.
 WaitResult wait_for_exit(McpClient& client, std::string_view job_id, std::chrono::seconds timeout);
 
+/// Bytes printed by `seq 1 last`: each number's digits plus a newline.
+uint64_t seq_output_bytes(uint64_t last);
+
 }  // namespace bench
