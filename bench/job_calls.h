@@ -34,7 +34,8 @@ struct JobStatus {
 /// Starts `command` (run by the server through /bin/sh -c).
 StartedJob execute(McpClient& client, std::string_view command);
 
-JobStatus status(McpClient& client, std::string_view job_id);
+JobStatus status(McpClient& client, std::string_view job_id,
+                 Clock::duration timeout = McpClient::kDefaultTimeout);
 
 struct CompletionWait {
   // Output the job must have produced before it counts as done: the exit can be observed
@@ -45,6 +46,8 @@ struct CompletionWait {
   // server's time from the very work being measured.
   Clock::duration poll_interval = Clock::duration::zero();
   Clock::duration timeout = std::chrono::seconds(10);
+  // Longest wait for one status reply (a server under test may be slow to answer).
+  Clock::duration reply_timeout = McpClient::kDefaultTimeout;
 };
 
 /// Polls status until the job has completed with exit code 0 (and, if asked, printed all its

@@ -16,9 +16,11 @@ namespace {
 
 constexpr uint64_t kLast = 2'000'000;
 constexpr auto kPollInterval = std::chrono::milliseconds(1);
-constexpr auto kCaptureTimeout = std::chrono::seconds(120);
+// An earlier build with 100 pattern waits took about a minute per capture (each wait rescanned
+// the output on every chunk), and answered status only between those scans.
+constexpr auto kCaptureTimeout = std::chrono::seconds(300);
 // Longer than any capture: a wait that answers "timeout" is a failure.
-constexpr std::chrono::seconds kWaitTimeout{50};
+constexpr std::chrono::seconds kWaitTimeout{300};
 
 struct Variant {
   std::string label;
@@ -40,7 +42,8 @@ Clock::duration capture_with_waits(McpClient& client, const Variant& variant) {
   JobStatus done = await_completion(client, StartedJob{.id = job.id, .sent = go.sent},
                                     CompletionWait{.output_bytes = seq_output_bytes(kLast),
                                                    .poll_interval = kPollInterval,
-                                                   .timeout = kCaptureTimeout});
+                                                   .timeout = kCaptureTimeout,
+                                                   .reply_timeout = kCaptureTimeout});
   for (int64_t id : waits) {
     WaitResult result = parse_wait(client.collect_tool(id, kWaitTimeout + std::chrono::seconds(5)));
     check(result.reason == "exited", "a wait on the capture answered {}", result.reason);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -45,6 +46,27 @@ constexpr size_t kErrorLineBytes = 300;
 // whole took 100 ms, paid by every wait that returns it), and a test run's failure report
 // comes near its end.
 constexpr uint64_t kErrorScanBytes = uint64_t{256} << 10;
+
+// The '\n' in `bytes`, eight at a time: what is left out may be 10 MB, and a byte-by-byte count
+// of it (std::count, not vectorised at -O2) took 5 ms of every digest.
+uint64_t count_newlines(std::string_view bytes) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kLow7 = 0x7F7F7F7F7F7F7F7FULL;
+  uint64_t count = 0;
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes.data() + i, 8);
+    const uint64_t x = word ^ (kOnes * '\n');  // a zero byte where there was a '\n'
+    // The high bit of each byte of `found` is set exactly where x has a zero byte.
+    const uint64_t found = ~(((x & kLow7) + kLow7) | x | kLow7);
+    // One bit a byte, summed into the top byte by the multiplication (at most 8: no carry).
+    // std::popcount would be a call into libgcc without -mpopcnt.
+    count += ((found >> 7) * kOnes) >> 56;
+  }
+  for (; i < bytes.size(); ++i) count += bytes[i] == '\n' ? 1 : 0;
+  return count;
+}
 
 struct Span {
   uint64_t from;
@@ -235,7 +257,7 @@ Digest output_digest(const policy::Redactor* redactor, const jobs::OutputLog& lo
   const uint64_t skipped = tail_from - head_to;
   uint64_t newlines = 0;
   for (const auto& piece : log.pieces(head_to, tail_from, jobs::StreamFilter::kBoth)) {
-    newlines += static_cast<uint64_t>(std::count(piece.bytes.begin(), piece.bytes.end(), '\n'));
+    newlines += count_newlines(piece.bytes);
   }
   uint64_t dropped = 0;
   if (gap) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <string>
 
 #include <fmt/format.h>
@@ -47,6 +49,18 @@ TEST(Digest, ALongStretchShowsItsEndsTheErrorLineAndHowToReadTheRest) {
       << digest.text;
   EXPECT_NE(digest.text.find("1 of them match the error pattern"), std::string::npos);
   EXPECT_NE(digest.text.find("output {\"offset\": "), std::string::npos);
+  // The count of lines left out is exact.
+  uint64_t lines = 0, bytes = 0, from = 0, to = 0;
+  const size_t marker = digest.text.find("[... ");
+  ASSERT_NE(marker, std::string::npos);
+  ASSERT_EQ(std::sscanf(digest.text.c_str() + marker,
+                        "[... %lu lines, %lu bytes not shown (offsets %lu to %lu)", &lines, &bytes,
+                        &from, &to),
+            4);
+  std::string all;
+  for (const auto& piece : log.pieces(from, to, jobs::StreamFilter::kBoth)) all += piece.bytes;
+  EXPECT_EQ(bytes, to - from);
+  EXPECT_EQ(lines, static_cast<uint64_t>(std::count(all.begin(), all.end(), '\n')));
   // No error pattern: no error lines, and more of the end instead.
   Digest plain = output_digest(nullptr, log, 0, 2048, nullptr);
   EXPECT_EQ(plain.text.find("AssertionError"), std::string::npos);
