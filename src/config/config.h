@@ -47,7 +47,7 @@ struct Config {
   // How often the eviction timer runs.
   std::chrono::milliseconds cleanup_interval = std::chrono::minutes(1);
   LogLevel log_level = LogLevel::kInfo;
-  // Largest JSON-RPC message accepted on stdio; a longer line is rejected and skipped.
+  // Largest JSON-RPC message accepted (a line on stdio, a request body over HTTP).
   uint64_t max_message_size = 4ull << 20;
   // Ceiling for `max_bytes` in `output` (and the most any read returns).
   uint64_t max_read_bytes = 1ull << 20;

@@ -80,7 +80,8 @@ Job::Job(PrivateTag, const asio::any_io_executor& executor, JobSpec spec, JobLim
       escalation_(executor),
       time_limit_(executor),
       memory_watch_(executor),
-      changed_(executor, std::chrono::steady_clock::time_point::max()) {}
+      changed_(executor, std::chrono::steady_clock::time_point::max()),
+      output_arrived_(executor, std::chrono::steady_clock::time_point::max()) {}
 
 base::Result<std::shared_ptr<Job>> Job::start(const asio::any_io_executor& executor, JobSpec spec,
                                               JobLimits limits, Events events) {
@@ -130,7 +131,8 @@ base::Result<void> Job::launch(std::optional<sys::SpawnConfinement> confinement,
                             .confinement = confinement,
                             .program = spec_.program,
                             .cwd_fd = spec_.cwd_fd.get(),
-                            .program_fd = spec_.program_fd.get()};
+                            .program_fd = spec_.program_fd.get(),
+                            .streams = spec_.streams};
   auto process = sys::spawn_process(request);
   // Started (or failed for good): what the policy checked is no longer needed open.
   spec_.cwd_fd.reset();
@@ -194,32 +196,56 @@ base::Result<void> Job::launch(std::optional<sys::SpawnConfinement> confinement,
 // loops: wait only right after seeing "not ready yet" in the same handler, with no other handler
 // (and so no epoll_wait) running in between.
 
+Job::ReadOutcome Job::read_available(asio::posix::stream_descriptor& pipe, Stream stream,
+                                     int max_reads) {
+  ReadOutcome outcome;
+  for (int i = 0; i < max_reads && pipe.is_open(); ++i) {
+    ssize_t n = ::read(pipe.native_handle(), g_read_buffer.data(), g_read_buffer.size());
+    if (n > 0) {
+      output_.append(stream, std::string_view(g_read_buffer.data(), static_cast<size_t>(n)));
+      outcome.appended = true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    // EOF: every process holding the write end has closed it; or a read error, which ends
+    // the stream just the same. A terminal's master reports EOF as EIO, once the last
+    // descriptor of its slave is closed; what the job wrote before that is read first.
+    outcome.next = (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? ReadOutcome::kWait
+                                                                        : ReadOutcome::kEnd;
+    break;
+  }
+  // Only the waiters that look at output are woken by it (a wait for the exit alone costs
+  // nothing per chunk), and only if there are any: then this is one integer test per batch.
+  if (outcome.appended && output_watchers_ > 0) output_arrived_.cancel();
+  return outcome;
+}
+
+bool Job::read_output_now() {
+  bool all_read = true;
+  for (auto [pipe, stream] :
+       {std::pair{&stdout_pipe_, Stream::kStdout}, std::pair{&stderr_pipe_, Stream::kStderr}}) {
+    // An end of output is left to the pump, which sees it again (EOF and EIO stay).
+    if (pipe->is_open() &&
+        read_available(*pipe, stream, kReadsPerWakeup).next == ReadOutcome::kMore) {
+      all_read = false;
+    }
+  }
+  return all_read;
+}
+
 asio::awaitable<void> Job::pump_output(std::shared_ptr<Job> self,
                                        asio::posix::stream_descriptor& pipe, Stream stream) {
   for (;;) {
-    enum class Next { kWait, kYield, kEnd } next = Next::kYield;
-    for (int i = 0; i < kReadsPerWakeup && pipe.is_open(); ++i) {
-      ssize_t n = ::read(pipe.native_handle(), g_read_buffer.data(), g_read_buffer.size());
-      if (n > 0) {
-        self->output_.append(stream, std::string_view(g_read_buffer.data(), static_cast<size_t>(n)));
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      // EOF: every process holding the write end has closed it; or a read error, which ends
-      // the stream just the same. A terminal's master reports EOF as EIO, once the last
-      // descriptor of its slave is closed; what the job wrote before that is read first.
-      next = (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? Next::kWait : Next::kEnd;
-      break;
-    }
+    auto next = self->read_available(pipe, stream, kReadsPerWakeup).next;
     if (!pipe.is_open()) co_return;  // closed by close(): the job is being discarded
-    self->notify_change();
-    if (next == Next::kEnd) {
+    if (next == ReadOutcome::kEnd) {
       boost::system::error_code ignored;
       pipe.close(ignored);
+      self->notify_change();
       if (!self->output_open() && self->events_.output_closed) self->events_.output_closed(*self);
       co_return;
     }
-    if (next == Next::kYield) {
+    if (next == ReadOutcome::kMore) {
       // More is waiting: let other jobs and requests run, then read again without waiting.
       co_await asio::post(self->executor_, asio::use_awaitable);
       continue;
@@ -368,11 +394,11 @@ bool Job::remove_cgroup_if_empty() {
   return true;
 }
 
-std::optional<sys::ProcessTreeStats> Job::tree_stats() const {
+std::optional<sys::ProcessTreeStats> Job::tree_stats(std::chrono::milliseconds max_age) const {
   if (!holds_processes()) return std::nullopt;
   auto now = std::chrono::steady_clock::now();
-  if (last_stats_ && now - last_stats_at_ < kStatsReuse) return last_stats_;
-  refresh_processes(kStatsReuse);
+  if (last_stats_ && now - last_stats_at_ < max_age) return last_stats_;
+  refresh_processes(max_age);
   // Nothing is left of a job whose main process has exited: no figures, as before it started.
   if (!holds_processes()) return std::nullopt;
   return last_stats_;
@@ -445,16 +471,31 @@ asio::awaitable<void> Job::drain_stdin(std::shared_ptr<Job> self) {
   self->stdin_writer_active_ = false;
 }
 
-asio::awaitable<bool> Job::wait_for_change(std::chrono::steady_clock::time_point deadline) {
+asio::awaitable<bool> Job::wait_for_change(std::chrono::steady_clock::time_point deadline,
+                                           Wake wake) {
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer timer(executor_, deadline);
-  auto outcome = co_await (changed_.async_wait(kAsTuple) || timer.async_wait(kAsTuple));
+  bool woken = false;
+  if (wake == Wake::kOnOutputToo) {
+    // Counted while waiting, so that the pump wakes anyone only when someone looks at output.
+    ++output_watchers_;
+    struct Uncount {
+      int& count;
+      ~Uncount() { --count; }
+    } uncount{output_watchers_};
+    auto outcome = co_await (changed_.async_wait(kAsTuple) ||
+                             output_arrived_.async_wait(kAsTuple) || timer.async_wait(kAsTuple));
+    woken = outcome.index() != 2;
+  } else {
+    auto outcome = co_await (changed_.async_wait(kAsTuple) || timer.async_wait(kAsTuple));
+    woken = outcome.index() == 0;
+  }
   // A cancelled request (notifications/cancelled) ends here too: let the caller unwind.
   auto state = co_await asio::this_coro::cancellation_state;
   if (state.cancelled() != asio::cancellation_type::none) {
     throw boost::system::system_error(asio::error::operation_aborted);
   }
-  co_return outcome.index() == 0;
+  co_return woken;
 }
 
 void Job::close() {

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -64,6 +65,9 @@ struct JobSpec {
   // Set: the job runs on a pseudo-terminal of this size (stdin, stdout and stderr all the
   // terminal; its output is recorded as stdout). Unset: pipes.
   std::optional<sys::TerminalSize> terminal;
+  // Without a terminal: stdout and stderr through one pipe (kMerged: their true order, all
+  // recorded as stdout) or one each (kSeparate: each byte's stream known, not their order).
+  sys::OutputStreams streams = sys::OutputStreams::kMerged;
   JobOwner owner;
 };
 
@@ -116,6 +120,10 @@ class Job : public std::enable_shared_from_this<Job> {
   const JobSpec& spec() const { return spec_; }
   pid_t pid() const { return pid_; }
   bool has_terminal() const { return spec_.terminal.has_value(); }
+  /// Whether stdout and stderr were captured apart (and so can be told apart in the log).
+  bool separate_streams() const {
+    return !has_terminal() && spec_.streams == sys::OutputStreams::kSeparate;
+  }
   JobStatus status() const { return status_; }
   /// True until the main process has been reaped; the status follows the main process even when
   /// processes it left behind still hold its output open.
@@ -136,6 +144,10 @@ class Job : public std::enable_shared_from_this<Job> {
   std::optional<base::WallClock::time_point> ended() const { return ended_; }
   std::chrono::steady_clock::time_point ended_steady() const { return ended_steady_; }
   const OutputLog& output() const { return output_; }
+  /// How far a client has been shown this job's output (the furthest next_offset a read
+  /// returned): where "what the agent has not seen yet" begins. Reads call note_shown.
+  uint64_t shown_to() const { return shown_to_; }
+  void note_shown(uint64_t offset) { shown_to_ = std::max(shown_to_, offset); }
   /// True while some process still holds the stdout or stderr pipe open.
   bool output_open() const { return stdout_pipe_.is_open() || stderr_pipe_.is_open(); }
   /// Whether `inode` is one of the job's standard streams (a pipe, or its terminal): a process
@@ -160,13 +172,19 @@ class Job : public std::enable_shared_from_this<Job> {
   bool stdin_open() const { return stdin_pipe_.is_open() && !stdin_close_requested_; }
   uint64_t stdin_pending_bytes() const { return pending_input_.size(); }
 
-  /// Memory, CPU and stdin state of the job's processes, read from /proc at most kStatsReuse ago
-  /// (typing into the job forgets the last reading). Empty once the main process has exited and
-  /// nothing it started is left.
-  std::optional<sys::ProcessTreeStats> tree_stats() const;
   /// Fifty clients asking status of the same jobs (the HTTP load benchmark) walked /proc
   /// thousands of times a second; a reading this fresh is as good as a new one.
   static constexpr std::chrono::milliseconds kStatsReuse{50};
+  /// Memory, CPU and stdin state of the job's processes, read from /proc at most
+  /// `max_age` ago (typing into the job forgets the last reading). Empty once the main process
+  /// has exited and nothing it started is left.
+  std::optional<sys::ProcessTreeStats> tree_stats(
+      std::chrono::milliseconds max_age = kStatsReuse) const;
+  /// Reads what the job has written and the server has not read yet, now, rather than when the
+  /// pump next wakes. True when nothing was left (or the output has ended). On a terminal this
+  /// is the only reliable test: bytes the job wrote reach the master through a kernel work
+  /// queue, which a read flushes and FIONREAD does not.
+  bool read_output_now();
 
   enum class SignalResult { kSignalled, kAlreadyTerminated };
   /// Sends `sig` once to every process of the job (its group, and each process outside it) and,
@@ -205,9 +223,14 @@ class Job : public std::enable_shared_from_this<Job> {
   /// anything if the job has exited, its stdin is closed, or the queue would exceed the limit.
   base::Result<void> write_stdin(std::string_view bytes, bool close_after);
 
-  /// Returns true when output arrives or the job's state changes, false at `deadline`.
-  /// Costs no thread and no CPU while waiting.
-  asio::awaitable<bool> wait_for_change(std::chrono::steady_clock::time_point deadline);
+  /// What wakes a wait_for_change: the job's state alone (it started, exited, an output pipe
+  /// closed, the job was closed), or also every batch of output read from it.
+  enum class Wake { kOnStateChange, kOnOutputToo };
+  /// Returns true when the job's state changes (or, with kOnOutputToo, output arrives), false at
+  /// `deadline`. Costs no thread and no CPU while waiting; a waiter for state changes alone costs
+  /// nothing per chunk of output either.
+  asio::awaitable<bool> wait_for_change(std::chrono::steady_clock::time_point deadline,
+                                        Wake wake = Wake::kOnStateChange);
 
   /// Stops watching and closes every fd (for eviction and shutdown). The process, if any, is
   /// not signalled here.
@@ -218,6 +241,12 @@ class Job : public std::enable_shared_from_this<Job> {
   void notify_change() { changed_.cancel(); }
 
  private:
+  struct ReadOutcome {
+    enum Next { kMore, kWait, kEnd } next = kMore;  // more to read, none yet, or the end
+    bool appended = false;
+  };
+  /// Up to `max_reads` non-blocking reads of `pipe` into the log; wakes output watchers.
+  ReadOutcome read_available(asio::posix::stream_descriptor& pipe, Stream stream, int max_reads);
   static asio::awaitable<void> pump_output(std::shared_ptr<Job> self,
                                            asio::posix::stream_descriptor& pipe, Stream stream);
   static asio::awaitable<void> watch_exit(std::shared_ptr<Job> self);
@@ -256,6 +285,7 @@ class Job : public std::enable_shared_from_this<Job> {
   ino_t stdin_inode_ = 0;  // identifies the job's stdin in /proc/<pid>/fd/0
   mutable std::optional<sys::ProcessTreeStats> last_stats_;  // see tree_stats()
   mutable std::chrono::steady_clock::time_point last_stats_at_;
+  uint64_t shown_to_ = 0;  // See shown_to().
   std::string pending_input_;
   bool stdin_writer_active_ = false;
   bool stdin_close_requested_ = false;
@@ -268,6 +298,9 @@ class Job : public std::enable_shared_from_this<Job> {
   // The output pipes (or the terminal), for owns_stream.
   ino_t stdout_inode_ = 0;
   ino_t stderr_inode_ = 0;
+  // Never expires; cancelled after a batch of output when output_watchers_ > 0.
+  asio::steady_timer output_arrived_;
+  int output_watchers_ = 0;  // Waiters (Wake::kOnOutputToo) pending now.
 };
 
 }  // namespace jobs

@@ -1,6 +1,7 @@
 #include "jobs/job_manager.h"
 
 #include <algorithm>
+#include <cctype>
 #include <csignal>
 #include <system_error>
 
@@ -196,6 +197,7 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
   spec.program_fd = std::move(approved->program.fd);
   spec.label = request.label;
   spec.terminal = request.terminal;
+  spec.streams = request.streams;
   spec.owner = request.owner;
 
   // Counted last, so that a request refused for any other reason costs no start.
@@ -375,6 +377,12 @@ void JobManager::evict(std::string id) {  // NOLINT(performance-unnecessary-valu
   std::erase(start_order_, id);
   std::erase(finished_order_, id);
   if (forgotten) {
+    forgotten_.push_back(id);
+    forgotten_ids_.insert(id);
+    if (forgotten_.size() > kForgottenKept) {
+      forgotten_ids_.erase(forgotten_.front());
+      forgotten_.pop_front();
+    }
     for (const auto& observer : jobs_changed_observers_) observer(id);
   }
 }
@@ -570,8 +578,19 @@ JobManager::Totals JobManager::totals() const {
   return totals;
 }
 
+bool JobManager::forgot(std::string_view id) const {
+  std::string key(id);
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return forgotten_ids_.contains(key);
+}
+
 std::shared_ptr<Job> JobManager::find(std::string_view id) const {
-  auto it = jobs_.find(std::string(id));
+  // UUIDs compare without regard to case (RFC 9562); ours are made in lower case.
+  std::string key(id);
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  auto it = jobs_.find(key);
   return it == jobs_.end() ? nullptr : it->second;
 }
 

@@ -73,6 +73,8 @@ struct ExecuteRequest {
   std::string label;
   std::optional<std::chrono::milliseconds> timeout;  // Overrides job_timeout; zero: none.
   std::optional<sys::TerminalSize> terminal;  // Run on a pseudo-terminal of this size.
+  // Without a terminal: one pipe for stdout and stderr (their true order), or one each.
+  sys::OutputStreams streams = sys::OutputStreams::kMerged;
   int priority = 0;  // In the queue: higher first, first come first served within a priority.
   ConfinementOverride confinement;  // Tighter limits or sandbox for this job.
   JobOwner owner;                   // Who asked (kept on the job, never checked here).
@@ -101,7 +103,14 @@ class JobManager {
   std::optional<int> queue_position(const std::string& id) const;
   int queued_count() const { return static_cast<int>(queue_.size()); }
 
+  /// The job with this id, in any case (ids are UUIDs), or null.
   std::shared_ptr<Job> find(std::string_view id) const;
+  /// Whether this engine ran a job with this id and has forgotten it since (among the last
+  /// kForgottenKept forgotten): an unknown id it did not forget was never one of its jobs.
+  bool forgot(std::string_view id) const;
+  static constexpr size_t kForgottenKept = 10000;
+  /// When this engine started (for messages about ids from an earlier server).
+  base::WallClock::time_point started_at() const { return started_at_; }
   std::vector<std::shared_ptr<Job>> jobs_newest_first() const;
   int running_count() const { return running_; }
 
@@ -198,6 +207,9 @@ class JobManager {
   EngineSettings settings_;
   std::unordered_map<std::string, std::shared_ptr<Job>> jobs_;
   std::vector<std::string> start_order_;    // Ids, oldest first.
+  std::deque<std::string> forgotten_;       // The last kForgottenKept evicted ids, oldest first.
+  std::unordered_set<std::string> forgotten_ids_;
+  base::WallClock::time_point started_at_ = base::WallClock::now();
   std::deque<std::string> finished_order_;  // Ids of finished jobs, in the order they ended.
   int running_ = 0;
   // Started and ended counts, and the output totals of jobs already forgotten (see totals()).

@@ -63,18 +63,37 @@ bool read_stat(pid_t pid, ProcStat& out) {
   return true;
 }
 
-// Blocked in read(2)/readv(2)/pread64(2) on fd 0, where fd 0 is the job's stdin.
+// Blocked in read(2)/readv(2)/pread64(2) on fd 0, or in select(2)/pselect6(2) for reading with
+// nfds 1 (so fd 0 is the only descriptor it can be watching: GNU readline, Python's REPL), where
+// fd 0 is the job's stdin.
 bool blocked_reading_stdin(pid_t pid, ino_t stdin_inode) {
   std::string base = "/proc/" + std::to_string(pid);
   std::istringstream syscall_line(read_small_file(base + "/syscall"));
   long number = -1;
-  std::string first_argument;
-  if (!(syscall_line >> number >> first_argument)) return false;  // "running", or no access
-  if (number != SYS_read && number != SYS_readv && number != SYS_pread64) return false;
-  if (std::strtoull(first_argument.c_str(), nullptr, 16) != 0) return false;
+  std::string first_argument, second_argument;
+  if (!(syscall_line >> number >> first_argument >> second_argument)) {
+    return false;  // "running", or no access
+  }
+  uint64_t first = std::strtoull(first_argument.c_str(), nullptr, 16);
+  uint64_t second = std::strtoull(second_argument.c_str(), nullptr, 16);
+  if (number == SYS_read || number == SYS_readv || number == SYS_pread64) {
+    if (first != 0) return false;
+  } else if (number == SYS_select || number == SYS_pselect6) {
+    if (first != 1 || second == 0) return false;  // nfds 1, a read set
+  } else {
+    return false;
+  }
   struct stat st {};
   if (::stat((base + "/fd/0").c_str(), &st) != 0) return false;
   return stdin_inode == 0 || st.st_ino == stdin_inode;
+}
+
+// How many read system calls the process has made (syscr in /proc/<pid>/io); 0 if unreadable.
+uint64_t read_calls(pid_t pid) {
+  std::string io = read_small_file("/proc/" + std::to_string(pid) + "/io");
+  size_t at = io.find("syscr:");
+  if (at == std::string::npos) return 0;
+  return std::strtoull(io.c_str() + at + 6, nullptr, 10);
 }
 
 void append_children(const std::string& children_file, std::vector<pid_t>& children) {
@@ -158,6 +177,10 @@ ProcessTree walk_process_trees(std::span<const ProcessId> roots, ino_t stdin_ino
                          static_cast<double>(kTicksPerSecond);
     if (!stats.waiting_for_input && stat.state == 'S') {
       stats.waiting_for_input = blocked_reading_stdin(pid, stdin_inode);
+      if (stats.waiting_for_input) {
+        stats.stdin_reader = pid;
+        stats.stdin_reader_reads = read_calls(pid);
+      }
     }
     for (pid_t child : children_of(pid, stat.threads)) pending.push_back(child);
   }

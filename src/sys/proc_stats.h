@@ -47,7 +47,11 @@ struct ProcessTreeStats {
   int processes = 0;          // Live processes in the trees (the roots and their descendants).
   uint64_t rss_bytes = 0;     // Sum of resident set sizes (shared pages count once per process).
   double cpu_seconds = 0;     // User + system time, including reaped children of the trees.
-  bool waiting_for_input = false;  // Some process is blocked in read(0) on the job's stdin.
+  bool waiting_for_input = false;  // Some process is blocked reading the job's stdin.
+  // With waiting_for_input: that process, and how many read system calls it has made so far
+  // (/proc/<pid>/io). A change in either means it read something and came back for more.
+  pid_t stdin_reader = 0;
+  uint64_t stdin_reader_reads = 0;
 };
 
 /// Every live process of the trees rooted at `roots`, each once, and their totals.

@@ -91,8 +91,9 @@ std::string_view find_path_value(const std::vector<std::string>& env) {
 // The job's ends and the server's ends of its standard streams: three pipes, or a terminal
 // whose slave the child opens by path.
 struct ChildStdio {
-  Pipe in, out, err;
+  Pipe in, out, err;  // `err` is empty when stdout and stderr share `out`.
   std::optional<PseudoTerminal> terminal;
+  int stderr_write_end() const { return err.write_end ? err.write_end.get() : out.write_end.get(); }
 };
 
 base::Result<ChildStdio> make_stdio(const SpawnRequest& request) {
@@ -107,11 +108,13 @@ base::Result<ChildStdio> make_stdio(const SpawnRequest& request) {
   if (!made_in) return tl::unexpected(made_in.error());
   auto made_out = make_pipe();
   if (!made_out) return tl::unexpected(made_out.error());
-  auto made_err = make_pipe();
-  if (!made_err) return tl::unexpected(made_err.error());
   stdio.in = std::move(*made_in);
   stdio.out = std::move(*made_out);
-  stdio.err = std::move(*made_err);
+  if (request.streams == OutputStreams::kSeparate) {
+    auto made_err = make_pipe();
+    if (!made_err) return tl::unexpected(made_err.error());
+    stdio.err = std::move(*made_err);
+  }
   return stdio;
 }
 
@@ -178,7 +181,7 @@ base::Result<pid_t> start_with_posix_spawn(const SpawnRequest& request, ChildStd
     // dup2 clears close-on-exec on the target, so only these three fds reach the program.
     for (auto [fd, target] :
          {std::pair{stdio.in.read_end.get(), 0}, std::pair{stdio.out.write_end.get(), 1},
-          std::pair{stdio.err.write_end.get(), 2}}) {
+          std::pair{stdio.stderr_write_end(), 2}}) {
       if (auto r = check_spawn_call(::posix_spawn_file_actions_adddup2(actions, fd, target),
                                     "posix_spawn_file_actions_adddup2");
           !r) {
@@ -347,7 +350,7 @@ struct ChildPlan {
   } else {
     if (::setpgid(0, 0) != 0) fail_in_child(report_fd, ChildStep::kNewGroup, errno);
     if (!move_fd(stdio.in.read_end.get(), 0) || !move_fd(stdio.out.write_end.get(), 1) ||
-        !move_fd(stdio.err.write_end.get(), 2)) {
+        !move_fd(stdio.stderr_write_end(), 2)) {
       fail_in_child(report_fd, ChildStep::kRedirect, errno);
     }
   }
@@ -567,10 +570,11 @@ base::Result<SpawnedProcess> spawn_process(const SpawnRequest& request) {
 
   // Larger pipes mean fewer wake-ups for chatty jobs. Best effort: an unprivileged user may be over
   // the pipe-buffer quota, and the default size still works.
-  ::fcntl(stdio.out.read_end.get(), F_SETPIPE_SZ, 1 << 20);
-  ::fcntl(stdio.err.read_end.get(), F_SETPIPE_SZ, 1 << 20);
+  for (const Pipe* output : {&stdio.out, &stdio.err}) {
+    if (output->read_end) ::fcntl(output->read_end.get(), F_SETPIPE_SZ, 1 << 20);
+  }
   for (int fd : {stdio.in.write_end.get(), stdio.out.read_end.get(), stdio.err.read_end.get()}) {
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   }
   process.stdin_fd = std::move(stdio.in.write_end);
   process.stdout_fd = std::move(stdio.out.read_end);

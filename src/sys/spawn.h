@@ -42,6 +42,11 @@ struct SpawnConfinement {
   const sock_fprog* seccomp_filter = nullptr;
 };
 
+/// Where a child without a terminal writes stdout and stderr: one pipe for both (the order a
+/// terminal shows, since one pipe keeps the order of the writes), or a pipe each (which stream
+/// each byte came from is known, but not their order across the two).
+enum class OutputStreams { kMerged, kSeparate };
+
 struct SpawnRequest {
   // argv[0] is a path (absolute, or relative to cwd) or a bare name looked up on the PATH found in
   // `env` (falling back to the server's own PATH when `env` has none).
@@ -67,14 +72,16 @@ struct SpawnRequest {
   // the policy checked; `program` is its path, for messages. posix_spawn cannot execute a
   // descriptor, so such a child is started like a confined one (clone and exec). Not owned.
   int program_fd = -1;
+  // Without a terminal: kMerged makes fds 1 and 2 the same pipe (stderr_fd stays empty).
+  OutputStreams streams = OutputStreams::kSeparate;
 };
 
 struct SpawnedProcess {
-  pid_t pid = -1;            // Also the id of its process group (and of its session, with a pty).
-  base::UniqueFd pidfd;      // Readable once the process has exited; reap with reap_exited().
-  base::UniqueFd stdin_fd;   // Write end of the child's stdin (pipes only).
-  base::UniqueFd stdout_fd;  // Read end of the child's stdout (pipes only).
-  base::UniqueFd stderr_fd;  // Read end of the child's stderr (pipes only).
+  pid_t pid = -1;              // Also the id of its process group (and of its session, with a pty).
+  base::UniqueFd pidfd;        // Readable once the process has exited; reap with reap_exited().
+  base::UniqueFd stdin_fd;     // Write end of the child's stdin (pipes only).
+  base::UniqueFd stdout_fd;    // Read end of the child's stdout (pipes only).
+  base::UniqueFd stderr_fd;    // Read end of the child's stderr (separate pipes only).
   base::UniqueFd terminal_fd;  // The pseudo-terminal's master (terminal only): read and write.
 };
 

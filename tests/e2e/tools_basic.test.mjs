@@ -255,7 +255,7 @@ test('tail: last N lines, default 50, fewer lines than asked, no trailing newlin
 }));
 
 test('tail with a stream filter', withServer(async (srv) => {
-  const job = await srv.run({ argv: child('both') });
+  const job = await srv.run({ argv: child('both'), separate_streams: true });
   const err = await srv.call('tail', { job_id: job.job_id, stream: 'stderr' });
   assert.equal(err.output, 'err1\n');
   const out = await srv.call('tail', { job_id: job.job_id, stream: 'stdout', lines: 1 });

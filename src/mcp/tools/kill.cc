@@ -58,7 +58,7 @@ Tool make_kill_tool(const ToolLimits&) {
       "signal": {"type": "string", "enum": ["TERM", "INT", "HUP", "QUIT", "KILL", "USR1", "USR2"],
                  "description": "The signal to send first (default TERM)."},
       "grace_seconds": {"type": "number", "minimum": 0, "maximum": 300,
-                        "description": "Seconds before KILL follows if anything is left (default 5)."}
+                        "description": "Seconds before KILL follows if anything is left, 0 to 300 (default 5)."}
     },
     "required": ["job_id"],
     "additionalProperties": false

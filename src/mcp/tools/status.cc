@@ -7,7 +7,8 @@ namespace {
 boost::asio::awaitable<ToolOutcome> status(Json arguments, ToolContext& context) {
   auto job = find_job(context.jobs, arguments);
   if (!job) co_return ToolOutcome::fail(job.error().message);
-  co_return ToolOutcome::ok(job_status(**job, context.jobs, context.redactor));
+  co_return ToolOutcome::ok(
+      job_status(**job, context.jobs, context.redactor, context.limits.max_read_bytes));
 }
 
 }  // namespace
@@ -37,7 +38,9 @@ Tool make_status_tool(const ToolLimits&) {
       "and kill ends them. It is always current: no "
       "polling is needed for the server to notice an exit. output_bytes counts everything the "
       "job printed; dropped_bytes what was discarded from the middle to stay within the bound. "
-      "pty is true for a job that runs on a pseudo-terminal.";
+      "pty is true for a job that runs on a pseudo-terminal; separate_streams for one whose "
+      "stdout and stderr were captured apart. command, label and start_error are cut at "
+      "max_read_bytes.";
   tool.input_schema = Json{{"type", "object"},
                            {"properties", {{"job_id", job_id_schema()}}},
                            {"required", {"job_id"}},
@@ -61,6 +64,7 @@ Tool make_status_tool(const ToolLimits&) {
       "output_bytes": {"type": "integer"},
       "dropped_bytes": {"type": "integer"},
       "pty": {"type": "boolean"},
+      "separate_streams": {"type": "boolean"},
       "waiting_for_input": {"type": "boolean"},
       "rss_bytes": {"type": ["integer", "null"]},
       "cpu_seconds": {"type": ["number", "null"]},
@@ -68,8 +72,8 @@ Tool make_status_tool(const ToolLimits&) {
     },
     "required": ["job_id", "label", "command", "cwd", "status", "pid", "exit_code", "signal",
                  "started", "ended", "duration_seconds", "output_bytes", "dropped_bytes", "pty",
-                 "waiting_for_input", "rss_bytes", "cpu_seconds", "reason", "client", "session",
-                 "processes_left"]
+                 "separate_streams", "waiting_for_input", "rss_bytes", "cpu_seconds", "reason",
+                 "client", "session", "processes_left"]
   })json");
   output_schema["properties"]["reason"] = end_reason_schema();
   output_schema["properties"]["client"] = client_schema();

@@ -662,6 +662,17 @@ TEST_F(PolicySettingsTest, AllowedRootsAreRealPathsAndMustHoldTheWorkingDir) {
   EXPECT_TRUE(contains(message, "the list is empty")) << message;
 }
 
+TEST_F(PolicySettingsTest, WithoutAWorkingDirAServerStartedOutsideItsRootsUsesTheFirstRoot) {
+  // The test runs in the build directory, outside dir_.
+  fs::create_directories(dir_ / "a");
+  fs::create_directories(dir_ / "b");
+  const std::string roots = (dir_ / "a").string() + "," + (dir_ / "b").string();
+  EXPECT_EQ(load_ok({"--allowed-roots", roots}).working_dir, dir_ / "a");
+  // Started inside a root, it keeps its own directory.
+  const fs::path here = fs::canonical(fs::current_path());
+  EXPECT_EQ(load_ok({"--allowed-roots", roots + "," + here.string()}).working_dir, here);
+}
+
 TEST_F(PolicySettingsTest, AuditLogIsAFileInAnExistingDirectory) {
   EXPECT_EQ(load_ok({"--audit-log", (dir_ / "audit.jsonl").string()}).audit_log,
             dir_ / "audit.jsonl");
