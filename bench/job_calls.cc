@@ -1,5 +1,6 @@
 #include "job_calls.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "failure.h"
@@ -18,8 +19,8 @@ StartedJob execute(McpClient& client, std::string_view command) {
                     .sent = reply.sent};
 }
 
-JobStatus status(McpClient& client, std::string_view job_id) {
-  Reply reply = client.call_tool("status", Json{{"job_id", job_id}});
+JobStatus status(McpClient& client, std::string_view job_id, Clock::duration timeout) {
+  Reply reply = client.call_tool("status", Json{{"job_id", job_id}}, timeout);
   const Json& r = reply.result;
   check(r.contains("status") && r["status"].is_string() && r.contains("output_bytes") &&
             r["output_bytes"].is_number_unsigned() && r.contains("dropped_bytes") &&
@@ -38,7 +39,7 @@ JobStatus await_completion(McpClient& client, const StartedJob& job, const Compl
   const auto deadline = job.sent + wait.timeout;
   for (auto next_poll = Clock::now();; next_poll += wait.poll_interval) {
     if (wait.poll_interval > Clock::duration::zero()) std::this_thread::sleep_until(next_poll);
-    JobStatus now = status(client, job.id);
+    JobStatus now = status(client, job.id, wait.reply_timeout);
     if (now.status != "running") {
       check(now.status == "completed" && now.exit_code == 0,
             "job {} ({}) ended {} with exit code {} instead of completing", job.id, job.pid,
@@ -76,6 +77,15 @@ WaitResult parse_wait(const Reply& reply) {
 WaitResult wait_for_exit(McpClient& client, std::string_view job_id, std::chrono::seconds timeout) {
   return parse_wait(client.call_tool("wait", wait_arguments(job_id, timeout),
                                      timeout + McpClient::kDefaultTimeout));
+}
+
+uint64_t seq_output_bytes(uint64_t last) {
+  uint64_t total = 0;
+  for (uint64_t low = 1, digits = 1; low <= last; low *= 10, ++digits) {
+    uint64_t high = std::min(last, low * 10 - 1);
+    total += (high - low + 1) * (digits + 1);
+  }
+  return total;
 }
 
 }  // namespace bench

@@ -34,7 +34,8 @@ struct JobStatus {
 /// Starts `command` (run by the server through /bin/sh -c).
 StartedJob execute(McpClient& client, std::string_view command);
 
-JobStatus status(McpClient& client, std::string_view job_id);
+JobStatus status(McpClient& client, std::string_view job_id,
+                 Clock::duration timeout = McpClient::kDefaultTimeout);
 
 struct CompletionWait {
   // Output the job must have produced before it counts as done: the exit can be observed
@@ -45,6 +46,8 @@ struct CompletionWait {
   // server's time from the very work being measured.
   Clock::duration poll_interval = Clock::duration::zero();
   Clock::duration timeout = std::chrono::seconds(10);
+  // Longest wait for one status reply (a server under test may be slow to answer).
+  Clock::duration reply_timeout = McpClient::kDefaultTimeout;
 };
 
 /// Polls status until the job has completed with exit code 0 (and, if asked, printed all its
@@ -69,5 +72,8 @@ WaitResult parse_wait(const Reply& reply);
 /// Calls wait and blocks until it answers. The reply is expected within `timeout` plus a margin
 /// for the server's own drain of the job's pipes and the round trip.
 WaitResult wait_for_exit(McpClient& client, std::string_view job_id, std::chrono::seconds timeout);
+
+/// Bytes printed by `seq 1 last`: each number's digits plus a newline.
+uint64_t seq_output_bytes(uint64_t last);
 
 }  // namespace bench

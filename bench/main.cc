@@ -38,7 +38,7 @@ int run(const Options& options) {
   std::filesystem::path run_dir;
   try {
     run_dir = make_run_directory();
-    ScenarioContext context(options.server_path, options.scale, run_dir);
+    ScenarioContext context(options.server_path, options.scale, run_dir, options.before_path);
     fmt::print(stderr, "bench_driver: {} run of {} on {} CPUs; server logs in {}\n",
                options.quick ? "quick" : "full", options.server_path, info.cpus, run_dir.string());
     for (const Scenario* scenario : options.scenarios) {

@@ -13,6 +13,7 @@ namespace bench {
 
 struct Options {
   std::string server_path;                 // --server, default: the binary built beside us.
+  std::string before_path;                 // --before: an earlier build to compare with.
   std::vector<const Scenario*> scenarios;  // --only, default: all, in registry order.
   bool quick = false;                      // --quick
   Scale scale;

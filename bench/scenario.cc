@@ -30,8 +30,9 @@ Scale Scale::quick() {
 }
 
 ScenarioContext::ScenarioContext(std::string server_path, Scale scale,
-                                 std::filesystem::path run_dir)
+                                 std::filesystem::path run_dir, std::string before_path)
     : server_path_(std::move(server_path)),
+      before_path_(std::move(before_path)),
       scale_(scale),
       run_dir_(std::move(run_dir)),
       empty_config_(run_dir_ / "empty-config.toml") {
@@ -39,7 +40,7 @@ ScenarioContext::ScenarioContext(std::string server_path, Scale scale,
   unwrap(create_file(empty_config_), "creating the empty server config");
 }
 
-ServerLaunch ScenarioContext::server(std::string_view log_name,
+ServerLaunch ScenarioContext::launch(const std::string& path, std::string log_name,
                                      const ServerSettings& settings) const {
   std::vector<std::string> env;
   for (auto& entry : current_environment()) {
@@ -47,9 +48,19 @@ ServerLaunch ScenarioContext::server(std::string_view log_name,
   }
   env.push_back("MCP_BG_CONFIG=" + empty_config_.string());
   for (const auto& [name, value] : settings) env.push_back(fmt::format("{}={}", name, value));
-  return ServerLaunch{.path = server_path_,
-                      .env = std::move(env),
-                      .log_path = run_dir_ / fmt::format("{}.log", log_name)};
+  return ServerLaunch{
+      .path = path, .env = std::move(env), .log_path = run_dir_ / fmt::format("{}.log", log_name)};
+}
+
+ServerLaunch ScenarioContext::server(std::string_view log_name,
+                                     const ServerSettings& settings) const {
+  return launch(server_path_, std::string(log_name), settings);
+}
+
+std::optional<ServerLaunch> ScenarioContext::before_server(std::string_view log_name,
+                                                           const ServerSettings& settings) const {
+  if (before_path_.empty()) return std::nullopt;
+  return launch(before_path_, fmt::format("{}-before", log_name), settings);
 }
 
 std::filesystem::path ScenarioContext::scratch_dir(std::string_view name) const {
@@ -71,6 +82,9 @@ const std::vector<Scenario>& all_scenarios() {
       {"churn", "RSS, fds and zombies before and after 10,000 short jobs", run_churn},
       {"spawn-wait", "execute(true) + one wait until exited vs posix_spawn + waitpid",
        run_spawn_wait},
+      {"spawn-checked",
+       "spawn-wait with allowed_programs = sh: the checked file is executed by descriptor",
+       run_spawn_checked},
       {"waits", "500 pending waits: status latency, threads, idle CPU, shutdown answers all",
        run_waits},
       {"redaction", "reading 8 MiB of build log / secret-dense output, redaction on vs off",
@@ -78,6 +92,14 @@ const std::vector<Scenario>& all_scenarios() {
       {"http-load",
        "50 HTTP clients calling status while 10 short jobs run, vs the same clients on /healthz",
        run_http_load},
+      {"agent-cost",
+       "bytes and calls for an agent to learn the failing line of a 10,000-line test run, "
+       "default arguments (with --before: the earlier build too)",
+       run_agent_cost},
+      {"wait-cost",
+       "capturing seq 1 2000000 with 1 and 100 pending waits on the job vs none (with "
+       "--before: the earlier build too)",
+       run_wait_cost},
   };
   return scenarios;
 }

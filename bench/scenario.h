@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -48,7 +49,9 @@ using ServerSettings = std::vector<std::pair<std::string, std::string>>;
 /// What every scenario receives: the scale of the run and how to start a server.
 class ScenarioContext {
  public:
-  ScenarioContext(std::string server_path, Scale scale, std::filesystem::path run_dir);
+  /// `before_path`: an earlier build of the server to measure beside this one ("" for none).
+  ScenarioContext(std::string server_path, Scale scale, std::filesystem::path run_dir,
+                  std::string before_path = "");
 
   const Scale& scale() const { return scale_; }
 
@@ -58,11 +61,20 @@ class ScenarioContext {
   /// <run dir>/<log_name>.log.
   ServerLaunch server(std::string_view log_name, const ServerSettings& settings = {}) const;
 
+  /// The same for the earlier build given with --before, if one was (its log is
+  /// <log_name>-before.log). Scenarios that compare builds measure it in the same run.
+  std::optional<ServerLaunch> before_server(std::string_view log_name,
+                                            const ServerSettings& settings = {}) const;
+
   /// A new empty directory <run dir>/<name>, e.g. for a server's working_dir.
   std::filesystem::path scratch_dir(std::string_view name) const;
 
  private:
+  ServerLaunch launch(const std::string& path, std::string log_name,
+                      const ServerSettings& settings) const;
+
   std::string server_path_;
+  std::string before_path_;
   Scale scale_;
   std::filesystem::path run_dir_;
   std::filesystem::path empty_config_;
@@ -85,8 +97,11 @@ std::vector<Figure> run_capture(const ScenarioContext& context);
 std::vector<Figure> run_idle(const ScenarioContext& context);
 std::vector<Figure> run_churn(const ScenarioContext& context);
 std::vector<Figure> run_spawn_wait(const ScenarioContext& context);
+std::vector<Figure> run_spawn_checked(const ScenarioContext& context);
 std::vector<Figure> run_waits(const ScenarioContext& context);
 std::vector<Figure> run_redaction(const ScenarioContext& context);
 std::vector<Figure> run_http_load(const ScenarioContext& context);
+std::vector<Figure> run_agent_cost(const ScenarioContext& context);
+std::vector<Figure> run_wait_cost(const ScenarioContext& context);
 
 }  // namespace bench

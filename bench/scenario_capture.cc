@@ -36,16 +36,6 @@ struct Stream {
   uint64_t bytes;       // What it prints.
 };
 
-// Bytes printed by `seq 1 last`: each number's digits plus a newline.
-uint64_t seq_output_bytes(uint64_t last) {
-  uint64_t total = 0;
-  for (uint64_t low = 1, digits = 1; low <= last; low *= 10, ++digits) {
-    uint64_t high = std::min(last, low * 10 - 1);
-    total += (high - low + 1) * (digits + 1);
-  }
-  return total;
-}
-
 std::string size_label(uint64_t bytes) {
   if (bytes % (1ull << 30) == 0) return fmt::format("{}G", bytes >> 30);
   if (bytes % (1ull << 20) == 0) return fmt::format("{}M", bytes >> 20);

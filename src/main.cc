@@ -77,7 +77,8 @@ base::Result<std::shared_ptr<const policy::CommandPolicy>> build_command_policy(
        .denied_commands = config.denied_commands,
        .allowed_programs = config.allowed_programs,
        .shell = config.shell,
-       .allowed_roots = config.allowed_roots},
+       .allowed_roots = config.allowed_roots,
+       .allowed_loader_env = config.allowed_loader_env},
       config.working_dir, own_path != nullptr ? own_path : "/usr/local/bin:/usr/bin:/bin");
   if (!built) return tl::unexpected(built.error());
   return std::make_shared<const policy::CommandPolicy>(std::move(*built));

@@ -255,7 +255,8 @@ Setting directory_setting(Names names, std::string help) {
   return Setting{std::move(names),
                  "DIR",
                  std::move(help),
-                 "the server's current directory",
+                 "the server's current directory, or the first allowed_roots directory if that "
+                 "is outside them",
                  "an existing directory (a relative path in the config file is relative to the "
                  "file's directory)",
                  TomlForm::kStringOnly,
@@ -569,8 +570,9 @@ const std::vector<Setting>& settings() {
       directory_setting({"working_dir", "--working-dir", "MCP_BG_WORKING_DIR"},
                         "Directory a job runs in when `execute` names no cwd."),
       integer_setting({"max_jobs", "--max-jobs", "MCP_BG_MAX_JOBS"},
-                      "Jobs running at once; `execute` beyond this is refused.", &Config::max_jobs,
-                      1, 10000),
+                      "Jobs running at once; `execute` beyond this is queued (refused when "
+                      "queue is false or the queue is full).",
+                      &Config::max_jobs, 1, 10000),
       size_setting({"max_output_size", "--max-output-size", "MCP_BG_MAX_OUTPUT_SIZE"},
                    "Output bytes kept per job (the head and the most recent tail); the middle "
                    "beyond this is dropped and counted.",
@@ -587,8 +589,8 @@ const std::vector<Setting>& settings() {
       log_level_setting({"log_level", "--log-level", "MCP_BG_LOG_LEVEL"},
                         "Least severe log message that is written."),
       size_setting({"max_message_size", "--max-message-size", "MCP_BG_MAX_MESSAGE_SIZE"},
-                   "Largest JSON-RPC message accepted on stdio; a longer line is rejected and "
-                   "skipped.",
+                   "Largest JSON-RPC message accepted: on stdio a longer line is rejected and "
+                   "skipped, over HTTP a longer body is answered 413.",
                    &Config::max_message_size, kKiB, kGiB),
       size_setting({"max_read_bytes", "--max-read-bytes", "MCP_BG_MAX_READ_BYTES"},
                    "Most bytes one `output` read returns (the ceiling for its max_bytes).",
@@ -682,6 +684,12 @@ const std::vector<Setting>& settings() {
                           "Glob patterns (any case) of variables removed from what jobs inherit; "
                           "a job's own env may still set them.",
                           &Config::env_exclude, "glob patterns (* ? [...])"),
+      string_list_setting({"allowed_loader_env", "--allowed-loader-env",
+                           "MCP_BG_ALLOWED_LOADER_ENV"},
+                          "With allowed_programs set, jobs get no variable of the dynamic loader "
+                          "(LD_*, GCONV_PATH, ...: they load code into the program) from their "
+                          "env or the server's; these names are let through.",
+                          &Config::allowed_loader_env, "variable names"),
       // Scheduling.
       boolean_setting({"queue", "--queue", "MCP_BG_QUEUE"},
                       "Queue an `execute` beyond max_jobs (status queued) until a slot frees; "
@@ -1068,7 +1076,8 @@ std::string where_set(std::string_view key, const std::vector<CLI::Option*>& fla
 LoadOutcome load_config(const std::vector<std::string>& args, const Environment& env) {
   const std::vector<Setting>& table = settings();
 
-  CLI::App app{"An MCP server on stdio that runs shell commands as background jobs.",
+  CLI::App app{"An MCP server (stdio, or Streamable HTTP with --http) that runs shell commands "
+               "as background jobs.",
                std::string(kProgram)};
   app.get_formatter()->column_width(kHelpColumn);
   app.set_help_flag("-h,--help", "Print this help and exit.");
@@ -1164,23 +1173,29 @@ LoadOutcome load_config(const std::vector<std::string>& args, const Environment&
         where_set("http", flag_options, env, *file), config.http->host, kTokenEnv));
   }
 
+  auto inside_a_root = [&](const std::filesystem::path& directory) {
+    return std::any_of(
+        config.allowed_roots.begin(), config.allowed_roots.end(),
+        [&](const std::filesystem::path& root) { return base::path_inside(directory, root); });
+  };
   if (config.working_dir.empty()) {
     std::error_code error;
     auto cwd = std::filesystem::current_path(error);
     if (!error) cwd = std::filesystem::canonical(cwd, error);
-    if (error) {
+    if (error && config.allowed_roots.empty()) {
       return failure(fmt::format(
           "cannot determine the current directory, the default working_dir: {}; set --working-dir",
           error.message()));
     }
-    config.working_dir = std::move(cwd);
+    // Without a working_dir of its own, a server started outside its roots (a client starts it
+    // wherever it likes) runs jobs in the first root rather than refusing to start.
+    config.working_dir = !error && (config.allowed_roots.empty() || inside_a_root(cwd))
+                             ? std::move(cwd)
+                             : config.allowed_roots.front();
   }
   if (config.allowed_roots.empty()) {
     config.allowed_roots = {config.working_dir};
-  } else if (std::none_of(config.allowed_roots.begin(), config.allowed_roots.end(),
-                          [&](const std::filesystem::path& root) {
-                            return base::path_inside(config.working_dir, root);
-                          })) {
+  } else if (!inside_a_root(config.working_dir)) {
     // Every job without a cwd would be refused: say so at start-up instead.
     return failure(fmt::format(
         "working_dir {} is outside every allowed_roots directory ({}); add it to allowed_roots "

@@ -47,7 +47,7 @@ struct Config {
   // How often the eviction timer runs.
   std::chrono::milliseconds cleanup_interval = std::chrono::minutes(1);
   LogLevel log_level = LogLevel::kInfo;
-  // Largest JSON-RPC message accepted on stdio; a longer line is rejected and skipped.
+  // Largest JSON-RPC message accepted (a line on stdio, a request body over HTTP).
   uint64_t max_message_size = 4ull << 20;
   // Ceiling for `max_bytes` in `output` (and the most any read returns).
   uint64_t max_read_bytes = 1ull << 20;
@@ -97,6 +97,8 @@ struct Config {
   EnvPolicy env_policy = EnvPolicy::kInherit;
   // Glob patterns (any case) of variable names removed from what jobs inherit.
   std::vector<std::string> env_exclude = default_env_exclude();
+  // Loader variables (LD_*, GCONV_PATH...) jobs may still carry while allowed_programs is set.
+  std::vector<std::string> allowed_loader_env;
 
   // ---- Scheduling under load.
   // True: `execute` beyond max_jobs queues the job; false: it is refused.

@@ -104,6 +104,11 @@ class Counted {
   std::weak_ptr<int> alive_;
 };
 
+// Whether the server reads this request's body: only POST /mcp carries a message.
+bool takes_body(const bhttp::request_header<>& header) {
+  return header.method() == bhttp::verb::post && path_of(header.target()) == "/mcp";
+}
+
 }  // namespace
 
 struct HttpServer::Request {
@@ -138,6 +143,37 @@ HttpServer::Response error_response(bhttp::status status, int code, std::string 
                                     const Json& id = nullptr) {
   return HttpServer::Response{.status = status,
                               .body = mcp::serialize(mcp::make_error(id, code, std::move(message)))};
+}
+
+// A path this server does not serve, whoever asks (with a token configured or not). The clients
+// that ask are OAuth clients probing for discovery and registration documents after a 401
+// (`/.well-known/oauth-protected-resource`, `/register`, ...): they read a 404 as "none here",
+// and parse the body of a failed registration as an OAuth error (RFC 6749 section 5.2, RFC 7591
+// section 3.2.2), so the body takes that shape and its description is what such a client shows.
+HttpServer::Response not_the_servers_path() {
+  Json body{{"error", "not_found"},
+            {"error_description",
+             "not found: this server serves MCP at /mcp and has no OAuth endpoints; when it asks "
+             "for a token, send the one its operator configured as the header 'Authorization: "
+             "Bearer <token>'"}};
+  return HttpServer::Response{.status = bhttp::status::not_found, .body = mcp::serialize(body)};
+}
+
+// One line per request: enough to follow a client's traffic, never a body or a header that may
+// carry a secret. The client's session header is logged only if it is a session id at all (it
+// may be 16 KB of junk).
+void log_request(const bhttp::request_header<>& request, const HttpServer::Response& response,
+                 std::chrono::steady_clock::time_point began) {
+  std::string_view claimed = request[kSessionHeader];
+  std::string_view session = !response.session_id.empty() ? std::string_view(response.session_id)
+                             : is_session_id(claimed)     ? claimed
+                             : claimed.empty()            ? std::string_view("-")
+                                                          : std::string_view("(invalid)");
+  spdlog::info(
+      "http: {} {} {} {:.1f} ms session={}", std::string_view(request.method_string()),
+      path_of(request.target()), static_cast<int>(response.status),
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count(),
+      session);
 }
 
 }  // namespace
@@ -243,23 +279,44 @@ asio::awaitable<void> HttpServer::serve_connection(tcp::socket socket) {
     first = false;
     auto [header_ec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, parser, kAsTuple);
     if (alive.expired()) co_return;
-    Response early;
-    bool answer_early = false;
     if (header_ec == bhttp::error::header_limit) {
-      early = Response{.status = bhttp::status::request_header_fields_too_large};
-      answer_early = true;
-    } else if (header_ec == bhttp::error::body_limit) {
-      // Beast checks Content-Length against the limit as it completes the header, and fails
-      // before the parser counts the header as done: content_length() may not be asked then
-      // (a Beast assertion), so the size is quoted from the header field itself.
-      std::string_view declared = parser.get()[bhttp::field::content_length];
-      early = error_response(bhttp::status::payload_too_large, mcp::error_code::kInvalidRequest,
-                             fmt::format("the body of {} bytes exceeds the limit of {} bytes "
-                                         "(max_message_size)",
-                                         declared, settings_.max_body_size));
-      answer_early = true;
-    } else if (header_ec) {
-      break;  // closed, timed out, or not HTTP
+      // No header to judge: answered, and the connection ends.
+      Response too_large{.status = bhttp::status::request_header_fields_too_large};
+      bool written =
+          co_await write_response(stream, buffer, parser.get().version(), false, too_large);
+      if (alive.expired()) co_return;
+      if (written) co_await linger(stream);
+      co_return;
+    }
+    // Beast checks Content-Length against the body limit as it completes the header: the header
+    // is whole then too.
+    bool declared_too_large = header_ec == bhttp::error::body_limit;
+    if (header_ec && !declared_too_large) break;  // closed, timed out, or not HTTP
+
+    // Everything the header can decide is decided before a byte of the body is read: a caller
+    // without the token, from a foreign page, with a body where the server takes none, or for a
+    // path that is not the server's, never makes it hold a body (4 MiB each, on every connection
+    // a client may open, was the attack).
+    const auto& header = parser.get();
+    Response early;
+    bool answer_early = true;
+    if (Verdict verdict = guard_.check(header); !verdict.serve()) {
+      early = Response{.status = *verdict.status,
+                       .body = std::move(verdict.body),
+                       .headers = std::move(verdict.headers)};
+    } else if (declared_too_large) {
+      // content_length() may not be asked here (a Beast assertion: the parser does not count
+      // the header as done), so the size is quoted from the header field itself.
+      early = error_response(
+          bhttp::status::payload_too_large, mcp::error_code::kInvalidRequest,
+          fmt::format("the body of {} bytes exceeds the limit of {} bytes "
+                      "(max_message_size)",
+                      header[bhttp::field::content_length], settings_.max_body_size));
+    } else if (!parser.is_done() && !takes_body(header)) {
+      // Only POST /mcp reads a body; any other request is answered from its header alone.
+      early = handle(Request{bhttp::request<bhttp::string_body>(bhttp::request_header<>(header))});
+    } else {
+      answer_early = false;
     }
     if (!answer_early) {
       stream.expires_after(settings_.body_timeout);
@@ -278,14 +335,24 @@ asio::awaitable<void> HttpServer::serve_connection(tcp::socket socket) {
 
     unsigned version = parser.get().version();
     if (answer_early) {
-      // The body was not read: the connection cannot go on. The client may still be sending
-      // the body we refused. Closing with unread bytes makes the kernel send a reset, which can
-      // destroy the response before the client reads it: so stop sending, and read what still
-      // comes (bounded) before closing.
-      bool written = co_await write_response(stream, buffer, version, false, early);
+      stream.expires_never();  // what is written next has its own bound
+      auto began = std::chrono::steady_clock::now();
+      for (auto& cors : guard_.cors_headers(parser.get())) early.headers.push_back(std::move(cors));
+      bool body_unread = !parser.is_done();
+      bool keep_alive = !body_unread && parser.get().keep_alive();
+      bool written = co_await write_response(stream, buffer, version, keep_alive, early);
       if (alive.expired()) co_return;
-      if (written) co_await linger(stream);
-      co_return;
+      log_request(parser.get(), early, began);
+      if (body_unread) {
+        // The connection cannot go on, and the client may still be sending the body. Closing
+        // with unread bytes makes the kernel send a reset, which can destroy the response
+        // before the client reads it: so stop sending, and read what still comes (bounded,
+        // into a small buffer that is thrown away) before closing.
+        if (written) co_await linger(stream);
+        co_return;
+      }
+      if (!written || !keep_alive || stopped_) break;
+      continue;
     }
     Request request{parser.release()};
     bool keep_alive = request.message.keep_alive();
@@ -295,22 +362,9 @@ asio::awaitable<void> HttpServer::serve_connection(tcp::socket socket) {
     for (auto& header : guard_.cors_headers(request.message)) {
       response.headers.push_back(std::move(header));
     }
-    // The client's header is logged only if it is a session id at all (it may be 16 KB of junk).
-    std::string_view claimed = request.message[kSessionHeader];
-    std::string session(!response.session_id.empty() ? std::string_view(response.session_id)
-                        : is_session_id(claimed)     ? claimed
-                        : claimed.empty()            ? std::string_view()
-                                                     : std::string_view("(invalid)"));
     bool usable = co_await write_response(stream, buffer, version, keep_alive, response);
     if (alive.expired()) co_return;
-    // One line per request: enough to follow a client's traffic, never a body or a header
-    // that may carry a secret.
-    spdlog::info("http: {} {} {} {:.1f} ms session={}",
-                 std::string_view(request.message.method_string()),
-                 path_of(request.message.target()), static_cast<int>(response.status),
-                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began)
-                     .count(),
-                 session.empty() ? "-" : session);
+    log_request(request.message, response, began);
     if (!usable || !keep_alive || stopped_) break;
   }
   boost::system::error_code ignored;
@@ -484,13 +538,8 @@ asio::awaitable<HttpServer::Wake> HttpServer::await_news(beast::tcp_stream& stre
 }
 
 HttpServer::Response HttpServer::handle(const Request& request) {
+  // The guard has passed the request already (serve_connection asks it on the header).
   const auto& message = request.message;
-  Verdict verdict = guard_.check(message);
-  if (!verdict.serve()) {
-    return Response{.status = *verdict.status,
-                    .body = std::move(verdict.body),
-                    .headers = std::move(verdict.headers)};
-  }
   std::string_view path = path_of(message.target());
   if (path == "/healthz") {
     if (message.method() != bhttp::verb::get) {
@@ -504,10 +553,7 @@ HttpServer::Response HttpServer::handle(const Request& request) {
     }
     return metrics();
   }
-  if (path != "/mcp") {
-    return error_response(bhttp::status::not_found, mcp::error_code::kInvalidRequest,
-                          "not found: MCP is at /mcp");
-  }
+  if (path != "/mcp") return not_the_servers_path();
   switch (message.method()) {
     case bhttp::verb::post:
       return post_mcp(request);

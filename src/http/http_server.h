@@ -12,8 +12,9 @@
 ///   GET    /healthz  {status, version, uptime_seconds, jobs_running, jobs_queued}
 ///   GET    /metrics  Prometheus text (observe::Metrics), when main passed one
 ///
-/// Every request passes the RequestGuard first (Host and Origin allow-lists, the bearer token,
-/// CORS; see request_guard.h). While a request waits for its answer the connection watches for
+/// Every request passes the RequestGuard first, on its header alone (Host and Origin allow-lists,
+/// the bearer token, CORS; see request_guard.h); only a POST /mcp it lets through has its body
+/// read, and any other path is 404 for everyone. While a request waits for its answer the connection watches for
 /// the client leaving: a modern request is then cancelled (the specification's signal), a legacy
 /// one forgotten. Bounds: body size (413), header read time, idle time between requests,
 /// connections, sessions and SSE streams per session at once.

@@ -47,6 +47,12 @@ Verdict refuse(bhttp::status status, std::string message, HeaderList headers = {
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
+// The paths that answer with something worth a token: MCP itself and the metrics. /healthz is for
+// load balancers and shows only counts. Any other path is 404 for everyone, token or not: asking
+// for one there protects nothing, and OAuth clients probing for discovery documents after a 401
+// would read the 401 as "this server does OAuth" and fail in ways that hide the server's message.
+bool needs_token(std::string_view path) { return path == "/mcp" || path == "/metrics"; }
+
 }  // namespace
 
 RequestGuard::RequestGuard(const GuardSettings& settings, std::string_view bind_host)
@@ -79,6 +85,16 @@ bool RequestGuard::cors_origin(std::string_view origin_header) const {
 }
 
 Verdict RequestGuard::check(const bhttp::request_header<>& request) const {
+  // One Host and at most one Origin (RFC 9112 section 3.2, RFC 6454 section 7.3): with two, the
+  // check below and whatever reads the request later could each take a different one.
+  if (request.count(bhttp::field::host) > 1 || request.count(bhttp::field::origin) > 1) {
+    return refuse(bhttp::status::bad_request,
+                  "bad request: the Host and Origin headers may each appear only once");
+  }
+  if (request.version() >= 11 && request.find(bhttp::field::host) == request.end()) {
+    return refuse(bhttp::status::bad_request,
+                  "bad request: an HTTP/1.1 request must carry a Host header");
+  }
   // Against DNS rebinding: a page on another site that resolved its name to this machine still
   // sends its own name as Host and its own origin as Origin.
   if (!host_allowed(request[bhttp::field::host])) {
@@ -114,8 +130,7 @@ Verdict RequestGuard::check(const bhttp::request_header<>& request) const {
                     {"Access-Control-Allow-Headers", std::string(kAllowedHeaders)},
                     {"Access-Control-Max-Age", std::string(kPreflightMaxAge)}}};
   }
-  // /healthz is for load balancers and shows only counts: it needs no token.
-  if (token_digest_ && path_of(request.target()) != "/healthz") {
+  if (token_digest_ && needs_token(path_of(request.target()))) {
     return check_token(request[bhttp::field::authorization]);
   }
   return {};

@@ -1,17 +1,21 @@
 #pragma once
-/// Whether an HTTP request may be served at all, decided from its header before anything reads
-/// its body as MCP, and which CORS headers its response carries. The HTTP server asks it first
+/// Whether an HTTP request may be served at all, decided from its header before a byte of its
+/// body is read, and which CORS headers its response carries. The HTTP server asks it first
 /// for every request; it knows nothing of sessions or MCP.
 ///
-///   1. Host must name this server, and Origin (when a browser sends one) must be a page of this
+///   1. Exactly one Host (HTTP/1.1) and at most one Origin: else 400 (RFC 9112 section 3.2).
+///   2. Host must name this server, and Origin (when a browser sends one) must be a page of this
 ///      server or an origin the operator listed for CORS: anything else is 403, against DNS
 ///      rebinding (the MCP specification requires servers to validate Origin).
-///   2. A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) from a listed
+///   3. A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) from a listed
 ///      origin is answered here, 204, without the token: browsers never send it on a preflight.
-///   3. With an auth token configured, every other request but GET /healthz needs
-///      `Authorization: Bearer TOKEN`: missing or wrong is 401 with `WWW-Authenticate: Bearer`.
-///      The token is compared in constant time (SHA-256 digests, CRYPTO_memcmp) and never
-///      appears in anything the guard returns.
+///   4. With an auth token configured, requests for /mcp and /metrics need
+///      `Authorization: Bearer TOKEN`: missing or wrong is 401 with `WWW-Authenticate: Bearer`
+///      (RFC 6750). /healthz needs none, and neither does a path the server does not serve (404
+///      for everyone). The token is compared in constant time (SHA-256 digests, CRYPTO_memcmp)
+///      and never appears in anything the guard returns.
+///
+/// The HTTP server asks it as soon as a request's header is read, before any of the body.
 
 #include <array>
 #include <optional>
@@ -39,12 +43,12 @@ struct GuardSettings {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
-/// The guard's answer: serve the request, or answer it with `status` and `body` (403, 401, or
-/// 204 to a preflight). `headers` go on the response the guard answers with (WWW-Authenticate,
+/// The guard's answer: serve the request, or answer it with `status` and `body` (400, 403, 401,
+/// or 204 to a preflight). `headers` go on the response the guard answers with (WWW-Authenticate,
 /// the preflight's Access-Control-Allow-*); a served response gets cors_headers() instead.
 struct Verdict {
   std::optional<boost::beast::http::status> status;  // unset: serve the request
-  std::string body;  // a JSON-RPC error with id null, for 401 and 403; empty for 204
+  std::string body;  // a JSON-RPC error with id null, for 400, 401 and 403; empty for 204
   HeaderList headers;
   bool serve() const { return !status.has_value(); }
 };

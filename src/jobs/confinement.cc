@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sys/landlock.h"
+#include "sys/metadata_filter.h"
 
 namespace jobs {
 namespace {
@@ -124,6 +125,8 @@ base::Result<PreparedConfinement> Confinement::prepare(const std::string& job_id
     auto fd = ruleset(confinement.sandbox, confinement.network);
     if (!fd) return tl::unexpected(fd.error());
     spawn.landlock_ruleset_fd = *fd;
+    // What Landlock cannot see: extended attributes (see sys/metadata_filter.h).
+    if (confinement.sandbox) spawn.seccomp_filter = &sys::metadata_filter();
     needed = true;
   }
   if (limits.processes > 0) {

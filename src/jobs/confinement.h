@@ -71,6 +71,12 @@ class Confinement {
   /// refusal (base::deny) naming the argument, the setting and the server's value.
   base::Result<JobConfinement> effective(const ConfinementOverride& request) const;
 
+  /// The server's directory of job cgroups, once one has been made (for the watchdog).
+  std::optional<std::filesystem::path> cgroup_dir() const {
+    if (!pids_) return std::nullopt;
+    return pids_->dir();
+  }
+
   /// What the job `job_id` needs to start confined as `confinement`.
   base::Result<PreparedConfinement> prepare(const std::string& job_id,
                                             const JobConfinement& confinement);

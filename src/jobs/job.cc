@@ -19,6 +19,7 @@
 
 #include "base/uuid.h"
 #include "sys/spawn.h"
+#include "sys/watchdog.h"
 
 namespace jobs {
 namespace {
@@ -79,7 +80,8 @@ Job::Job(PrivateTag, const asio::any_io_executor& executor, JobSpec spec, JobLim
       escalation_(executor),
       time_limit_(executor),
       memory_watch_(executor),
-      changed_(executor, std::chrono::steady_clock::time_point::max()) {}
+      changed_(executor, std::chrono::steady_clock::time_point::max()),
+      output_arrived_(executor, std::chrono::steady_clock::time_point::max()) {}
 
 base::Result<std::shared_ptr<Job>> Job::start(const asio::any_io_executor& executor, JobSpec spec,
                                               JobLimits limits, Events events) {
@@ -113,13 +115,28 @@ void Job::fail_to_start(std::string why) {
 base::Result<void> Job::launch(std::optional<sys::SpawnConfinement> confinement,
                                std::unique_ptr<sys::JobCgroup> cgroup) {
   if (!queued()) return base::fail("the job has already been started");
+  // Every process of the job inherits its id (unless it clears its environment): how an orphan
+  // of the job is told from another job's, and how the watchdog finds the job's processes should
+  // the server die. Ours wins over any the job's env or the server's own environment carries.
+  std::string mark = fmt::format("{}={}", sys::kJobIdVariable, id_);
+  std::erase_if(spec_.env, [](const std::string& entry) {
+    return entry.starts_with(sys::kJobIdVariable) && entry.size() > sys::kJobIdVariable.size() &&
+           entry[sys::kJobIdVariable.size()] == '=';
+  });
+  spec_.env.push_back(std::move(mark));
   sys::SpawnRequest request{.argv = spec_.argv,
                             .cwd = spec_.cwd,
                             .env = spec_.env,
                             .terminal = spec_.terminal,
                             .confinement = confinement,
-                            .program = spec_.program};
+                            .program = spec_.program,
+                            .cwd_fd = spec_.cwd_fd.get(),
+                            .program_fd = spec_.program_fd.get(),
+                            .streams = spec_.streams};
   auto process = sys::spawn_process(request);
+  // Started (or failed for good): what the policy checked is no longer needed open.
+  spec_.cwd_fd.reset();
+  spec_.program_fd.reset();
   if (!process) return tl::unexpected(process.error());
   // Only the job's first process joins; the rest are its descendants, counted by the kernel.
   if (cgroup) cgroup->close_join_fd();
@@ -128,8 +145,13 @@ base::Result<void> Job::launch(std::optional<sys::SpawnConfinement> confinement,
   struct stat stdin_stat {};
   if (process->terminal_fd) {
     stdin_inode = sys::terminal_slave_inode(process->terminal_fd.get());
-  } else if (::fstat(process->stdin_fd.get(), &stdin_stat) == 0) {
-    stdin_inode = stdin_stat.st_ino;
+    stdout_inode_ = stdin_inode;
+  } else {
+    if (::fstat(process->stdin_fd.get(), &stdin_stat) == 0) stdin_inode = stdin_stat.st_ino;
+    // A pipe's two ends are one inode: what the job writes to is what the server reads.
+    struct stat out_stat {};
+    if (::fstat(process->stdout_fd.get(), &out_stat) == 0) stdout_inode_ = out_stat.st_ino;
+    if (::fstat(process->stderr_fd.get(), &out_stat) == 0) stderr_inode_ = out_stat.st_ino;
   }
   if (process->terminal_fd) {
     // One master serves both directions. The input side gets a descriptor of its own so that the
@@ -157,6 +179,7 @@ base::Result<void> Job::launch(std::optional<sys::SpawnConfinement> confinement,
   stdin_inode_ = stdin_inode;
   stdin_pipe_.assign(process->stdin_fd.release());
   cgroup_ = std::move(cgroup);
+  processes_.started(pid_, cgroup_.get());
 
   auto self = shared_from_this();
   asio::co_spawn(executor_, watch_exit(self), asio::detached);
@@ -173,32 +196,56 @@ base::Result<void> Job::launch(std::optional<sys::SpawnConfinement> confinement,
 // loops: wait only right after seeing "not ready yet" in the same handler, with no other handler
 // (and so no epoll_wait) running in between.
 
+Job::ReadOutcome Job::read_available(asio::posix::stream_descriptor& pipe, Stream stream,
+                                     int max_reads) {
+  ReadOutcome outcome;
+  for (int i = 0; i < max_reads && pipe.is_open(); ++i) {
+    ssize_t n = ::read(pipe.native_handle(), g_read_buffer.data(), g_read_buffer.size());
+    if (n > 0) {
+      output_.append(stream, std::string_view(g_read_buffer.data(), static_cast<size_t>(n)));
+      outcome.appended = true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    // EOF: every process holding the write end has closed it; or a read error, which ends
+    // the stream just the same. A terminal's master reports EOF as EIO, once the last
+    // descriptor of its slave is closed; what the job wrote before that is read first.
+    outcome.next = (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? ReadOutcome::kWait
+                                                                        : ReadOutcome::kEnd;
+    break;
+  }
+  // Only the waiters that look at output are woken by it (a wait for the exit alone costs
+  // nothing per chunk), and only if there are any: then this is one integer test per batch.
+  if (outcome.appended && output_watchers_ > 0) output_arrived_.cancel();
+  return outcome;
+}
+
+bool Job::read_output_now() {
+  bool all_read = true;
+  for (auto [pipe, stream] :
+       {std::pair{&stdout_pipe_, Stream::kStdout}, std::pair{&stderr_pipe_, Stream::kStderr}}) {
+    // An end of output is left to the pump, which sees it again (EOF and EIO stay).
+    if (pipe->is_open() &&
+        read_available(*pipe, stream, kReadsPerWakeup).next == ReadOutcome::kMore) {
+      all_read = false;
+    }
+  }
+  return all_read;
+}
+
 asio::awaitable<void> Job::pump_output(std::shared_ptr<Job> self,
                                        asio::posix::stream_descriptor& pipe, Stream stream) {
   for (;;) {
-    enum class Next { kWait, kYield, kEnd } next = Next::kYield;
-    for (int i = 0; i < kReadsPerWakeup && pipe.is_open(); ++i) {
-      ssize_t n = ::read(pipe.native_handle(), g_read_buffer.data(), g_read_buffer.size());
-      if (n > 0) {
-        self->output_.append(stream, std::string_view(g_read_buffer.data(), static_cast<size_t>(n)));
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      // EOF: every process holding the write end has closed it; or a read error, which ends
-      // the stream just the same. A terminal's master reports EOF as EIO, once the last
-      // descriptor of its slave is closed; what the job wrote before that is read first.
-      next = (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? Next::kWait : Next::kEnd;
-      break;
-    }
+    auto next = self->read_available(pipe, stream, kReadsPerWakeup).next;
     if (!pipe.is_open()) co_return;  // closed by close(): the job is being discarded
-    self->notify_change();
-    if (next == Next::kEnd) {
+    if (next == ReadOutcome::kEnd) {
       boost::system::error_code ignored;
       pipe.close(ignored);
+      self->notify_change();
       if (!self->output_open() && self->events_.output_closed) self->events_.output_closed(*self);
       co_return;
     }
-    if (next == Next::kYield) {
+    if (next == ReadOutcome::kMore) {
       // More is waiting: let other jobs and requests run, then read again without waiting.
       co_await asio::post(self->executor_, asio::use_awaitable);
       continue;
@@ -235,8 +282,9 @@ void Job::on_exit(const sys::ExitInfo& exit) {
   exit_ = exit;
   ended_ = base::WallClock::now();
   ended_steady_ = std::chrono::steady_clock::now();
-  time_limit_.cancel();
-  memory_watch_.cancel();
+  // The time limit and the memory watch stay: they go on for processes the job left behind,
+  // and end by themselves once none is left.
+  processes_.main_reaped();
   // The first cause wins: a job killed for its memory failed, whatever was asked of it later.
   bool over_memory = end_reason_ == EndReason::kMemoryLimit;
   if (timed_out_ && !over_memory) {
@@ -260,40 +308,59 @@ void Job::on_exit(const sys::ExitInfo& exit) {
 Job::SignalResult Job::kill(int sig, std::chrono::milliseconds grace) {
   // No process, no group: never signal pid -1 or 0 (which would reach everything we may signal).
   if (!has_started()) return SignalResult::kAlreadyTerminated;
+  refresh_processes();
   if (!running()) {
-    // The main process is gone, but processes it left behind still hold its output: they are
-    // still this job's, and the group id cannot have been reused while they live. Those in its
-    // cgroup are the job's whatever they did.
-    if (output_open()) (void)sys::signal_group(pid_, sig);
-    if (cgroup_) cgroup_->signal_all(sig);
-    return SignalResult::kAlreadyTerminated;
+    // The main process is gone, but what it left behind is still the job's: each process found
+    // is signalled by pidfd. Should no walk find the process holding its output open, that open
+    // output still proves the group is the job's own.
+    if (processes_.left() == 0) {
+      if (output_open()) (void)sys::signal_group(pid_, sig);
+      if (cgroup_) cgroup_->signal_all(sig);
+      return SignalResult::kAlreadyTerminated;
+    }
+  } else {
+    stop_requested_ = true;
   }
-  stop_requested_ = true;
-  signal_all(sig);
   escalation_.cancel();
-  if (sig != SIGKILL) {
+  if (sig == SIGKILL) {
+    kill_everything();
+  } else {
+    processes_.signal(sig);
     escalation_.expires_after(grace);
     escalation_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (ec) return;  // re-armed by a later kill, or the job was discarded
       // While the main process is unreaped its pid is still our group's id; afterwards only open
-      // output pipes prove that something of the group is left.
-      if (self->running() || self->output_open()) (void)sys::signal_group(self->pid_, SIGKILL);
-      if (self->cgroup_) self->cgroup_->signal_all(SIGKILL);
+      // output pipes prove that something of the group is left, beyond what a walk finds.
+      if (!self->running() && self->output_open()) (void)sys::signal_group(self->pid_, SIGKILL);
+      self->kill_everything();
     });
   }
   return SignalResult::kSignalled;
 }
 
-void Job::signal_all(int sig) {
-  if (auto sent = sys::signal_group(pid_, sig); !sent) {
-    spdlog::warn("job {}: {}", id_, sent.error().message);
-  }
-  if (cgroup_) cgroup_->signal_all(sig);
+void Job::refresh_processes(std::chrono::milliseconds orphans_max_age) const {
+  if (!has_started()) return;
+  if (events_.collect_orphans) events_.collect_orphans(orphans_max_age);
+  last_stats_ = processes_.refresh(stdin_inode_);
+  if (!stdin_pipe_.is_open()) last_stats_->waiting_for_input = false;
+  last_stats_at_ = std::chrono::steady_clock::now();
+}
+
+void Job::kill_everything() {
+  int killed = processes_.kill_all([this] {
+    if (events_.collect_orphans) events_.collect_orphans({});
+  });
+  if (killed > 0) spdlog::debug("job {}: KILLed {} process(es)", id_, killed);
+  last_stats_.reset();
+}
+
+bool Job::owns_stream(ino_t inode) const {
+  return inode != 0 && (inode == stdin_inode_ || inode == stdout_inode_ || inode == stderr_inode_);
 }
 
 uint64_t Job::memory_in_use() const {
-  if (!cgroup_) return sys::process_tree_stats(pid_, stdin_inode_).rss_bytes;
-  return sys::resident_bytes(cgroup_->pids());
+  refresh_processes(kStatsReuse);
+  return last_stats_ ? last_stats_->rss_bytes : 0;
 }
 
 void Job::set_memory_limit(uint64_t limit_bytes, std::chrono::milliseconds interval) {
@@ -304,7 +371,7 @@ void Job::watch_memory(uint64_t limit_bytes, std::chrono::milliseconds interval)
   memory_watch_.expires_after(interval);
   memory_watch_.async_wait([self = shared_from_this(), limit_bytes,
                             interval](boost::system::error_code ec) {
-    if (ec || !self->running()) return;
+    if (ec || !self->holds_processes()) return;
     uint64_t in_use = self->memory_in_use();
     if (in_use <= limit_bytes) {
       self->watch_memory(limit_bytes, interval);
@@ -315,35 +382,35 @@ void Job::watch_memory(uint64_t limit_bytes, std::chrono::milliseconds interval)
                  in_use, limit_bytes);
     if (!self->stop_requested_ && !self->timed_out_) self->end_reason_ = EndReason::kMemoryLimit;
     self->escalation_.cancel();
-    self->signal_all(SIGKILL);
+    self->kill_everything();
   });
 }
 
 bool Job::remove_cgroup_if_empty() {
   if (!cgroup_) return true;
   if (!cgroup_->remove()) return false;
+  processes_.forget_cgroup();
   cgroup_.reset();
   return true;
 }
 
-std::optional<sys::ProcessTreeStats> Job::tree_stats() const {
-  if (!running()) return std::nullopt;
+std::optional<sys::ProcessTreeStats> Job::tree_stats(std::chrono::milliseconds max_age) const {
+  if (!holds_processes()) return std::nullopt;
   auto now = std::chrono::steady_clock::now();
-  if (last_stats_ && now - last_stats_at_ < kStatsReuse) return last_stats_;
-  auto stats = sys::process_tree_stats(pid_, stdin_inode_);
-  // Input cannot be awaited from a stdin the server has closed.
-  if (!stdin_pipe_.is_open()) stats.waiting_for_input = false;
-  last_stats_ = stats;
-  last_stats_at_ = now;
-  return stats;
+  if (last_stats_ && now - last_stats_at_ < max_age) return last_stats_;
+  refresh_processes(max_age);
+  // Nothing is left of a job whose main process has exited: no figures, as before it started.
+  if (!holds_processes()) return std::nullopt;
+  return last_stats_;
 }
 
 void Job::set_time_limit(std::chrono::milliseconds limit, std::chrono::milliseconds grace) {
   time_limit_.expires_after(limit);
   time_limit_.async_wait([self = shared_from_this(), grace](boost::system::error_code ec) {
-    if (ec || !self->running()) return;
+    if (ec || !self->holds_processes()) return;
     spdlog::info("job {}: time limit reached; stopping it", self->id_);
-    self->timed_out_ = true;
+    // The status is final once the main process has exited: only what it left is stopped.
+    if (self->running()) self->timed_out_ = true;
     self->kill(SIGTERM, grace);
   });
 }
@@ -404,19 +471,36 @@ asio::awaitable<void> Job::drain_stdin(std::shared_ptr<Job> self) {
   self->stdin_writer_active_ = false;
 }
 
-asio::awaitable<bool> Job::wait_for_change(std::chrono::steady_clock::time_point deadline) {
+asio::awaitable<bool> Job::wait_for_change(std::chrono::steady_clock::time_point deadline,
+                                           Wake wake) {
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer timer(executor_, deadline);
-  auto outcome = co_await (changed_.async_wait(kAsTuple) || timer.async_wait(kAsTuple));
+  bool woken = false;
+  if (wake == Wake::kOnOutputToo) {
+    // Counted while waiting, so that the pump wakes anyone only when someone looks at output.
+    ++output_watchers_;
+    struct Uncount {
+      int& count;
+      ~Uncount() { --count; }
+    } uncount{output_watchers_};
+    auto outcome = co_await (changed_.async_wait(kAsTuple) ||
+                             output_arrived_.async_wait(kAsTuple) || timer.async_wait(kAsTuple));
+    woken = outcome.index() != 2;
+  } else {
+    auto outcome = co_await (changed_.async_wait(kAsTuple) || timer.async_wait(kAsTuple));
+    woken = outcome.index() == 0;
+  }
   // A cancelled request (notifications/cancelled) ends here too: let the caller unwind.
   auto state = co_await asio::this_coro::cancellation_state;
   if (state.cancelled() != asio::cancellation_type::none) {
     throw boost::system::system_error(asio::error::operation_aborted);
   }
-  co_return outcome.index() == 0;
+  co_return woken;
 }
 
 void Job::close() {
+  // Nothing is watched any more, and the owner may go before this job does.
+  events_ = Events{};
   boost::system::error_code ignored;
   escalation_.cancel();
   time_limit_.cancel();

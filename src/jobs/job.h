@@ -1,12 +1,14 @@
 #pragma once
-/// One background job: its process group, the pipes (or the pseudo-terminal) to and from it, its
-/// output log and its state. Everything happens on the io_context's thread: output is read when
-/// the pipes are readable, the exit is seen when the pidfd becomes readable, input is written when
-/// stdin is writable. Nothing here blocks. Created and owned by JobManager; the tools read it and
-/// call kill / write_stdin / wait_for_change.
+/// One background job: its processes (the main one, its process group, and every process it left
+/// behind, however it detached: see JobProcesses), the pipes (or the pseudo-terminal) to and from
+/// it, its output log and its state. Everything happens on the io_context's thread: output is read
+/// when the pipes are readable, the exit is seen when the pidfd becomes readable, input is written
+/// when stdin is writable. Nothing here blocks. Created and owned by JobManager; the tools read it
+/// and call kill / write_stdin / wait_for_change.
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -22,6 +24,8 @@
 
 #include "base/result.h"
 #include "base/time.h"
+#include "base/unique_fd.h"
+#include "jobs/job_processes.h"
 #include "jobs/output_log.h"
 #include "sys/cgroup.h"
 #include "sys/proc_stats.h"
@@ -52,11 +56,18 @@ struct JobSpec {
   std::vector<std::string> argv;  // What runs; {"/bin/sh", "-c", command} for shell jobs.
   std::string program;  // Set: the exact path to exec (checked by policy); empty: look up argv[0].
   std::filesystem::path cwd;
+  // What the policy checked, open until the job starts (then closed): the job changes into
+  // `cwd_fd` and, when set, executes `program_fd`, never the names again (see sys::SpawnRequest).
+  base::UniqueFd cwd_fd;
+  base::UniqueFd program_fd;
   std::vector<std::string> env;   // The whole environment, "NAME=value".
   std::string label;
   // Set: the job runs on a pseudo-terminal of this size (stdin, stdout and stderr all the
   // terminal; its output is recorded as stdout). Unset: pipes.
   std::optional<sys::TerminalSize> terminal;
+  // Without a terminal: stdout and stderr through one pipe (kMerged: their true order, all
+  // recorded as stdout) or one each (kSeparate: each byte's stream known, not their order).
+  sys::OutputStreams streams = sys::OutputStreams::kMerged;
   JobOwner owner;
 };
 
@@ -73,11 +84,15 @@ class Job : public std::enable_shared_from_this<Job> {
   struct PrivateTag {};
 
  public:
-  /// What the owner hears of a job. `exited` runs once, when the main process has been reaped
-  /// and the status is final; `output_closed` once both output pipes have reached EOF.
+  /// What the owner hears of a job, and what it does for it. `exited` runs once, when the main
+  /// process has been reaped and the status is final; `output_closed` once both output pipes
+  /// have reached EOF. `collect_orphans` runs before the job's processes are walked: the owner
+  /// hands it (JobProcesses::adopt) the orphans the server adopted since it last looked, unless
+  /// it looked less than `max_age` ago.
   struct Events {
     std::function<void(Job&)> exited;
     std::function<void(Job&)> output_closed;
+    std::function<void(std::chrono::milliseconds max_age)> collect_orphans;
   };
 
   /// Spawns the process and starts watching it. On failure nothing is left running.
@@ -105,6 +120,10 @@ class Job : public std::enable_shared_from_this<Job> {
   const JobSpec& spec() const { return spec_; }
   pid_t pid() const { return pid_; }
   bool has_terminal() const { return spec_.terminal.has_value(); }
+  /// Whether stdout and stderr were captured apart (and so can be told apart in the log).
+  bool separate_streams() const {
+    return !has_terminal() && spec_.streams == sys::OutputStreams::kSeparate;
+  }
   JobStatus status() const { return status_; }
   /// True until the main process has been reaped; the status follows the main process even when
   /// processes it left behind still hold its output open.
@@ -125,66 +144,116 @@ class Job : public std::enable_shared_from_this<Job> {
   std::optional<base::WallClock::time_point> ended() const { return ended_; }
   std::chrono::steady_clock::time_point ended_steady() const { return ended_steady_; }
   const OutputLog& output() const { return output_; }
+  /// How far a client has been shown this job's output (the furthest next_offset a read
+  /// returned): where "what the agent has not seen yet" begins. Reads call note_shown.
+  uint64_t shown_to() const { return shown_to_; }
+  void note_shown(uint64_t offset) { shown_to_ = std::max(shown_to_, offset); }
   /// True while some process still holds the stdout or stderr pipe open.
   bool output_open() const { return stdout_pipe_.is_open() || stderr_pipe_.is_open(); }
+  /// Whether `inode` is one of the job's standard streams (a pipe, or its terminal): a process
+  /// that has one of them open was started by the job.
+  bool owns_stream(ino_t inode) const;
+
+  /// Walks the job's processes now, after the owner collected its orphans (if it last did more
+  /// than `orphans_max_age` ago: a reading for status may use a recent collection, a kill may
+  /// not). Const as a reading of /proc is: it only refreshes what the job knows of the world.
+  void refresh_processes(std::chrono::milliseconds orphans_max_age = {}) const;
+  /// The job's processes as of the last walk (status, kill, the memory watch, the sweep of
+  /// finished jobs that left processes behind).
+  const JobProcesses& processes() const { return processes_; }
+  JobProcesses& processes() { return processes_; }
+  /// Processes of the job still running after its main process exited (started in the
+  /// background, in a new session, or as daemons), as of the last walk; 0 while the main process
+  /// runs.
+  int processes_left() const { return running() ? 0 : processes_.left(); }
+  /// True while the main process runs or processes it left behind still do: the job is over for
+  /// kill, shutdown and the watchdog only once this is false.
+  bool holds_processes() const { return running() || processes_.left() > 0; }
   bool stdin_open() const { return stdin_pipe_.is_open() && !stdin_close_requested_; }
   uint64_t stdin_pending_bytes() const { return pending_input_.size(); }
 
-  /// Memory, CPU and stdin state of the job's process tree, read from /proc at most
-  /// kStatsReuse ago (typing into the job forgets the last reading). Empty once the main process
-  /// has exited.
-  std::optional<sys::ProcessTreeStats> tree_stats() const;
   /// Fifty clients asking status of the same jobs (the HTTP load benchmark) walked /proc
   /// thousands of times a second; a reading this fresh is as good as a new one.
   static constexpr std::chrono::milliseconds kStatsReuse{50};
+  /// Memory, CPU and stdin state of the job's processes, read from /proc at most
+  /// `max_age` ago (typing into the job forgets the last reading). Empty once the main process
+  /// has exited and nothing it started is left.
+  std::optional<sys::ProcessTreeStats> tree_stats(
+      std::chrono::milliseconds max_age = kStatsReuse) const;
+  /// Reads what the job has written and the server has not read yet, now, rather than when the
+  /// pump next wakes. True when nothing was left (or the output has ended). On a terminal this
+  /// is the only reliable test: bytes the job wrote reach the master through a kernel work
+  /// queue, which a read flushes and FIONREAD does not.
+  bool read_output_now();
 
   enum class SignalResult { kSignalled, kAlreadyTerminated };
-  /// Sends `sig` to the job's process group and, unless it is SIGKILL, KILL to the group after
-  /// `grace` if anything of it is left. Never waits. A job whose main process has exited answers
-  /// kAlreadyTerminated, though processes it left behind holding its output are still signalled.
+  /// Sends `sig` once to every process of the job (its group, and each process outside it) and,
+  /// unless it is SIGKILL, KILL to everything left after `grace`. Never waits. A job whose main
+  /// process has exited answers kSignalled if processes it left behind were signalled (its status
+  /// stays), kAlreadyTerminated if nothing of it was left.
   SignalResult kill(int sig, std::chrono::milliseconds grace);
 
   /// Ends the job (TERM, then KILL after `grace`) if it is still running `limit` from now; its
-  /// status is then timed_out.
+  /// status is then timed_out. Processes the main process left behind are ended at that time
+  /// too (its status then stays).
   void set_time_limit(std::chrono::milliseconds limit, std::chrono::milliseconds grace);
 
-  /// Watches the resident memory of the job's processes every `interval`; beyond `limit_bytes`
-  /// the whole job is KILLed at once, its status is failed and its end reason memory_limit.
+  /// Watches the resident memory of the job's processes every `interval`, as long as it holds
+  /// any (also after its main process exited); beyond `limit_bytes` every process of the job is
+  /// KILLed at once and its end reason is memory_limit (its status failed, if the main process
+  /// was among them).
   void set_memory_limit(uint64_t limit_bytes, std::chrono::milliseconds interval);
 
-  /// Resident memory of the job's processes now: every member of its cgroup if it has one,
-  /// else its process tree.
+  /// Resident memory of every process of the job now.
   uint64_t memory_in_use() const;
 
   bool has_cgroup() const { return cgroup_ != nullptr; }
+  /// Whether the process with this pid is in the job's cgroup now (false without one).
+  bool cgroup_contains(pid_t pid) const { return cgroup_ && cgroup_->contains(pid); }
   /// Removes the job's cgroup if it has one and it is empty; true when none is left.
   bool remove_cgroup_if_empty();
   /// Hands over the job's cgroup (for one that still has processes when the job is forgotten).
-  std::unique_ptr<sys::JobCgroup> take_cgroup() { return std::move(cgroup_); }
+  std::unique_ptr<sys::JobCgroup> take_cgroup() {
+    processes_.forget_cgroup();
+    return std::move(cgroup_);
+  }
   /// Queues `bytes` for the job's stdin and starts writing them; `close_after` closes stdin once
   /// they are written. On a terminal, `close_after` instead types the terminal's EOF character
   /// (^D) after them: closing the master would hang the terminal up. Fails without queueing
   /// anything if the job has exited, its stdin is closed, or the queue would exceed the limit.
   base::Result<void> write_stdin(std::string_view bytes, bool close_after);
 
-  /// Returns true when output arrives or the job's state changes, false at `deadline`.
-  /// Costs no thread and no CPU while waiting.
-  asio::awaitable<bool> wait_for_change(std::chrono::steady_clock::time_point deadline);
+  /// What wakes a wait_for_change: the job's state alone (it started, exited, an output pipe
+  /// closed, the job was closed), or also every batch of output read from it.
+  enum class Wake { kOnStateChange, kOnOutputToo };
+  /// Returns true when the job's state changes (or, with kOnOutputToo, output arrives), false at
+  /// `deadline`. Costs no thread and no CPU while waiting; a waiter for state changes alone costs
+  /// nothing per chunk of output either.
+  asio::awaitable<bool> wait_for_change(std::chrono::steady_clock::time_point deadline,
+                                        Wake wake = Wake::kOnStateChange);
 
   /// Stops watching and closes every fd (for eviction and shutdown). The process, if any, is
   /// not signalled here.
   void close();
 
+  /// Wakes every waiter (wait_for_change): output arrived, the job's state changed, or, from the
+  /// owner, the processes it left behind are gone.
+  void notify_change() { changed_.cancel(); }
+
  private:
+  struct ReadOutcome {
+    enum Next { kMore, kWait, kEnd } next = kMore;  // more to read, none yet, or the end
+    bool appended = false;
+  };
+  /// Up to `max_reads` non-blocking reads of `pipe` into the log; wakes output watchers.
+  ReadOutcome read_available(asio::posix::stream_descriptor& pipe, Stream stream, int max_reads);
   static asio::awaitable<void> pump_output(std::shared_ptr<Job> self,
                                            asio::posix::stream_descriptor& pipe, Stream stream);
   static asio::awaitable<void> watch_exit(std::shared_ptr<Job> self);
   static asio::awaitable<void> drain_stdin(std::shared_ptr<Job> self);
   void on_exit(const sys::ExitInfo& exit);
-  void notify_change() { changed_.cancel(); }
-  // The process group, and with a cgroup every process in it (including those that left the
-  // group or the session).
-  void signal_all(int sig);
+  // STOPs and KILLs every process of the job (JobProcesses::kill_all).
+  void kill_everything();
   void watch_memory(uint64_t limit_bytes, std::chrono::milliseconds interval);
 
   asio::any_io_executor executor_;
@@ -216,6 +285,7 @@ class Job : public std::enable_shared_from_this<Job> {
   ino_t stdin_inode_ = 0;  // identifies the job's stdin in /proc/<pid>/fd/0
   mutable std::optional<sys::ProcessTreeStats> last_stats_;  // see tree_stats()
   mutable std::chrono::steady_clock::time_point last_stats_at_;
+  uint64_t shown_to_ = 0;  // See shown_to().
   std::string pending_input_;
   bool stdin_writer_active_ = false;
   bool stdin_close_requested_ = false;
@@ -224,6 +294,13 @@ class Job : public std::enable_shared_from_this<Job> {
   asio::steady_timer time_limit_;  // The job's own timeout_seconds.
   asio::steady_timer memory_watch_;  // Next look at the job's memory, with a memory limit.
   asio::steady_timer changed_;     // Never expires; cancelled to wake every waiter.
+  mutable JobProcesses processes_;  // refreshed by readers too: see refresh_processes()
+  // The output pipes (or the terminal), for owns_stream.
+  ino_t stdout_inode_ = 0;
+  ino_t stderr_inode_ = 0;
+  // Never expires; cancelled after a batch of output when output_watchers_ > 0.
+  asio::steady_timer output_arrived_;
+  int output_watchers_ = 0;  // Waiters (Wake::kOnOutputToo) pending now.
 };
 
 }  // namespace jobs

@@ -1,6 +1,7 @@
 #include "jobs/job_manager.h"
 
 #include <algorithm>
+#include <cctype>
 #include <csignal>
 #include <system_error>
 
@@ -10,6 +11,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "sys/subreaper.h"
+
 namespace jobs {
 namespace {
 
@@ -18,6 +21,12 @@ constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 // After KILL, the kernel reaps within milliseconds; this bounds shutdown if it does not
 // (a process stuck in uninterruptible sleep).
 constexpr std::chrono::seconds kReapAfterKillBound{3};
+
+// How often the processes a job left behind are looked for while any are left, and how often
+// shutdown looks whether everything has ended: processes that are not the server's children
+// end without a word to it.
+constexpr std::chrono::milliseconds kLingeringSweep{250};
+constexpr std::chrono::milliseconds kShutdownLook{50};
 
 bool is_shell_safe(const std::string& word) {
   if (word.empty()) return false;
@@ -74,11 +83,44 @@ JobManager::JobManager(const asio::any_io_executor& executor, EngineSettings set
       any_change_(executor, std::chrono::steady_clock::time_point::max()),
       confinement_(settings_.confinement),
       cgroup_sweep_(executor),
-      watchdog_(watchdog) {
+      watchdog_(watchdog),
+      child_exits_(executor),
+      lingering_sweep_(executor) {
   if (!settings_.policy) {
     settings_.policy =
         std::make_shared<policy::CommandPolicy>(policy::CommandPolicy::allow_all(settings_.working_dir));
   }
+  // A loader variable in the server's own environment (LD_LIBRARY_PATH from a shell profile,
+  // say) would reach every job as if the caller had set it: with allowed_programs set, only the
+  // ones the operator named are inherited.
+  std::string withheld;
+  std::erase_if(inheritable_env_, [&](const std::string& entry) {
+    std::string_view name = std::string_view(entry).substr(0, entry.find('='));
+    if (settings_.policy->loader_variable_allowed(name)) return false;
+    withheld += withheld.empty() ? "" : ", ";
+    withheld += name;
+    return true;
+  });
+  if (!withheld.empty()) {
+    spdlog::warn("jobs do not inherit {} from the server's environment: with allowed_programs "
+                 "set, loader variables reach jobs only when named in allowed_loader_env",
+                 withheld);
+  }
+  // Whatever a job leaves behind comes back to this process when its parent exits: found, and
+  // reaped, here. Without it (it needs no privilege, so only a very old kernel refuses), orphans
+  // go to init and only the job id they carry finds them again.
+  if (auto subreaper = sys::become_child_subreaper(); !subreaper) {
+    spdlog::warn(
+        "{}: processes a job leaves behind are found only by the job id in their "
+        "environment",
+        subreaper.error().message);
+  }
+  boost::system::error_code ignored;
+  child_exits_.add(SIGCHLD, ignored);
+  // SIGCHLD arrives with every exit: it must not interrupt a system call elsewhere (SA_RESTART),
+  // and the STOPs of kill_all need no answer (SA_NOCLDSTOP).
+  (void)sys::add_signal_flags(SIGCHLD, SA_RESTART | SA_NOCLDSTOP);
+  watch_child_exits();
   schedule_cleanup();
 }
 
@@ -98,6 +140,13 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
     // checked (and what the caller wrote).
     return base::fail(fmt::format(
         "{} contains a NUL byte (\\u0000), which no program can receive; remove it", *where));
+  }
+  if (request.env.count(std::string(sys::kJobIdVariable)) > 0) {
+    // It is how the job's processes are told from other jobs' once they leave its group.
+    return base::fail(fmt::format(
+        "env sets {}, which the server gives every process of a job (the job's id: how it finds "
+        "them again); remove it from env",
+        sys::kJobIdVariable));
   }
 
   JobSpec spec;
@@ -142,10 +191,13 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
         running_, settings_.max_jobs, queue_.size(), settings_.max_queued));
   }
 
-  spec.cwd = std::move(approved->cwd);
-  spec.program = std::move(approved->program);
+  spec.cwd = std::move(approved->cwd.real_path);
+  spec.cwd_fd = std::move(approved->cwd.fd);
+  spec.program = std::move(approved->program.path);
+  spec.program_fd = std::move(approved->program.fd);
   spec.label = request.label;
   spec.terminal = request.terminal;
+  spec.streams = request.streams;
   spec.owner = request.owner;
 
   // Counted last, so that a request refused for any other reason costs no start.
@@ -162,7 +214,8 @@ base::Result<std::shared_ptr<Job>> JobManager::execute(const ExecuteRequest& req
                      [this](Job& job) {
                        any_change_.cancel();
                        release_group_if_gone(job);
-                     }};
+                     },
+                     [this](std::chrono::milliseconds max_age) { collect_orphans(max_age); }};
   auto job = Job::create_queued(executor_, std::move(spec), settings_.limits, std::move(events));
   if (slot_free) {
     if (auto launched = launch(*job, request.timeout, *confinement); !launched) {
@@ -198,8 +251,17 @@ base::Result<void> JobManager::launch(Job& job, std::optional<std::chrono::milli
   if (confinement.limits.memory_bytes > 0) {
     job.set_memory_limit(confinement.limits.memory_bytes, settings_.memory_check_interval);
   }
-  if (watchdog_ != nullptr) watchdog_->watch_group(job.pid());
+  if (watchdog_ != nullptr) {
+    watchdog_->watch_job(job.pid(), job.id());
+    if (!cgroups_reported_) {
+      if (auto dir = confinement_.cgroup_dir()) {
+        watchdog_->watch_cgroups(*dir);
+        cgroups_reported_ = true;
+      }
+    }
+  }
   watched_groups_.emplace(job.id(), job.pid());
+  main_pids_.insert(job.pid());
   ++running_;
   ++totals_.started;
   spdlog::info("job {} started (pid {}): {}", job.id(), job.pid(),
@@ -243,9 +305,16 @@ std::optional<int> JobManager::queue_position(const std::string& id) const {
 
 void JobManager::handle_exit(Job& job) {
   --running_;
+  main_pids_.erase(job.pid());
   spdlog::info("job {} {} (exit {}, signal {})", job.id(), to_string(job.status()),
                job.exit_code() ? std::to_string(*job.exit_code()) : "-",
                job.term_signal() ? sys::signal_name(*job.term_signal()) : "-");
+  // What the main process left behind came back to us as it exited: it is still the job's.
+  job.refresh_processes();
+  if (job.processes_left() > 0) {
+    spdlog::info("job {}: {} process(es) it started still run", job.id(), job.processes_left());
+    sweep_lingering_soon();
+  }
   release_group_if_gone(job);
   // The slot is free before anyone hears of the end, so a queued job starts first.
   start_queued();
@@ -258,20 +327,31 @@ void JobManager::record_finished(Job& job) {
   any_change_.cancel();
   for (const auto& observer : job_end_observers_) observer(job);
   // Evicting here is safe even for `job` itself: its caller still holds it.
-  if (!shutting_down_) {
-    while (finished_order_.size() > static_cast<size_t>(settings_.max_finished)) {
-      evict(finished_order_.front());
-    }
+  evict_beyond_limit();
+}
+
+void JobManager::evict_beyond_limit() {
+  if (shutting_down_) return;
+  size_t excess = finished_order_.size() > static_cast<size_t>(settings_.max_finished)
+                      ? finished_order_.size() - static_cast<size_t>(settings_.max_finished)
+                      : 0;
+  // Oldest first; a job that still holds processes is kept, or they would be no one's.
+  std::vector<std::string> evictable;
+  for (const auto& id : finished_order_) {
+    if (evictable.size() == excess) break;
+    auto it = jobs_.find(id);
+    if (it == jobs_.end() || !it->second->holds_processes()) evictable.push_back(id);
   }
+  for (auto& id : evictable) evict(std::move(id));
 }
 
 void JobManager::release_group_if_gone(Job& job) {
-  if (job.running() || job.output_open()) return;
+  if (job.holds_processes() || job.output_open()) return;
   // Processes that left the group may still be in the cgroup, or be on their way out.
   if (!job.remove_cgroup_if_empty()) sweep_cgroups_soon();
   auto it = watched_groups_.find(job.id());
   if (it == watched_groups_.end()) return;
-  if (watchdog_ != nullptr) watchdog_->release_group(it->second);
+  if (watchdog_ != nullptr) watchdog_->release_job(it->second, job.id());
   watched_groups_.erase(it);
 }
 
@@ -291,23 +371,32 @@ void JobManager::evict(std::string id) {  // NOLINT(performance-unnecessary-valu
     jobs_.erase(it);
   }
   if (auto group = watched_groups_.find(id); group != watched_groups_.end()) {
-    if (watchdog_ != nullptr) watchdog_->release_group(group->second);
+    if (watchdog_ != nullptr) watchdog_->release_job(group->second, id);
     watched_groups_.erase(group);
   }
   std::erase(start_order_, id);
   std::erase(finished_order_, id);
   if (forgotten) {
+    forgotten_.push_back(id);
+    forgotten_ids_.insert(id);
+    if (forgotten_.size() > kForgottenKept) {
+      forgotten_ids_.erase(forgotten_.front());
+      forgotten_.pop_front();
+    }
     for (const auto& observer : jobs_changed_observers_) observer(id);
   }
 }
 
 void JobManager::evict_expired() {
   auto now = std::chrono::steady_clock::now();
-  while (!finished_order_.empty()) {
-    auto it = jobs_.find(finished_order_.front());
+  std::vector<std::string> expired;
+  for (const auto& id : finished_order_) {
+    auto it = jobs_.find(id);
     if (it != jobs_.end() && now - it->second->ended_steady() < settings_.retention) break;
-    evict(finished_order_.front());
+    // Kept while it holds processes, or they would be no one's.
+    if (it == jobs_.end() || !it->second->holds_processes()) expired.push_back(id);
   }
+  for (auto& id : expired) evict(std::move(id));
 }
 
 void JobManager::schedule_cleanup() {
@@ -345,6 +434,141 @@ void JobManager::sweep_cgroups_soon() {
   });
 }
 
+void JobManager::collect_orphans(std::chrono::milliseconds max_age) {
+  auto now = std::chrono::steady_clock::now();
+  if (max_age.count() > 0 && now - orphans_collected_ < max_age) return;
+  orphans_collected_ = now;
+  auto children = sys::own_children();
+  std::unordered_set<pid_t> present(children.begin(), children.end());
+  // Only we reap orphans: one no longer among our children was reaped here. (Kept for tidiness.)
+  std::vector<pid_t> vanished;
+  for (const auto& [pid, orphan] : orphans_) {
+    if (present.count(pid) == 0) vanished.push_back(pid);
+  }
+  for (pid_t pid : vanished) forget_orphan(pid);
+  bool reaped = false;
+  for (pid_t pid : children) {
+    if (main_pids_.count(pid) > 0 || (watchdog_ != nullptr && pid == watchdog_->pid())) continue;
+    if (orphans_.count(pid) == 0) {
+      auto info = sys::read_process(pid);
+      if (!info) continue;
+      Orphan orphan{info->id, {}, false};
+      if (!info->zombie()) {
+        orphan.job_id = attribute(*info);
+        auto job = orphan.job_id.empty() ? nullptr : find(orphan.job_id);
+        if (job) {
+          job->processes().adopt(*info);
+          // A job already over holds processes again: look after it like any other.
+          if (!job->running()) sweep_lingering_soon();
+        } else {
+          strays_.adopt(*info);
+          spdlog::warn(
+              "process {} was left behind by a job that cannot be told (it left the "
+              "job's process group, carries no job id and holds none of its streams); "
+              "it is stopped at shutdown",
+              pid);
+        }
+        // Once the server is gone, the watchdog finds a job's group, and what carries its id;
+        // anything else of it must be named.
+        if (watchdog_ != nullptr && (!job || info->group != job->pid())) {
+          watchdog_->hold_process(info->id);
+          orphan.held_by_watchdog = true;
+        }
+      }
+      orphans_.emplace(pid, std::move(orphan));
+    }
+    if (sys::reap_child_if_exited(pid)) {
+      forget_orphan(pid);
+      reaped = true;
+    }
+  }
+  if (reaped) any_change_.cancel();
+}
+
+void JobManager::forget_orphan(pid_t pid) {
+  auto it = orphans_.find(pid);
+  if (it == orphans_.end()) return;
+  if (it->second.held_by_watchdog && watchdog_ != nullptr) {
+    watchdog_->release_process(it->second.id);
+  }
+  orphans_.erase(it);
+}
+
+std::string JobManager::attribute(const sys::ProcessInfo& orphan) const {
+  // Found by an earlier walk beneath one of the job's processes: certain.
+  for (const auto& [id, job] : jobs_) {
+    if (job->has_started() && job->processes().contains(orphan.id)) return id;
+  }
+  // In the job's cgroup, which no process can leave: certain.
+  for (const auto& [id, job] : jobs_) {
+    if (job->has_cgroup() && job->cgroup_contains(orphan.id.pid)) return id;
+  }
+  // The job id every process of a job inherits, unless it cleared its environment.
+  if (auto mark = sys::environment_variable(orphan.id.pid, sys::kJobIdVariable)) {
+    if (auto job = find(*mark); job && job->has_started()) return *mark;
+  }
+  // Still in its job's process group (or a terminal job's session), while the group is provably
+  // the job's (watched: it still holds something).
+  for (const auto& [id, group] : watched_groups_) {
+    if (orphan.group == group || orphan.session == group) return id;
+  }
+  // Holding one of its job's standard streams.
+  for (int fd = 0; fd <= 2; ++fd) {
+    ino_t inode = sys::open_file_inode(orphan.id.pid, fd);
+    if (inode == 0) continue;
+    for (const auto& [id, job] : jobs_) {
+      if (job->owns_stream(inode)) return id;
+    }
+  }
+  return {};
+}
+
+void JobManager::watch_child_exits() {
+  // A signal already delivered is run even after the set is destroyed, with no error: the
+  // handler checks that the manager is still there.
+  child_exits_.async_wait(
+      [this, alive = std::weak_ptr<void>(alive_)](boost::system::error_code ec, int) {
+        if (ec || alive.expired()) return;
+        collect_orphans();
+        update_lingering();
+        watch_child_exits();
+      });
+}
+
+void JobManager::update_lingering() {
+  bool left = false;
+  std::vector<std::shared_ptr<Job>> over;
+  for (const auto& [id, job] : jobs_) {
+    if (job->running() || job->processes_left() == 0) continue;
+    job->refresh_processes(kLingeringSweep / 5);  // one collection serves the whole sweep
+    if (job->processes_left() > 0) {
+      left = true;
+    } else {
+      over.push_back(job);
+    }
+  }
+  for (const auto& job : over) {
+    spdlog::info("job {}: nothing it started is left", job->id());
+    job->notify_change();
+    any_change_.cancel();
+    release_group_if_gone(*job);
+  }
+  if (!over.empty()) evict_beyond_limit();
+  if (left) sweep_lingering_soon();
+}
+
+void JobManager::sweep_lingering_soon() {
+  if (lingering_sweep_armed_ || shutting_down_) return;
+  lingering_sweep_armed_ = true;
+  lingering_sweep_.expires_after(kLingeringSweep);
+  lingering_sweep_.async_wait(
+      [this, alive = std::weak_ptr<void>(alive_)](boost::system::error_code ec) {
+        if (ec || alive.expired()) return;  // cancelled, or the manager is gone
+        lingering_sweep_armed_ = false;
+        update_lingering();
+      });
+}
+
 JobManager::Totals JobManager::totals() const {
   Totals totals = totals_;
   for (const auto& [id, job] : jobs_) {
@@ -354,8 +578,19 @@ JobManager::Totals JobManager::totals() const {
   return totals;
 }
 
+bool JobManager::forgot(std::string_view id) const {
+  std::string key(id);
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return forgotten_ids_.contains(key);
+}
+
 std::shared_ptr<Job> JobManager::find(std::string_view id) const {
-  auto it = jobs_.find(std::string(id));
+  // UUIDs compare without regard to case (RFC 9562); ours are made in lower case.
+  std::string key(id);
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  auto it = jobs_.find(key);
   return it == jobs_.end() ? nullptr : it->second;
 }
 
@@ -373,35 +608,58 @@ asio::awaitable<void> JobManager::shutdown(std::chrono::milliseconds grace) {
   shutting_down_ = true;
   cleanup_timer_.cancel();
   cgroup_sweep_.cancel();
+  lingering_sweep_.cancel();
+  lingering_sweep_armed_ = false;
   // Jobs that never started are simply not started.
   while (!queue_.empty()) cancel_queued(queue_.front().job->id());
+  // Whether anything of any job is left, looked for now: processes that are not our children
+  // end without a word to us.
   auto anything_left = [this] {
-    return running_ > 0 || std::any_of(jobs_.begin(), jobs_.end(),
-                                       [](const auto& entry) { return entry.second->output_open(); });
+    collect_orphans();
+    bool left = running_ > 0 || !orphans_.empty();
+    for (const auto& [id, job] : jobs_) {
+      if (!job->has_started()) continue;
+      if (!job->running()) job->refresh_processes(kShutdownLook);
+      left = left || job->holds_processes() || job->output_open();
+    }
+    strays_.refresh(0);
+    return left || strays_.left() > 0;
   };
   auto wait_until = [&](auto deadline, auto done) -> asio::awaitable<void> {
     while (!done() && std::chrono::steady_clock::now() < deadline) {
-      asio::steady_timer timer(executor_, deadline);
-      co_await (any_change_.async_wait(kAsTuple) || timer.async_wait(kAsTuple));
+      asio::steady_timer look(executor_,
+                              std::min(deadline, std::chrono::steady_clock::now() + kShutdownLook));
+      co_await (any_change_.async_wait(kAsTuple) || look.async_wait(kAsTuple));
     }
   };
 
-  // TERM first, so jobs can clean up. A job whose main process is gone but whose output is still
-  // held open has left processes behind in its group: they get the same treatment.
+  // TERM first, so jobs can clean up: every process of every job, whether its main process still
+  // runs or it left processes behind, and the orphans no job could be named for.
+  collect_orphans();
   for (auto& [id, job] : jobs_) {
-    if (job->running() || job->output_open()) job->kill(SIGTERM, grace);
+    if (!job->has_started()) continue;
+    if (!job->running()) job->refresh_processes();
+    if (job->holds_processes() || job->output_open()) job->kill(SIGTERM, grace);
   }
+  strays_.refresh(0);
+  strays_.signal(SIGTERM);
   co_await wait_until(std::chrono::steady_clock::now() + grace, [&] { return !anything_left(); });
   for (auto& [id, job] : jobs_) {
-    if (job->running() || job->output_open()) job->kill(SIGKILL, grace);
+    if (!job->has_started()) continue;
+    if (job->holds_processes() || job->output_open()) job->kill(SIGKILL, grace);
   }
+  strays_.kill_all([this] { collect_orphans(); });
   co_await wait_until(std::chrono::steady_clock::now() + kReapAfterKillBound,
-                      [&] { return running_ == 0; });
+                      [&] { return !anything_left(); });
   if (running_ > 0) spdlog::error("{} job(s) could not be reaped at shutdown", running_);
+  if (!orphans_.empty()) {
+    spdlog::error("{} process(es) left behind by jobs could not be reaped at shutdown",
+                  orphans_.size());
+  }
   for (auto& [id, job] : jobs_) {
     job->close();
-    // Everything was KILLed; only a job still unreaped stays with the watchdog.
-    if (!job->running()) release_group_if_gone(*job);
+    // Everything was KILLed; only what is still there stays with the watchdog.
+    release_group_if_gone(*job);
     if (!job->remove_cgroup_if_empty()) leftover_cgroups_.push_back(job->take_cgroup());
   }
   // What is left in cgroups left the jobs' groups (setsid) but is still theirs: it ends with the

@@ -1,7 +1,11 @@
 #pragma once
 /// The job engine: starts jobs, finds them by id, enforces the running-job limit, evicts finished
-/// jobs by age and count, and stops everything at shutdown. Knows nothing of MCP. One per server,
-/// used from the io_context's thread only.
+/// jobs by age and count, and stops everything at shutdown. It holds every process of its jobs:
+/// it makes this process their subreaper (PR_SET_CHILD_SUBREAPER), so a process whose parent
+/// exits comes back to it whatever session or group it moved to; it attributes each such orphan
+/// to its job and reaps it when it exits. Knows nothing of MCP. One per server, used from the
+/// io_context's thread only. Every child of this process other than its jobs' main processes
+/// and the watchdog is taken for such an orphan.
 
 #include <array>
 #include <chrono>
@@ -13,10 +17,12 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "base/result.h"
@@ -67,6 +73,8 @@ struct ExecuteRequest {
   std::string label;
   std::optional<std::chrono::milliseconds> timeout;  // Overrides job_timeout; zero: none.
   std::optional<sys::TerminalSize> terminal;  // Run on a pseudo-terminal of this size.
+  // Without a terminal: one pipe for stdout and stderr (their true order), or one each.
+  sys::OutputStreams streams = sys::OutputStreams::kMerged;
   int priority = 0;  // In the queue: higher first, first come first served within a priority.
   ConfinementOverride confinement;  // Tighter limits or sandbox for this job.
   JobOwner owner;                   // Who asked (kept on the job, never checked here).
@@ -95,7 +103,14 @@ class JobManager {
   std::optional<int> queue_position(const std::string& id) const;
   int queued_count() const { return static_cast<int>(queue_.size()); }
 
+  /// The job with this id, in any case (ids are UUIDs), or null.
   std::shared_ptr<Job> find(std::string_view id) const;
+  /// Whether this engine ran a job with this id and has forgotten it since (among the last
+  /// kForgottenKept forgotten): an unknown id it did not forget was never one of its jobs.
+  bool forgot(std::string_view id) const;
+  static constexpr size_t kForgottenKept = 10000;
+  /// When this engine started (for messages about ids from an earlier server).
+  base::WallClock::time_point started_at() const { return started_at_; }
   std::vector<std::shared_ptr<Job>> jobs_newest_first() const;
   int running_count() const { return running_; }
 
@@ -135,10 +150,17 @@ class JobManager {
   /// Evicts finished jobs older than the retention, now (the timer also does this periodically).
   void evict_expired();
 
-  /// TERM to every job's group, KILL to what remains after `grace`, and returns once every main
-  /// process is reaped (or a bounded time later, should the kernel not deliver). Then every fd is
-  /// closed. execute() fails from the moment this starts.
+  /// TERM to every process of every job (and to orphans no job could be named for), KILL to
+  /// what remains after `grace`, and returns once everything is reaped (or a bounded time later,
+  /// should the kernel not deliver). Then every fd is closed. execute() fails from the moment
+  /// this starts.
   asio::awaitable<void> shutdown(std::chrono::milliseconds grace);
+
+  /// Reads this process's children: each new orphan (a child that is not a job's main process
+  /// nor the watchdog) is attributed to its job (JobProcesses::adopt), and those that exited are
+  /// reaped, so no zombie stays. Runs on SIGCHLD and before any job's processes are walked;
+  /// does nothing if it last ran less than `max_age` ago.
+  void collect_orphans(std::chrono::milliseconds max_age = {});
 
  private:
   struct QueuedJob {
@@ -162,7 +184,20 @@ class JobManager {
   // is still ours: stop watching it, so a recycled pid is never signalled.
   void release_group_if_gone(Job& job);
   void evict(std::string id);
+  // Evicts the oldest finished jobs beyond max_finished, skipping those that still hold
+  // processes (they stay known until nothing of them is left).
+  void evict_beyond_limit();
   void schedule_cleanup();
+  // The job an orphan belongs to, from what it carries: a process a walk already found, its
+  // job's cgroup, the job id in its environment, its job's group or session, one of its job's
+  // streams. Empty when none tells.
+  std::string attribute(const sys::ProcessInfo& orphan) const;
+  void watch_child_exits();
+  // Walks the jobs whose main process exited but left processes behind; those with nothing left
+  // are over (released from the watchdog, evictable). Looks again a little later while any is
+  // left: processes that are not our children end without a word to us.
+  void update_lingering();
+  void sweep_lingering_soon();
   // Removes the cgroups of finished jobs (and of forgotten ones) that have emptied; while some
   // still hold processes, looks again a little later.
   void remove_empty_cgroups();
@@ -172,6 +207,9 @@ class JobManager {
   EngineSettings settings_;
   std::unordered_map<std::string, std::shared_ptr<Job>> jobs_;
   std::vector<std::string> start_order_;    // Ids, oldest first.
+  std::deque<std::string> forgotten_;       // The last kForgottenKept evicted ids, oldest first.
+  std::unordered_set<std::string> forgotten_ids_;
+  base::WallClock::time_point started_at_ = base::WallClock::now();
   std::deque<std::string> finished_order_;  // Ids of finished jobs, in the order they ended.
   int running_ = 0;
   // Started and ended counts, and the output totals of jobs already forgotten (see totals()).
@@ -212,6 +250,26 @@ class JobManager {
   bool cgroup_sweep_armed_ = false;
   sys::Watchdog* watchdog_;
   std::unordered_map<std::string, pid_t> watched_groups_;  // job id -> group, until released
+  bool cgroups_reported_ = false;  // the watchdog knows the cgroup directory
+
+  // The main processes of running jobs: children reaped through their pidfds, not orphans.
+  std::unordered_set<pid_t> main_pids_;
+  // Orphans adopted and not yet reaped, with the job each was attributed to (empty: none).
+  struct Orphan {
+    sys::ProcessId id;
+    std::string job_id;
+    bool held_by_watchdog = false;  // registered with the watchdog (it left its job's group)
+  };
+  std::unordered_map<pid_t, Orphan> orphans_;
+  std::chrono::steady_clock::time_point orphans_collected_;
+  void forget_orphan(pid_t pid);
+  // The orphans no job could be named for, and their trees: ended at shutdown.
+  JobProcesses strays_;
+  asio::signal_set child_exits_;  // SIGCHLD: an orphan (or a job) exited
+  asio::steady_timer lingering_sweep_;
+  bool lingering_sweep_armed_ = false;
+  // Expires with the manager: handlers already queued when it goes see it and touch nothing.
+  std::shared_ptr<void> alive_ = std::make_shared<int>(0);
 };
 
 /// Quotes argv for display the way a POSIX shell would read it back.

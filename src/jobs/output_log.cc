@@ -160,6 +160,21 @@ OutputLog::Slice OutputLog::read(uint64_t offset, uint64_t max_bytes, StreamFilt
         slice.next_offset - partial >= last_piece_offset) {
       slice.bytes.resize(slice.bytes.size() - partial);
       slice.next_offset -= partial;
+    } else if (partial > 0 && partial == slice.bytes.size()) {
+      // max_bytes smaller than the one character there is: return that character whole (a few
+      // bytes over), never a part of it, and never nothing, which would never move on.
+      for (const Piece& piece : pieces(slice.next_offset, slice.next_offset + 3, filter)) {
+        if (piece.offset != slice.next_offset) break;
+        for (char c : piece.bytes) {
+          if ((static_cast<uint8_t>(c) & 0xC0) != 0x80 ||
+              base::incomplete_utf8_tail(slice.bytes) == 0) {
+            break;
+          }
+          slice.bytes.push_back(c);
+          ++slice.next_offset;
+        }
+        if (base::incomplete_utf8_tail(slice.bytes) == 0) break;
+      }
     }
   }
   slice.truncated = !pieces(slice.next_offset, total_, filter).empty();

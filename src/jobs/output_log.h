@@ -49,7 +49,8 @@ class OutputLog {
 
   /// Up to `max_bytes` bytes passing `filter`, starting at `offset`. A read never spans the
   /// dropped middle: it stops at the end of the head, and the next read resumes at tail_start().
-  /// A character split by the max_bytes cut is left for the next read.
+  /// A character split by the max_bytes cut is left for the next read; a max_bytes smaller than
+  /// the first character returns that character whole.
   Slice read(uint64_t offset, uint64_t max_bytes, StreamFilter filter) const;
 
   /// The last `lines` lines passing `filter` (a final line without '\n' counts), at most

@@ -145,7 +145,7 @@ asio::awaitable<void> Notifier::watch_output(std::shared_ptr<Watch> watch) {
       continue;
     }
     if (finished) break;
-    co_await watch->job->wait_for_change(Clock::time_point::max());
+    co_await watch->job->wait_for_change(Clock::time_point::max(), jobs::Job::Wake::kOnOutputToo);
   }
   watch->watching = false;
 }
@@ -154,8 +154,15 @@ void Notifier::job_ended(const jobs::Job& job) {
   bool failed = job.status() == jobs::JobStatus::kFailed;
   int level = failed ? kWarning : kInfo;
   if (level >= log_level_) {
-    auto end = job.ended().value_or(base::WallClock::now());
-    double seconds = std::max(0.0, std::chrono::duration<double>(end - job.started()).count());
+    // A job that never started (cancelled in the queue, or its program could not start) has no
+    // duration: its started() is the epoch.
+    std::string after;
+    if (job.has_started()) {
+      auto end = job.ended().value_or(base::WallClock::now());
+      after =
+          fmt::format(" after {:.1f} s",
+                      std::max(0.0, std::chrono::duration<double>(end - job.started()).count()));
+    }
     std::string label = job.spec().label.empty()
                             ? ""
                             : fmt::format("({}) ", resources::one_line(
@@ -163,11 +170,11 @@ void Notifier::job_ended(const jobs::Job& job) {
     notify_("notifications/message",
             Json{{"level", kLevels[level]},
                  {"logger", kLoggerName},
-                 {"data", fmt::format("job {} {}`{}` {} after {:.1f} s", job.id(), label,
+                 {"data", fmt::format("job {} {}`{}` {}{}", job.id(), label,
                                       resources::one_line(
                                           tools::shown_command(redactor_, job.spec().command),
                                           kMaxCommandBytes),
-                                      resources::end_phrase(job), seconds)}});
+                                      resources::end_phrase(job), after)}});
   }
 
   auto it = watches_.find(job.id());

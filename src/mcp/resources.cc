@@ -52,7 +52,9 @@ std::string one_line(std::string_view text, size_t max_bytes) {
 
 std::string end_phrase(const jobs::Job& job) {
   if (job.status() == jobs::JobStatus::kCancelled) return "cancelled before it started";
-  if (!job.start_error().empty()) return "failed to start (" + job.start_error() + ")";
+  if (!job.start_error().empty()) {
+    return "failed to start (" + tools::cut_text(job.start_error(), kMaxNameBytes * 4) + ")";
+  }
   std::string how = "with an unknown exit status";
   if (job.term_signal()) {
     how = fmt::format("with signal {}", sys::signal_name(*job.term_signal()));
@@ -133,12 +135,7 @@ base::Result<Target> resolve(const jobs::JobManager& manager, std::string_view u
         "job://{job_id}/output, where job_id is a UUID from the execute or list tool");
   }
   auto job = manager.find(parsed->job_id);
-  if (!job) {
-    return base::fail(fmt::format(
-        "Resource not found: no job {} (finished jobs are forgotten after the retention time or "
-        "when more than max_finished have ended); resources/list shows the jobs",
-        parsed->job_id));
-  }
+  if (!job) return base::fail("Resource not found: " + tools::unknown_job(manager, parsed->job_id));
   return Target{std::move(job), parsed->kind};
 }
 
@@ -149,7 +146,7 @@ base::Result<Json> read(const jobs::JobManager& manager, std::string_view uri,
   Json content{{"uri", std::string(uri)}};
   if (target->kind == Kind::kStatus) {
     content["mimeType"] = "application/json";
-    content["text"] = serialize(tools::job_status(*target->job, manager, redactor));
+    content["text"] = serialize(tools::job_status(*target->job, manager, redactor, max_read_bytes));
   } else {
     content["mimeType"] = "text/plain";
     content["text"] = output_text(target->job->output(), max_read_bytes, redactor);

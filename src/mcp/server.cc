@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "mcp/schema_check.h"
+#include "mcp/tools/common.h"
 
 namespace mcp {
 namespace {
@@ -17,6 +18,10 @@ constexpr std::array<std::string_view, 3> kLegacyVersions{"2025-11-25", "2025-06
 constexpr std::string_view kVersionKey = "io.modelcontextprotocol/protocolVersion";
 constexpr std::string_view kCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities";
 constexpr std::string_view kServerInfoKey = "io.modelcontextprotocol/serverInfo";
+// A tool error is at most this long (or max_read_bytes, if less), and a name quoted in a
+// JSON-RPC error at most kMaxQuotedBytes: both may quote what a client sent.
+constexpr uint64_t kMaxErrorBytes = 4096;
+constexpr size_t kMaxQuotedBytes = 200;
 // 2026-07-28 has no initialize: the client may name itself in every request's _meta.
 constexpr std::string_view kClientInfoKey = "io.modelcontextprotocol/clientInfo";
 // Our tool list changes only with the binary; clients may cache it for an hour.
@@ -306,7 +311,8 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
     std::string names;
     for (const auto& t : tools_) names += (names.empty() ? "" : ", ") + t.name;
     send_error(id, error_code::kInvalidParams,
-               fmt::format("unknown tool '{}'; the tools are: {}", name->get<std::string>(), names));
+               fmt::format("unknown tool '{}'; the tools are: {}",
+                           tools::cut_text(name->get<std::string>(), kMaxQuotedBytes), names));
     return;
   }
   Json arguments = params.contains("arguments") ? params["arguments"] : Json::object();
@@ -317,8 +323,14 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
     return;
   }
 
-  auto tool_error = [](const std::string& text) {
-    return Json{{"content", Json::array({{{"type", "text"}, {"text", text}}})}, {"isError", true}};
+  // An error may quote what the client sent (a path, a pattern, an argument's name): it is
+  // bounded like every other string a result carries.
+  auto tool_error = [limit = std::min<uint64_t>(kMaxErrorBytes, limits_.max_read_bytes)](
+                        const std::string& text) {
+    return Json{
+        {"content", Json::array({{{"type", "text"},
+                                  {"text", tools::cut_text(text, static_cast<size_t>(limit))}}})},
+        {"isError", true}};
   };
   // Who is calling, for the audit log and the jobs it starts: a 2026-07-28 request may carry
   // its client's name, a legacy session's client gave it in initialize.

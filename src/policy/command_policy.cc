@@ -4,12 +4,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <system_error>
 
 #include <fmt/format.h>
 #include <re2/re2.h>
 
 #include "base/paths.h"
+#include "policy/environment.h"
+#include "sys/path_fd.h"
 #include "sys/spawn.h"
 
 namespace policy {
@@ -60,6 +63,15 @@ std::string describe_programs(const std::vector<AllowedProgram>& programs) {
     } else {
       out += fmt::format("{} ({})", program.entry, program.real_path.string());
     }
+  }
+  return out;
+}
+
+std::string loader_variable_list() {
+  std::string out;
+  for (std::string_view name : kLoaderVariables) {
+    if (!out.empty()) out += ", ";
+    out += name;
   }
   return out;
 }
@@ -144,6 +156,15 @@ base::Result<CommandPolicy> CommandPolicy::create(CommandRules rules, const fs::
       std::any_of(policy.programs_.begin(), policy.programs_.end(),
                   [&](const AllowedProgram& p) { return p.real_path == policy.shell_real_path_; });
 
+  for (const auto& name : rules.allowed_loader_env) {
+    if (!is_loader_variable(name)) {
+      return base::fail(fmt::format(
+          "allowed_loader_env: '{}' is not a variable of the dynamic loader (LD_*, {}); only "
+          "those are withheld from jobs, so only those need allowing. Remove it",
+          name, loader_variable_list()));
+    }
+  }
+
   if (rules.allowed_roots.empty()) rules.allowed_roots.push_back(working_dir);
   for (const auto& root : rules.allowed_roots) {
     if (!root.is_absolute()) {
@@ -175,9 +196,12 @@ CommandPolicy CommandPolicy::allow_all(const fs::path& working_dir) {
 
 base::Result<Approval> CommandPolicy::check(const Candidate& candidate) const {
   if (auto checked = check_command(candidate); !checked) return tl::unexpected(checked.error());
+  if (auto checked = check_environment(candidate); !checked) {
+    return tl::unexpected(checked.error());
+  }
   auto cwd = resolve_cwd(candidate.cwd);
   if (!cwd) return tl::unexpected(cwd.error());
-  auto program = resolve_program(candidate, *cwd);
+  auto program = resolve_program(candidate, cwd->real_path);
   if (!program) return tl::unexpected(program.error());
   return Approval{std::move(*cwd), std::move(*program)};
 }
@@ -217,45 +241,77 @@ base::Result<void> CommandPolicy::check_command(const Candidate& candidate) cons
   return {};
 }
 
-base::Result<fs::path> CommandPolicy::resolve_cwd(std::optional<std::string_view> asked) const {
+bool CommandPolicy::loader_variable_allowed(std::string_view name) const {
+  if (programs_.empty() || !is_loader_variable(name)) return true;
+  return std::find(rules_.allowed_loader_env.begin(), rules_.allowed_loader_env.end(), name) !=
+         rules_.allowed_loader_env.end();
+}
+
+base::Result<void> CommandPolicy::check_environment(const Candidate& candidate) const {
+  // The loader reads these before the program's first instruction: LD_PRELOAD=/tmp/x.so makes
+  // an allowed program run x.so's constructors, so "which program starts" would mean nothing.
+  for (std::string_view entry : candidate.env) {
+    std::string_view name = entry.substr(0, entry.find('='));
+    if (loader_variable_allowed(name)) continue;
+    return base::deny(
+        fmt::format("{}env sets {}, which the dynamic loader reads to load code into the program "
+                    "(it would run code of the caller's choosing inside an allowed program), so "
+                    "it is not passed to jobs while allowed_programs is set. Run the job without "
+                    "it, or ask the user to name it in allowed_loader_env",
+                    kRefused, name),
+        fmt::format("allowed_loader_env: {}", name));
+  }
+  return {};
+}
+
+base::Result<CheckedDirectory> CommandPolicy::resolve_cwd(
+    std::optional<std::string_view> asked) const {
   fs::path wanted = working_dir_;
   if (asked) {
     fs::path given(*asked);
     wanted = given.is_absolute() ? given : working_dir_ / given;
   }
-  // The real path: every symlink followed and every ".." applied, as the kernel will when the job
-  // changes into it. Comparing anything less would let a link inside a root lead outside it.
-  std::error_code ec;
-  fs::path real = fs::canonical(wanted, ec);
-  if (ec == std::errc::no_such_file_or_directory) {
-    return base::fail(fmt::format("cwd '{}' does not exist", wanted.string()), ENOENT);
+  // Opened once, every symlink followed and every ".." applied, as the kernel will when the job
+  // starts there; the path compared is the one the kernel gives for the descriptor, and the job
+  // changes into the descriptor. Comparing a name and then changing into it by name would let
+  // a link swapped in between lead outside the roots.
+  auto opened = sys::open_directory(wanted);
+  if (!opened) {
+    int error = opened.error().sys_errno;
+    if (error == ENOENT) {
+      return base::fail(fmt::format("cwd '{}' does not exist", wanted.string()), ENOENT);
+    }
+    if (error == ENOTDIR) {
+      return base::fail(fmt::format("cwd '{}' is not a directory", wanted.string()), ENOTDIR);
+    }
+    return base::fail(
+        fmt::format("cwd '{}' cannot be opened: {}", wanted.string(), std::strerror(error)), error);
   }
-  if (ec) {
-    return base::fail(fmt::format("cwd '{}' cannot be resolved: {}", wanted.string(), ec.message()),
-                      ec.value());
-  }
-  if (!fs::is_directory(real, ec)) {
-    return base::fail(fmt::format("cwd '{}' is not a directory", wanted.string()), ENOTDIR);
+  auto real = sys::real_path_of(opened->get());
+  if (!real) {
+    return base::fail(
+        fmt::format("cwd '{}' cannot be resolved: {}", wanted.string(), real.error().message),
+        real.error().sys_errno);
   }
   bool inside = std::any_of(roots_.begin(), roots_.end(),
-                            [&](const fs::path& root) { return base::path_inside(real, root); });
+                            [&](const fs::path& root) { return base::path_inside(*real, root); });
   if (!inside) {
     std::string given = asked ? std::string(*asked) : working_dir_.string();
-    std::string shown = real == fs::path(given)
+    std::string shown = *real == fs::path(given)
                             ? fmt::format("cwd '{}'", given)
-                            : fmt::format("cwd '{}' (resolves to {})", given, real.string());
+                            : fmt::format("cwd '{}' (resolves to {})", given, real->string());
     return base::deny(
         fmt::format("{}{} is outside allowed_roots ({}). Run the job in a directory inside one of "
                     "them (a relative cwd starts at {})",
                     kRefused, shown, describe_roots(roots_), working_dir_.string()),
         "allowed_roots");
   }
-  return real;
+  return CheckedDirectory{std::move(*real), std::move(*opened)};
 }
 
-base::Result<std::string> CommandPolicy::resolve_program(const Candidate& candidate,
-                                                         const fs::path& cwd) const {
-  if (programs_.empty()) return std::string();
+base::Result<CheckedProgram> CommandPolicy::resolve_program(const Candidate& candidate,
+                                                            const fs::path& cwd) const {
+  if (programs_.empty()) return CheckedProgram{};
   if (candidate.command) {
     // A shell job runs /bin/sh, and a shell runs anything: allowed only if the operator allowed sh
     // itself (which then allows every program; see create()).
@@ -266,7 +322,7 @@ base::Result<std::string> CommandPolicy::resolve_program(const Candidate& candid
                       kRefused, kShell, shell_real_path_.string(), describe_programs(programs_)),
           "allowed_programs");
     }
-    return shell_real_path_.string();
+    return open_checked(shell_real_path_, shell_real_path_.string());
   }
   if (candidate.argv.empty()) return base::fail("nothing to run: argv is empty");
   const std::string& name = candidate.argv.front();
@@ -282,22 +338,36 @@ base::Result<std::string> CommandPolicy::resolve_program(const Candidate& candid
   }
   auto found = sys::resolve_program(name, path_value, cwd);
   if (!found) return tl::unexpected(found.error());
-  std::error_code ec;
-  fs::path real = fs::canonical(*found, ec);
-  if (ec == std::errc::no_such_file_or_directory) {
-    return base::fail(fmt::format("program '{}' does not exist", *found), ENOENT);
+  return open_checked(*found, name);
+}
+
+// Opens `found` once and checks the file the descriptor refers to, by its real path: the job
+// then executes that descriptor (an ELF binary), or that real path (a script), so neither a
+// symlink changed nor a directory swapped after this check can change what runs.
+base::Result<CheckedProgram> CommandPolicy::open_checked(const fs::path& found,
+                                                         const std::string& name) const {
+  auto opened = sys::open_file(found);
+  if (!opened) {
+    int error = opened.error().sys_errno;
+    if (error == ENOENT) {
+      return base::fail(fmt::format("program '{}' does not exist", found.string()), ENOENT);
+    }
+    return base::fail(fmt::format("program '{}' ({}) cannot be opened: {}", name, found.string(),
+                                  std::strerror(error)),
+                      error);
   }
-  if (ec) {
-    return base::fail(
-        fmt::format("program '{}' ({}) cannot be resolved: {}", name, *found, ec.message()),
-        ec.value());
+  auto real = sys::real_path_of(opened->get());
+  if (!real) {
+    return base::fail(fmt::format("program '{}' ({}) cannot be resolved: {}", name, found.string(),
+                                  real.error().message),
+                      real.error().sys_errno);
   }
   bool allowed = std::any_of(programs_.begin(), programs_.end(),
-                             [&](const AllowedProgram& p) { return p.real_path == real; });
+                             [&](const AllowedProgram& p) { return p.real_path == *real; });
   if (!allowed) {
-    std::string shown = real.string() == name
+    std::string shown = real->string() == name
                             ? fmt::format("program '{}'", name)
-                            : fmt::format("program '{}' ({})", name, real.string());
+                            : fmt::format("program '{}' ({})", name, real->string());
     return base::deny(
         fmt::format("{}{} is not one of allowed_programs ({}); programs are compared by real "
                     "path, so another name, a copy or a link elsewhere does not count. Run one of "
@@ -305,9 +375,11 @@ base::Result<std::string> CommandPolicy::resolve_program(const Candidate& candid
                     kRefused, shown, describe_programs(programs_)),
         "allowed_programs");
   }
-  // Exec the real path that was checked: a symlink or a PATH entry changed after this check
-  // cannot change what runs.
-  return real.string();
+  CheckedProgram checked{real->string(), {}};
+  if (sys::is_regular_file(opened->get()) && sys::is_elf_executable(opened->get())) {
+    checked.fd = std::move(*opened);
+  }
+  return checked;
 }
 
 }  // namespace policy

@@ -12,6 +12,12 @@
 ///  - shell = false plus allowed_programs is the boundary for *what program starts*: no shell
 ///    reads the line, argv[0] is resolved to a real path and compared with the allowed programs'
 ///    real paths, and exactly that checked path is executed.
+///  - While allowed_programs is set, a job's environment carries no variable of the dynamic loader
+///    (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, GCONV_PATH...) that the operator did not name in
+///    allowed_loader_env: those would run code of the caller's choosing inside the allowed program.
+///  - The cwd and the program are each opened once and checked through the descriptor, which
+///    the job then uses (fchdir, execveat), so nothing renamed or swapped for a symlink between
+///    the check and the start changes where the job starts or what it executes.
 ///  - allowed_roots confines the directory a job *starts in*. A shell job can still `cd` anywhere,
 ///    and any program can open any path it names: confinement of writes is the sandbox's job.
 
@@ -24,6 +30,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace re2 {
 class RE2;
@@ -44,6 +51,9 @@ struct CommandRules {
   bool shell = true;
   // Directories a job's cwd must lie inside, compared by real path. Empty: the working directory.
   std::vector<std::filesystem::path> allowed_roots;
+  // Loader variables (see policy::is_loader_variable) a job's environment may still carry while
+  // allowed_programs is set; each entry must be one of them.
+  std::vector<std::string> allowed_loader_env;
 };
 
 /// What a job asks to run, as the policy sees it. Views into the caller's request.
@@ -57,12 +67,29 @@ struct Candidate {
   std::span<const std::string> env;
 };
 
+/// The job's directory as checked: opened once, its real path read from the descriptor.
+struct CheckedDirectory {
+  std::filesystem::path real_path;
+  // An O_PATH descriptor of that very directory: the job changes into it (fchdir), so a name
+  // swapped for a symlink after the check cannot move the job elsewhere.
+  base::UniqueFd fd;
+};
+
+/// The program as checked against allowed_programs.
+struct CheckedProgram {
+  // The real path of the file that was checked. The caller must not look the program up again.
+  std::string path;
+  // An O_PATH descriptor of that very file when it is an ELF binary, which the job executes
+  // (execveat): a directory on its path swapped for a symlink after the check changes nothing.
+  // Unset for a script (#!), which is executed by `path`: its interpreter opens it again by name.
+  base::UniqueFd fd;
+};
+
 /// What the policy approved: where the job runs, and what to exec.
 struct Approval {
-  std::filesystem::path cwd;  // The real path of the job's directory.
-  // The exact path to exec, already checked against allowed_programs (the caller must not look
-  // the program up again). Empty when any program may run: spawning looks argv[0] up as usual.
-  std::string program;
+  CheckedDirectory cwd;
+  // Its path is empty when any program may run: spawning looks argv[0] up as usual.
+  CheckedProgram program;
 };
 
 /// One allowed_programs entry as configured, and the real path it stands for.
@@ -88,19 +115,26 @@ class CommandPolicy {
   CommandPolicy& operator=(CommandPolicy&&) noexcept;
   ~CommandPolicy();
 
-  /// Every check, in order: shell mode, command patterns, cwd, program. A refusal is a
+  /// Every check, in order: shell mode, command patterns, loader variables, cwd, program. A refusal is a
   /// base::deny(message, rule) whose rule names the setting (and the pattern) that decided; a cwd
   /// or program that does not exist is an ordinary failure.
   base::Result<Approval> check(const Candidate& candidate) const;
 
   /// Shell mode and the command patterns only.
   base::Result<void> check_command(const Candidate& candidate) const;
+  /// The job's environment: no loader variable the operator did not allow (see CommandRules).
+  base::Result<void> check_environment(const Candidate& candidate) const;
+  /// Whether a job may carry the variable `name`: always, unless allowed_programs is set and it is
+  /// a loader variable not named in allowed_loader_env. The engine also drops such variables from
+  /// what jobs inherit of the server's environment.
+  bool loader_variable_allowed(std::string_view name) const;
   /// The job's directory: `asked` (relative to the working directory; unset: the working
-  /// directory) resolved to its real path, which must lie inside one of the allowed roots.
-  base::Result<std::filesystem::path> resolve_cwd(std::optional<std::string_view> asked) const;
-  /// The exact path to exec for `candidate` run in `cwd` (see Approval::program).
-  base::Result<std::string> resolve_program(const Candidate& candidate,
-                                            const std::filesystem::path& cwd) const;
+  /// directory), opened, and the real path it was opened at, which must lie inside one of the
+  /// allowed roots.
+  base::Result<CheckedDirectory> resolve_cwd(std::optional<std::string_view> asked) const;
+  /// What to exec for `candidate` run in the directory `cwd` (see Approval::program).
+  base::Result<CheckedProgram> resolve_program(const Candidate& candidate,
+                                               const std::filesystem::path& cwd) const;
 
   const CommandRules& rules() const { return rules_; }
   const std::vector<std::filesystem::path>& roots() const { return roots_; }
@@ -108,6 +142,8 @@ class CommandPolicy {
 
  private:
   CommandPolicy() = default;
+  base::Result<CheckedProgram> open_checked(const std::filesystem::path& found,
+                                            const std::string& name) const;
 
   CommandRules rules_;
   std::filesystem::path working_dir_;

@@ -18,6 +18,12 @@ bool in_minimal_set(std::string_view name) {
 
 }  // namespace
 
+bool is_loader_variable(std::string_view name) {
+  return name.starts_with("LD_") ||
+         std::find(std::begin(kLoaderVariables), std::end(kLoaderVariables), name) !=
+             std::end(kLoaderVariables);
+}
+
 bool name_excluded(std::string_view name, const std::vector<std::string>& patterns) {
   if (patterns.empty()) return false;
   std::string text(name);  // fnmatch needs a terminated string

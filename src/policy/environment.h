@@ -34,6 +34,20 @@ struct EnvironmentRules {
 /// How the job is attached, which decides the defaults it gets.
 enum class Attachment { kPipes, kTerminal };
 
+/// Variables that make a dynamically linked program load code (or data that steers it) from where
+/// the variable says, besides every LD_*: the rest of what glibc's loader drops for a set-user-id
+/// program (its "unsecure" list), TMPDIR excepted, which only says where temporary files go.
+/// GCONV_PATH loads iconv modules, GETCONF_DIR names programs getconf runs, GLIBC_TUNABLES
+/// steers the loader and malloc; the others point name resolution, locales, message catalogs and
+/// time zones at other files.
+inline constexpr std::string_view kLoaderVariables[] = {
+    "GCONV_PATH",   "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES",      "LOCALDOMAIN", "LOCPATH",
+    "MALLOC_TRACE", "NIS_PATH",    "NLSPATH",        "RESOLV_HOST_CONF", "RES_OPTIONS", "TZDIR"};
+
+/// True for the variables the dynamic loader and libc read to load code from elsewhere: every
+/// name starting LD_, and kLoaderVariables. Compared exactly (the loader's names are upper case).
+bool is_loader_variable(std::string_view name);
+
 /// True when `name` matches one of `patterns` (fnmatch, case-insensitive).
 bool name_excluded(std::string_view name, const std::vector<std::string>& patterns);
 

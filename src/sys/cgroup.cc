@@ -180,17 +180,7 @@ int JobCgroup::signal_all(int sig) const {
       if (!pidfd) continue;  // exited meanwhile
       // The pidfd pins the process that had this pid when it was opened. If that process is
       // still alive now, /proc/<pid> is that process, and it must still be one of ours.
-      bool member = false;
-      std::istringstream lines(read_small_file(fmt::format("/proc/{}/cgroup", pid)));
-      for (std::string line; std::getline(lines, line);) {
-        auto fields = split(line, ':');
-        if (fields.size() < 3) continue;
-        bool ours = v2_ ? (fields[0] == "0" && fields[1].empty())
-                        : ("," + fields[1] + ",").find(",pids,") != std::string::npos;
-        if (!ours) continue;
-        std::string path = line.substr(fields[0].size() + fields[1].size() + 2);
-        member = path == relative_ || path.starts_with(relative_ + "/");
-      }
+      bool member = contains(pid);
       if (!member) continue;
       if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) == 0) ++sent;
     }
@@ -198,6 +188,21 @@ int JobCgroup::signal_all(int sig) const {
     if (sent == 0) break;
   }
   return total;
+}
+
+bool JobCgroup::contains(pid_t pid) const {
+  bool member = false;
+  std::istringstream lines(read_small_file(fmt::format("/proc/{}/cgroup", pid)));
+  for (std::string line; std::getline(lines, line);) {
+    auto fields = split(line, ':');
+    if (fields.size() < 3) continue;
+    bool ours = v2_ ? (fields[0] == "0" && fields[1].empty())
+                    : ("," + fields[1] + ",").find(",pids,") != std::string::npos;
+    if (!ours) continue;
+    std::string path = line.substr(fields[0].size() + fields[1].size() + 2);
+    member = path == relative_ || path.starts_with(relative_ + "/");
+  }
+  return member;
 }
 
 bool JobCgroup::remove() {

@@ -42,6 +42,9 @@ class JobCgroup {
   /// The processes in the cgroup now (cgroup.procs); empty once all have exited.
   std::vector<pid_t> pids() const;
 
+  /// Whether the process with this pid is in the cgroup now (/proc/<pid>/cgroup).
+  bool contains(pid_t pid) const;
+
   /// Sends `sig` to every process in the cgroup, each through a pidfd after checking that it is
   /// still a member, so a recycled pid is never signalled. For SIGKILL, repeats until no member
   /// is left that could still be forking (a few rounds at most). Returns how many were signalled.

@@ -6,9 +6,11 @@
 ///
 /// What a ruleset built here does: every write-like filesystem access the kernel's ABI knows
 /// (create, remove, rename, link, write, truncate, device ioctl) is allowed only beneath the given
-/// roots and on a short list of harmless devices; reads and exec are not restricted. Optionally,
-/// TCP bind and connect are denied altogether (ABI 4 and later). Files opened before the ruleset
-/// applies (the job's stdin, stdout, stderr, its terminal) are not affected.
+/// roots and on a short list of harmless devices, except that device nodes may be created
+/// nowhere; reads and exec are not restricted. Landlock has no right for metadata (chmod, chown,
+/// utimensat, extended attributes): see sys/metadata_filter.h for the part that is filtered.
+/// Optionally, TCP bind and connect are denied altogether (ABI 4 and later). Files opened before
+/// the ruleset applies (the job's stdin, stdout, stderr, its terminal) are not affected.
 
 #include <filesystem>
 #include <string>

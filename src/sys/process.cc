@@ -1,6 +1,7 @@
 #include "sys/process.h"
 
 #include <linux/close_range.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,8 @@
 #include <cstring>
 
 #include <fmt/format.h>
+
+#include "base/unique_fd.h"
 
 namespace sys {
 namespace {
@@ -54,6 +57,29 @@ base::Result<bool> signal_group(pid_t pgid, int sig) {
   if (::kill(-pgid, sig) == 0) return true;
   if (errno == ESRCH) return false;
   return base::fail_errno("kill");
+}
+
+base::Result<bool> signal_process(const ProcessId& id, int sig) {
+  if (id.pid <= 1) return base::fail("refusing to signal a process id <= 1");
+  base::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, id.pid, 0)));
+  if (!pidfd) return false;  // gone
+  // The pidfd pins whichever process had the pid when it was opened. If the process with that
+  // pid is still the one `id` names now, it was that one then too (it has not exited since).
+  auto now = read_process(id.pid);
+  if (!now || now->zombie() || (id.start_ticks != 0 && now->id.start_ticks != id.start_ticks)) {
+    return false;
+  }
+  if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) == 0) return true;
+  if (errno == ESRCH) return false;
+  return base::fail_errno(fmt::format("pidfd_send_signal({})", id.pid));
+}
+
+base::Result<void> add_signal_flags(int sig, int flags) {
+  struct sigaction action {};
+  if (::sigaction(sig, nullptr, &action) != 0) return base::fail_errno("sigaction");
+  action.sa_flags |= flags;
+  if (::sigaction(sig, &action, nullptr) != 0) return base::fail_errno("sigaction");
+  return {};
 }
 
 std::optional<int> parse_signal_name(std::string_view name) {

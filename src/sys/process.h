@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "base/result.h"
+#include "sys/proc_stats.h"
 
 namespace sys {
 
@@ -24,6 +25,15 @@ base::Result<std::optional<ExitInfo>> reap_exited(int pidfd);
 
 /// kill(-pgid, sig). ESRCH (the group is gone) is reported as `false`, not as an error.
 base::Result<bool> signal_group(pid_t pgid, int sig);
+
+/// Sends `sig` to the process `id` names, through a pidfd opened and then checked against the
+/// start time, so a recycled pid is never signalled. False when that process is gone (a zombie
+/// counts as gone); an error only when the kernel refuses (EPERM).
+base::Result<bool> signal_process(const ProcessId& id, int sig);
+
+/// Adds `flags` (SA_RESTART, SA_NOCLDSTOP) to the handler already installed for `sig` (asio's
+/// signal_set installs its own without them).
+base::Result<void> add_signal_flags(int sig, int flags);
 
 /// "TERM" / "SIGTERM" (any case) -> SIGTERM, for the signals a caller may send to a job.
 std::optional<int> parse_signal_name(std::string_view name);

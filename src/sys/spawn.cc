@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "sys/landlock.h"
+#include "sys/metadata_filter.h"
 
 namespace sys {
 namespace {
@@ -90,8 +91,9 @@ std::string_view find_path_value(const std::vector<std::string>& env) {
 // The job's ends and the server's ends of its standard streams: three pipes, or a terminal
 // whose slave the child opens by path.
 struct ChildStdio {
-  Pipe in, out, err;
+  Pipe in, out, err;  // `err` is empty when stdout and stderr share `out`.
   std::optional<PseudoTerminal> terminal;
+  int stderr_write_end() const { return err.write_end ? err.write_end.get() : out.write_end.get(); }
 };
 
 base::Result<ChildStdio> make_stdio(const SpawnRequest& request) {
@@ -106,11 +108,13 @@ base::Result<ChildStdio> make_stdio(const SpawnRequest& request) {
   if (!made_in) return tl::unexpected(made_in.error());
   auto made_out = make_pipe();
   if (!made_out) return tl::unexpected(made_out.error());
-  auto made_err = make_pipe();
-  if (!made_err) return tl::unexpected(made_err.error());
   stdio.in = std::move(*made_in);
   stdio.out = std::move(*made_out);
-  stdio.err = std::move(*made_err);
+  if (request.streams == OutputStreams::kSeparate) {
+    auto made_err = make_pipe();
+    if (!made_err) return tl::unexpected(made_err.error());
+    stdio.err = std::move(*made_err);
+  }
   return stdio;
 }
 
@@ -124,7 +128,8 @@ struct ExecArgs {
 // apart from a missing program.
 base::Error describe_start_failure(const std::string& program, const SpawnRequest& request,
                                    int error) {
-  if (error == ENOENT || error == ENOTDIR) {
+  // A checked directory is entered by descriptor: its name is beside the point then.
+  if ((error == ENOENT || error == ENOTDIR) && request.cwd_fd < 0) {
     struct stat st{};
     if (::stat(request.cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
       return base::Error{
@@ -146,6 +151,14 @@ base::Result<pid_t> start_with_posix_spawn(const SpawnRequest& request, ChildStd
                                            const ExecArgs& exec) {
   SpawnSetup setup;
   auto* actions = setup.actions();
+  // Into the checked directory first, before the dup2s could reuse its descriptor's number.
+  if (request.cwd_fd >= 0) {
+    if (auto r = check_spawn_call(::posix_spawn_file_actions_addfchdir_np(actions, request.cwd_fd),
+                                  "posix_spawn_file_actions_addfchdir_np");
+        !r) {
+      return tl::unexpected(r.error());
+    }
+  }
   if (stdio.terminal) {
     // The child is made a session leader first (POSIX_SPAWN_SETSID, applied before any file
     // action), and a session leader without a controlling terminal that opens a terminal without
@@ -168,7 +181,7 @@ base::Result<pid_t> start_with_posix_spawn(const SpawnRequest& request, ChildStd
     // dup2 clears close-on-exec on the target, so only these three fds reach the program.
     for (auto [fd, target] :
          {std::pair{stdio.in.read_end.get(), 0}, std::pair{stdio.out.write_end.get(), 1},
-          std::pair{stdio.err.write_end.get(), 2}}) {
+          std::pair{stdio.stderr_write_end(), 2}}) {
       if (auto r = check_spawn_call(::posix_spawn_file_actions_adddup2(actions, fd, target),
                                     "posix_spawn_file_actions_adddup2");
           !r) {
@@ -197,11 +210,13 @@ base::Result<pid_t> start_with_posix_spawn(const SpawnRequest& request, ChildStd
   ::posix_spawnattr_setsigdefault(setup.attr(), &all_signals);
   ::posix_spawnattr_setsigmask(setup.attr(), &no_signals);
 
-  if (auto r = check_spawn_call(
-          ::posix_spawn_file_actions_addchdir_np(actions, request.cwd.c_str()),
-          "posix_spawn_file_actions_addchdir_np");
-      !r) {
-    return tl::unexpected(r.error());
+  if (request.cwd_fd < 0) {
+    if (auto r =
+            check_spawn_call(::posix_spawn_file_actions_addchdir_np(actions, request.cwd.c_str()),
+                             "posix_spawn_file_actions_addchdir_np");
+        !r) {
+      return tl::unexpected(r.error());
+    }
   }
 
   // glibc's posix_spawn reports a failed chdir or exec as its return value, so a job that cannot
@@ -228,6 +243,7 @@ enum class ChildStep : int {
   kLimitFileSize,
   kLimitProcesses,
   kNoNewPrivileges,
+  kSeccomp,
   kLandlock,
   kExec,
 };
@@ -265,6 +281,8 @@ std::string_view describe_step(ChildStep step) {
       return "setrlimit(RLIMIT_NPROC)";
     case ChildStep::kNoNewPrivileges:
       return "prctl(PR_SET_NO_NEW_PRIVS)";
+    case ChildStep::kSeccomp:
+      return "installing its seccomp filter";
     case ChildStep::kLandlock:
       return "landlock_restrict_self";
     case ChildStep::kExec:
@@ -298,6 +316,7 @@ bool move_fd(int fd, int target) {
 // What the child needs, prepared by the parent: after clone it may not allocate.
 struct ChildPlan {
   const SpawnRequest* request;
+  const SpawnConfinement* confinement;  // The request's, or none at all.
   const ChildStdio* stdio;
   const ExecArgs* exec;
   const ChildLimit* limits;
@@ -315,7 +334,7 @@ struct ChildPlan {
   const ChildLimit* limits = plan.limits;
   size_t limit_count = plan.limit_count;
   int report_fd = plan.report_fd;
-  const SpawnConfinement& confinement = *request.confinement;
+  const SpawnConfinement& confinement = *plan.confinement;
   if (stdio.terminal) {
     // A session leader (new session, new group whose id is the pid) takes the terminal as its
     // controlling terminal; see start_with_posix_spawn.
@@ -331,11 +350,13 @@ struct ChildPlan {
   } else {
     if (::setpgid(0, 0) != 0) fail_in_child(report_fd, ChildStep::kNewGroup, errno);
     if (!move_fd(stdio.in.read_end.get(), 0) || !move_fd(stdio.out.write_end.get(), 1) ||
-        !move_fd(stdio.err.write_end.get(), 2)) {
+        !move_fd(stdio.stderr_write_end(), 2)) {
       fail_in_child(report_fd, ChildStep::kRedirect, errno);
     }
   }
-  if (::chdir(request.cwd.c_str()) != 0) fail_in_child(report_fd, ChildStep::kChdir, errno);
+  if ((request.cwd_fd >= 0 ? ::fchdir(request.cwd_fd) : ::chdir(request.cwd.c_str())) != 0) {
+    fail_in_child(report_fd, ChildStep::kChdir, errno);
+  }
   // Before anything else runs: from here on, every process the job makes is counted.
   if (confinement.cgroup_procs_fd >= 0 && ::write(confinement.cgroup_procs_fd, "0", 1) != 1) {
     fail_in_child(report_fd, ChildStep::kJoinCgroup, errno);
@@ -345,10 +366,17 @@ struct ChildPlan {
       fail_in_child(report_fd, limits[i].step, errno);
     }
   }
-  if (confinement.landlock_ruleset_fd >= 0) {
+  if (confinement.landlock_ruleset_fd >= 0 || confinement.seccomp_filter != nullptr) {
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
       fail_in_child(report_fd, ChildStep::kNoNewPrivileges, errno);
     }
+  }
+  if (confinement.seccomp_filter != nullptr) {
+    if (int error = install_seccomp_filter_raw(*confinement.seccomp_filter); error != 0) {
+      fail_in_child(report_fd, ChildStep::kSeccomp, error);
+    }
+  }
+  if (confinement.landlock_ruleset_fd >= 0) {
     if (int error = landlock_restrict_self_raw(confinement.landlock_ruleset_fd); error != 0) {
       fail_in_child(report_fd, ChildStep::kLandlock, error);
     }
@@ -363,14 +391,20 @@ struct ChildPlan {
   sigset_t no_signals;
   sigemptyset(&no_signals);
   ::sigprocmask(SIG_SETMASK, &no_signals, nullptr);
-  ::execve(exec.program, exec.argv, exec.envp);
+  if (request.program_fd >= 0) {
+    ::execveat(request.program_fd, "", exec.argv, exec.envp, AT_EMPTY_PATH);
+  } else {
+    ::execve(exec.program, exec.argv, exec.envp);
+  }
   fail_in_child(report_fd, ChildStep::kExec, errno);
 }
 
 base::Result<pid_t> clone_and_exec(const SpawnRequest& request, ChildStdio& stdio,
                                   const ExecArgs& exec) {
   // Everything the child needs is prepared here: after clone it may not allocate.
-  const ProcessLimits& wanted = request.confinement->limits;
+  static const SpawnConfinement kNone;
+  const SpawnConfinement& confinement = request.confinement ? *request.confinement : kNone;
+  const ProcessLimits& wanted = confinement.limits;
   std::array<ChildLimit, 5> limits{};
   size_t limit_count = 0;
   auto add_limit = [&](int resource, ChildStep step, uint64_t value, uint64_t hard_extra) {
@@ -388,7 +422,13 @@ base::Result<pid_t> clone_and_exec(const SpawnRequest& request, ChildStdio& stdi
   auto report = make_pipe();
   if (!report) return tl::unexpected(report.error());
 
-  ChildPlan plan{&request, &stdio, &exec, limits.data(), limit_count, report->write_end.get()};
+  ChildPlan plan{.request = &request,
+                 .confinement = &confinement,
+                 .stdio = &stdio,
+                 .exec = &exec,
+                 .limits = limits.data(),
+                 .limit_count = limit_count,
+                 .report_fd = report->write_end.get()};
   // The child shares the server's memory until it execs, as glibc's posix_spawn does: a fork
   // would copy the page tables of everything the server holds (job output included), which
   // costs milliseconds per job once the server is large. It runs on a stack of its own, and the
@@ -502,8 +542,10 @@ base::Result<SpawnedProcess> spawn_process(const SpawnRequest& request) {
   envp.push_back(nullptr);
 
   ExecArgs exec{program->c_str(), argv.data(), envp.data()};
-  auto started = request.confinement ? clone_and_exec(request, stdio, exec)
-                                     : start_with_posix_spawn(request, stdio, exec);
+  // posix_spawn runs no code of ours in the child and cannot execute a descriptor.
+  bool own_child = request.confinement || request.program_fd >= 0;
+  auto started = own_child ? clone_and_exec(request, stdio, exec)
+                           : start_with_posix_spawn(request, stdio, exec);
   if (!started) return tl::unexpected(started.error());
   pid_t pid = *started;
 
@@ -528,10 +570,11 @@ base::Result<SpawnedProcess> spawn_process(const SpawnRequest& request) {
 
   // Larger pipes mean fewer wake-ups for chatty jobs. Best effort: an unprivileged user may be over
   // the pipe-buffer quota, and the default size still works.
-  ::fcntl(stdio.out.read_end.get(), F_SETPIPE_SZ, 1 << 20);
-  ::fcntl(stdio.err.read_end.get(), F_SETPIPE_SZ, 1 << 20);
+  for (const Pipe* output : {&stdio.out, &stdio.err}) {
+    if (output->read_end) ::fcntl(output->read_end.get(), F_SETPIPE_SZ, 1 << 20);
+  }
   for (int fd : {stdio.in.write_end.get(), stdio.out.read_end.get(), stdio.err.read_end.get()}) {
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   }
   process.stdin_fd = std::move(stdio.in.write_end);
   process.stdout_fd = std::move(stdio.out.read_end);

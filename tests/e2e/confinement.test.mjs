@@ -3,6 +3,7 @@
 // tighten. A test is skipped only when this kernel lacks the feature, and says why.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -99,6 +100,119 @@ test('sandbox: true confines one job of an unconfined server', async (t) => {
   } finally {
     fs.rmSync(tmpdir, { recursive: true, force: true });
     fs.rmSync(outside, { recursive: true, force: true });
+  }
+});
+
+test('what Landlock cannot see: chmod, chown and utimensat outside the roots still work; extended attributes and device nodes are refused', async (t) => {
+  if (await skipUnlessSupported(t, ['--sandbox', 'landlock'], NO_LANDLOCK)) return;
+  const tmpdir = scratchDir('mcpbg-e2e-tmpdir-');
+  const outside = scratchDir('mcpbg-e2e-outside-');
+  const victim = path.join(outside, 'victim');
+  fs.writeFileSync(victim, 'x\n', { mode: 0o644 });
+  try {
+    await withServer({ env: { TMPDIR: tmpdir } }, async (srv) => {
+      const inside = path.join(srv.tmp, 'own');
+      fs.writeFileSync(inside, 'y\n');
+      /** The one line test_child metadata prints, run confined (or not). */
+      const metadata = async (op, file, sandbox) => {
+        const job = await srv.run({ argv: child('metadata', op, file), ...(sandbox ? { sandbox: true } : {}) });
+        return (await srv.call('output', { job_id: job.job_id })).output;
+      };
+
+      // Landlock (ABI 7 here) has no right for these, and seccomp cannot tell paths apart: a
+      // confined job changes a file's mode, owner and times outside its roots. The README says so.
+      assert.equal(await metadata('chmod', victim, true), 'chmod: ok\n');
+      assert.equal(fs.statSync(victim).mode & 0o777, 0o600, 'the mode outside the roots changed');
+      assert.equal(await metadata('chown', victim, true), 'chown: ok\n');
+      assert.equal(await metadata('utimes', victim, true), 'utimes: ok\n');
+      // Nor a file's flags (chattr: an ioctl on a file opened for reading), where the filesystem
+      // has them; as root that includes immutable, set and cleared again here.
+      const flags = process.getuid() === 0 ? 'chattr +d "$1" && chattr +i "$1" && chattr -i "$1"' : 'chattr +d "$1"';
+      const chattr = await srv.run({ argv: ['sh', '-c', `${flags} && echo chattr: ok`, 'sh', victim], sandbox: true });
+      const chattrSaid = (await srv.call('output', { job_id: chattr.job_id })).output;
+      if (chattrSaid.endsWith('chattr: ok\n')) {
+        assert.match(execFileSync('lsattr', ['-d', victim], { encoding: 'utf8' }), /^\S*d\S* /, 'the flag outside the roots is set');
+      } else {
+        t.diagnostic(`this filesystem takes no file flags (${chattrSaid.trim()}): not shown here`);
+      }
+      assert.equal(fs.readFileSync(victim, 'utf8'), 'x\n', 'its contents are still out of reach');
+
+      // Extended attributes: refused to a confined job everywhere, as a filesystem without them
+      // would (unconfined, the same call works on this filesystem).
+      const free = await metadata('setxattr', victim, false);
+      if (free === 'setxattr: ok\n') {
+        for (const file of [victim, inside]) {
+          assert.equal(await metadata('setxattr', file, true), 'setxattr: Operation not supported\n', file);
+          assert.equal(await metadata('removexattr', file, true), 'removexattr: Operation not supported\n', file);
+          // io_uring would do it past the filter (IORING_OP_SETXATTR): no io_uring for a confined
+          // job, the answer of a kernel without it (unconfined, the same ring sets the attribute).
+          assert.equal(await metadata('uring-setxattr', file, false), 'uring-setxattr: ok\n', file);
+          assert.equal(await metadata('uring-setxattr', file, true), 'uring-setxattr: Function not implemented\n', file);
+        }
+      } else {
+        t.diagnostic(`this filesystem takes no user xattrs (${free.trim()}): the refusal is not told apart`);
+      }
+
+      // Device nodes: made nowhere by a confined job, not even inside its roots; FIFOs still are.
+      const nodes = await srv.run({
+        command: 'mknod null-again c 1 3; echo "mknod: $?"; mkfifo pipe && echo "mkfifo: ok"',
+        sandbox: true,
+      });
+      const said = (await srv.call('output', { job_id: nodes.job_id })).output;
+      assert.match(said, /mknod: null-again: Permission denied/);
+      assert.match(said, /mkfifo: ok/);
+      assert.ok(!fs.existsSync(path.join(srv.tmp, 'null-again')));
+      if (process.getuid() === 0) {
+        // As root, unconfined, the same mknod works: the sandbox is what refused it.
+        const unconfined = await srv.run({ argv: ['mknod', 'null-free', 'c', '1', '3'] });
+        assert.equal(unconfined.status, 'completed');
+      }
+    })(t);
+  } finally {
+    fs.rmSync(tmpdir, { recursive: true, force: true });
+    // A test that failed between chattr +i and -i must not leave a file nothing can remove.
+    try { execFileSync('chattr', ['-i', victim], { stdio: 'ignore' }); } catch { /* no flags here */ }
+    fs.rmSync(outside, { recursive: true, force: true });
+  }
+});
+
+test('ordinary work inside the roots is not broken by the sandbox: cp -p, cp -a, tar x, chmod +x, git checkout, npm install', async (t) => {
+  if (await skipUnlessSupported(t, ['--sandbox', 'landlock'], NO_LANDLOCK)) return;
+  const tmpdir = scratchDir('mcpbg-e2e-tmpdir-');
+  try {
+    await withServer({ args: ['--sandbox', 'landlock'], env: { TMPDIR: tmpdir } }, async (srv) => {
+      const script = [
+        'set -e',
+        'mkdir src && echo data > src/a && chmod 750 src/a && touch -d 2001-01-01 src/a',
+        'cp -p src/a cp-p && stat -c "cp -p %a %Y" cp-p',
+        'cp -a src cp-a && stat -c "cp -a %a %Y" cp-a/a',
+        'tar cf t.tar src && mkdir tx && tar xf t.tar -C tx && stat -c "tar x %a %Y" tx/src/a',
+        // As root, tar restores the archived owner (chown): uid 1000 here.
+        'if [ "$(id -u)" = 0 ]; then chown 1000:1000 src/a; tar cf t2.tar src; mkdir t2; tar xf t2.tar -C t2; stat -c "tar x as root %u" t2/src/a; fi',
+        'printf "#!/bin/sh\\necho script ran\\n" > s.sh && chmod +x s.sh && ./s.sh',
+        'git init -q repo && cd repo && git config user.email e@x.example && git config user.name e',
+        'printf "#!/bin/sh\\n" > x && chmod +x x && echo 1 > f && git add . && git commit -qm one',
+        'git checkout -qb other && echo 2 > f && git commit -qam two && git checkout -q - && stat -c "git checkout %a $(cat f)" x && cd ..',
+        'mkdir -p pkg/bin && printf "{\\"name\\":\\"pkg\\",\\"version\\":\\"1.0.0\\",\\"bin\\":{\\"pkg\\":\\"bin/pkg.js\\"}}" > pkg/package.json',
+        'printf "#!/usr/bin/env node\\nconsole.log(\\"npm bin ran\\")\\n" > pkg/bin/pkg.js',
+        'mkdir app && cd app && echo "{\\"name\\":\\"app\\",\\"version\\":\\"1.0.0\\"}" > package.json',
+        'npm install --offline --no-audit --no-fund ../pkg > /dev/null 2>&1 && ./node_modules/.bin/pkg',
+      ].join('\n');
+      fs.writeFileSync(path.join(srv.tmp, 'work.sh'), `${script}\n`);
+      const job = await srv.run({ argv: ['sh', 'work.sh'], env: { HOME: srv.tmp } }, { timeoutMs: 60_000 });
+      const { output } = await srv.call('output', { job_id: job.job_id });
+      assert.equal(job.status, 'completed', output);
+      const mtime = String(Date.UTC(2001, 0, 1) / 1000);
+      assert.match(output, new RegExp(`^cp -p 750 ${mtime}$`, 'm'));
+      assert.match(output, new RegExp(`^cp -a 750 ${mtime}$`, 'm'));
+      assert.match(output, new RegExp(`^tar x 750 ${mtime}$`, 'm'));
+      if (process.getuid() === 0) assert.match(output, /^tar x as root 1000$/m);
+      assert.match(output, /^script ran$/m);
+      assert.match(output, /^git checkout 755 1$/m);
+      assert.match(output, /^npm bin ran$/m);
+    })(t);
+  } finally {
+    fs.rmSync(tmpdir, { recursive: true, force: true });
   }
 });
 

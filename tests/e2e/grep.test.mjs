@@ -57,7 +57,7 @@ test('tail with grep returns the last matching lines', withServer(async (srv) =>
 
 test('grep filters one stream', withServer(async (srv) => {
   const { job_id } = await srv.call('execute', {
-    command: 'echo "error on stdout"; echo "error on stderr" >&2', wait_seconds: 10 });
+    command: 'echo "error on stdout"; echo "error on stderr" >&2', separate_streams: true, wait_seconds: 10 });
   const result = await srv.call('output', { job_id, grep: 'error', stream: 'stderr' });
   assert.equal(result.output, 'error on stderr\n');
 }));

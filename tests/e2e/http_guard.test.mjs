@@ -9,6 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
 import { runBinary, scratchDir, waitFor } from './lib/harness.mjs';
 import {
   JSON_HEADERS, connectClient, initializeBody, rawRequest, rawSession, startHttpServer, structured,
@@ -17,6 +20,7 @@ import {
 
 const TOKEN = 'e2e-token-7f3c9a1b5d2e4f60a8b7c6d5';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
+const AUTH_LINE = `Authorization: Bearer ${TOKEN}\r\n`;
 const WITH_TOKEN = { env: { MCP_BG_AUTH_TOKEN: TOKEN } };
 const APP_ORIGIN = 'https://app.example.com';
 
@@ -78,9 +82,9 @@ test('with a token: missing or wrong is 401 with WWW-Authenticate; the right one
     assert.equal(basic.status, 401);
     assert.match((await basic.json()).error.message, /Bearer scheme/);
 
-    // Every path but /healthz: an unknown one does not tell a caller without the token it is unknown.
+    // A path the server does not serve is 404 for everyone, token or not (below).
     const unknown = await fetch(`${srv.base}/nope`);
-    assert.equal(unknown.status, 401);
+    assert.equal(unknown.status, 404);
     await unknown.body?.cancel();
     const health = await fetch(`${srv.base}/healthz`);
     assert.equal(health.status, 200, '/healthz is for load balancers: no token');
@@ -322,3 +326,145 @@ test('bad HTTP settings stop start-up with exit 2 and say what is allowed', asyn
   assert.match(short.stderr, /shorter than 16 characters/);
   assert.ok(!short.stderr.includes('too-short'));
 });
+
+/** The server's memory high-water mark (VmHWM, in KiB), from /proc. */
+function peakKib(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)[1]);
+}
+
+/** A request head declaring a body of `length` bytes; the body is the caller's to send (or not). */
+function headDeclaring(port, { method = 'POST', path: target = '/mcp', length, extra = '' }) {
+  return `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
+    `Accept: application/json, text/event-stream\r\nContent-Length: ${length}\r\n${extra}\r\n`;
+}
+
+test('with a token: a request without it is answered from its header, and its body is never read', withHttpServer(async (srv) => {
+  const port = Number(srv.url.port);
+  // The header declares 4 MiB that never come: the server that waited for them would answer only
+  // at its 30 s body timeout. The guard decides from the header, at once.
+  for (const [target, status] of [['/mcp', 401], ['/metrics', 401], ['/register', 404], ['/nope', 404]]) {
+    const conn = await connection(port);
+    conn.socket.write(headDeclaring(port, { path: target, length: 4 << 20 }));
+    await waitFor(() => conn.received().startsWith(`HTTP/1.1 ${status} `), { what: `${status} for ${target} before any body byte` });
+    assert.match(conn.received(), /\r\nConnection: close\r\n/i, 'the unread body ends the connection');
+    assert.ok(await within(conn.closed, 5000), 'and the server closes it');
+    conn.socket.destroy();
+  }
+  // A request without a body keeps its connection: two refusals on one socket.
+  const conn = await connection(port);
+  const bare = `GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`;
+  conn.socket.write(bare + bare);
+  await waitFor(() => conn.received().split('HTTP/1.1 401 ').length === 3, { what: 'two 401s on one connection' });
+  conn.socket.destroy();
+}, [], WITH_TOKEN));
+
+test('the attack from issue 10: 30 connections sending 4 MiB bodies without the token leave the server\'s memory where it was', withHttpServer(async (srv) => {
+  const port = Number(srv.url.port);
+  const before = peakKib(srv.proc.pid);
+  const body = Buffer.alloc(4 << 20, 'x');
+  const conns = await Promise.all(Array.from({ length: 30 }, () => connection(port)));
+  for (const conn of conns) {
+    conn.socket.write(headDeclaring(port, { length: body.length }));
+    conn.socket.write(body);
+  }
+  await waitFor(() => conns.every((conn) => conn.received().startsWith('HTTP/1.1 401 ')), { timeoutMs: 20_000, what: '30 answers of 401' });
+  await Promise.all(conns.map((conn) => within(conn.closed, 10_000)));
+  const grownMib = (peakKib(srv.proc.pid) - before) / 1024;
+  // Holding the bodies would take 120 MiB (the issue saw RSS go from 11 to 131 MB); reading each
+  // header, and throwing away what follows in 16 KiB pieces, takes a few.
+  assert.ok(grownMib < 24, `the server's peak memory grew by ${grownMib.toFixed(1)} MiB`);
+  // And it still serves the owner.
+  const { client, transport } = await connectClient(srv.url, { headers: AUTH });
+  try {
+    assert.ok((await client.listTools()).tools.length > 0);
+  } finally {
+    await transport.terminateSession();
+    await client.close();
+  }
+}, [], WITH_TOKEN));
+
+test('a second Host or Origin header is 400, whichever comes first; HTTP/1.1 without Host is 400', withHttpServer(async (srv) => {
+  const port = Number(srv.url.port);
+  const ask = async (head) => {
+    const conn = await connection(port);
+    conn.socket.write(`${head}\r\n`);
+    await waitFor(() => /\r\n\r\n/.test(conn.received()), { what: `an answer to ${JSON.stringify(head)}` });
+    conn.socket.destroy();
+    return conn.received();
+  };
+  const own = `Host: 127.0.0.1:${port}\r\n`;
+  const foreign = 'Host: rebound.example\r\n';
+  for (const hosts of [own + foreign, foreign + own, own + own]) {
+    const answer = await ask(`GET /mcp HTTP/1.1\r\n${hosts}${AUTH_LINE}`);
+    assert.match(answer, /^HTTP\/1\.1 400 /, hosts);
+    assert.match(answer, /may each appear only once/);
+  }
+  const origins = `Origin: http://127.0.0.1:${port}\r\nOrigin: https://evil.example\r\n`;
+  assert.match(await ask(`GET /healthz HTTP/1.1\r\n${own}${origins}`), /^HTTP\/1\.1 400 /);
+  assert.match(await ask(`GET /healthz HTTP/1.1\r\n`), /^HTTP\/1\.1 400 [^]*must carry a Host header/);
+  // One of each is served as before.
+  assert.match(await ask(`GET /healthz HTTP/1.1\r\n${own}Origin: http://127.0.0.1:${port}\r\n`), /^HTTP\/1\.1 200 /);
+}, [], WITH_TOKEN));
+
+test('with a token, OAuth discovery finds nothing (404, as without one) and an OAuth client shows the server\'s message', withHttpServer(async (srv) => {
+  const paths = [
+    ['GET', '/.well-known/oauth-protected-resource'],
+    ['GET', '/.well-known/oauth-protected-resource/mcp'],
+    ['GET', '/.well-known/oauth-authorization-server'],
+    ['GET', '/.well-known/openid-configuration'],
+    ['POST', '/register'],
+  ];
+  for (const [method, target] of paths) {
+    const response = await fetch(`${srv.base}${target}`, {
+      method, headers: { 'content-type': 'application/json' }, body: method === 'POST' ? '{"redirect_uris":["http://127.0.0.1:1/cb"]}' : undefined,
+    });
+    assert.equal(response.status, 404, `${method} ${target}`);
+    const body = await response.json();
+    // The shape of an OAuth error (RFC 6749 section 5.2), which is how such clients read a failure.
+    assert.equal(body.error, 'not_found');
+    assert.match(body.error_description, /has no OAuth endpoints/);
+  }
+  // /mcp itself: 401 with the challenge RFC 6750 clients parse, and nothing that would send them
+  // to look for a metadata document the server does not have (RFC 9728 resource_metadata).
+  const challenge = await postInitialize(srv);
+  assert.equal(challenge.status, 401);
+  assert.equal(challenge.headers.get('www-authenticate'), 'Bearer realm="mcp-background-job"');
+  await challenge.body?.cancel();
+
+  // The official client with an OAuth provider, as Claude Code connects to an HTTP server: on the
+  // 401 it runs discovery, then dynamic registration, and fails with what the server said.
+  const provider = {
+    get redirectUrl() { return 'http://127.0.0.1:1/callback'; },
+    get clientMetadata() { return { redirect_uris: ['http://127.0.0.1:1/callback'], client_name: 'e2e-oauth' }; },
+    clientInformation() { return undefined; },
+    saveClientInformation() {},
+    tokens() { return undefined; },
+    saveTokens() {},
+    redirectToAuthorization() { throw new Error('the test has no authorization server to go to'); },
+    saveCodeVerifier() {},
+    codeVerifier() { return ''; },
+  };
+  const client = new Client({ name: 'e2e-oauth', version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(srv.url, { authProvider: provider });
+  await assert.rejects(client.connect(transport), (error) => {
+    assert.match(error.message, /has no OAuth endpoints/, error.message);
+    assert.match(error.message, /Authorization: Bearer <token>/);
+    assert.doesNotMatch(error.message, /ZodError|Invalid OAuth error response/);
+    return true;
+  });
+  await client.close();
+}, [], WITH_TOKEN));
+
+test('without a token, paths that are not the server\'s are 404 alike, and a body sent to one is not read', withHttpServer(async (srv) => {
+  const port = Number(srv.url.port);
+  for (const target of ['/.well-known/oauth-protected-resource', '/register', '/nope']) {
+    const response = await fetch(`${srv.base}${target}`);
+    assert.equal(response.status, 404);
+    assert.equal((await response.json()).error, 'not_found');
+  }
+  const conn = await connection(port);
+  conn.socket.write(headDeclaring(port, { path: '/register', length: 4 << 20 }));
+  await waitFor(() => conn.received().startsWith('HTTP/1.1 404 '), { what: '404 before any body byte' });
+  conn.socket.destroy();
+}));

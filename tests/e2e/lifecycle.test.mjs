@@ -133,11 +133,21 @@ test('max_finished defaults to 100', withServer(async (srv) => {
   // One after another, so that the first job is both the oldest started and the oldest finished.
   const ids = [];
   for (let i = 0; i < 101; i += 1) ids.push((await srv.run({ argv: ['true'] })).job_id);
+  // A list page holds at most 50 jobs: follow next_cursor to see them all.
+  const listAll = async () => {
+    let page = await srv.call('list', {});
+    const jobs = [...page.jobs];
+    while (page.next_cursor) {
+      page = await srv.call('list', { cursor: page.next_cursor });
+      jobs.push(...page.jobs);
+    }
+    return jobs;
+  };
   const listed = await srv.waitFor(async () => {
-    const list = await srv.call('list', {});
-    return list.jobs.length === 100 ? list : null;
+    const jobs = await listAll();
+    return jobs.length === 100 ? jobs : null;
   }, { what: 'the list to hold 100 finished jobs' });
-  assert.ok(!listed.jobs.some((j) => j.job_id === ids[0]), 'the oldest finished job is the one evicted');
+  assert.ok(!listed.some((j) => j.job_id === ids[0]), 'the oldest finished job is the one evicted');
 }));
 
 test('retention: finished jobs are evicted after MCP_BG_RETENTION; running ones are not', withServer(

@@ -111,8 +111,8 @@ test('reading from next_offset returns only the new bytes of a running job', wit
   await srv.waitForStatus(job_id, 'completed');
 }));
 
-test('stream filter: stdout and stderr apart, merged log holds both', withServer(async (srv) => {
-  const { job_id } = await srv.call('execute', { argv: child('both') });
+test('stream filter: with separate_streams, stdout and stderr apart, the log holds both', withServer(async (srv) => {
+  const { job_id } = await srv.call('execute', { argv: child('both'), separate_streams: true });
   await srv.waitForEnd(job_id);
   const stdout = await srv.call('output', { job_id, stream: 'stdout' });
   assert.equal(stdout.output, 'out1\nout2\n');
@@ -124,10 +124,10 @@ test('stream filter: stdout and stderr apart, merged log holds both', withServer
   assert.equal((await srv.call('status', { job_id })).output_bytes, 15);
 }));
 
-test('merged log keeps arrival order across stdout and stderr; offsets are merged positions', withServer(async (srv) => {
+test('separate streams: the log keeps arrival order across the two pipes; offsets are merged positions', withServer(async (srv) => {
   // Each write waits for a line on stdin, so the arrival order is fixed: out1, err1, out2.
   const { job_id } = await srv.call('execute', {
-    command: 'read a; echo out1; read b; echo err1 >&2; read c; echo out2',
+    command: 'read a; echo out1; read b; echo err1 >&2; read c; echo out2', separate_streams: true,
   });
   const expected = ['out1\n', 'out1\nerr1\n', 'out1\nerr1\nout2\n'];
   for (const text of expected) {
@@ -235,7 +235,7 @@ test('invalid UTF-8 never stops capture; returned text is valid with U+FFFD', wi
   assert.ok(tail.output.includes('\uFFFD') && tail.output.endsWith('end €\n'), JSON.stringify(tail.output));
 
   // Capture goes on after bad bytes, across stdout and stderr.
-  const more = await srv.call('execute', { command: "printf 'a\\377b\\n'; printf '\\300\\n' >&2; echo after" });
+  const more = await srv.call('execute', { command: "printf 'a\\377b\\n'; printf '\\300\\n' >&2; echo after", separate_streams: true });
   await srv.waitForEnd(more.job_id);
   const moreOut = await srv.call('output', { job_id: more.job_id });
   // Order between the two pipes is not fixed when the writes come back to back: compare lines.

@@ -8,11 +8,12 @@
 //   - env_policy / env_exclude decide what a job inherits from the server.
 
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 
-import { runBinary, scratchDir, startServer, withServer } from './lib/harness.mjs';
+import { runBinary, scratchDir, startServer, testChild, waitFor, withServer } from './lib/harness.mjs';
 
 /** A file to be deleted, in `dir`; returns its path. */
 function victim(dir, name) {
@@ -214,6 +215,82 @@ describe('shell = false with allowed_programs: the boundary for what starts', ()
 });
 
 // ---------------------------------------------------------------------------------------------
+describe('loader variables with allowed_programs: the allowed program stays the program that runs', () => {
+  /**
+   * A shared library whose constructor prints a line: what an attacker would preload (the issue's
+   * ran `id` as root). Built with the C compiler the project is built with.
+   */
+  function preloadProbe(dir) {
+    const source = path.join(dir, 'probe.c');
+    const library = path.join(dir, 'probe.so');
+    fs.writeFileSync(source, [
+      '#include <unistd.h>',
+      '__attribute__((constructor)) static void probe(void) {',
+      '  static const char line[] = "preloaded code ran\\n";',
+      '  (void)!write(1, line, sizeof line - 1);',
+      '}',
+    ].join('\n'));
+    const built = spawnSync('cc', ['-shared', '-fPIC', '-o', library, source], { encoding: 'utf8' });
+    assert.equal(built.status, 0, `cc could not build the probe: ${built.stderr}`);
+    return library;
+  }
+  const ARGS = ['--shell', 'false', '--allowed-programs', 'echo,printenv'];
+
+  test('LD_PRELOAD and the other loader variables in env are refused, naming the rule; the refusal is audited', withServer(
+    { args: [...ARGS, '--audit-log', 'audit.jsonl'] },
+    async (srv) => {
+      const probe = preloadProbe(srv.tmp);
+      const text = await refused(srv, { argv: ['echo', 'hi'], env: { LD_PRELOAD: probe } }, 'allowed_loader_env');
+      assert.match(text, /env sets LD_PRELOAD, which the dynamic loader reads/);
+      for (const name of ['LD_LIBRARY_PATH', 'LD_AUDIT', 'GCONV_PATH', 'GLIBC_TUNABLES']) {
+        await refused(srv, { argv: ['echo', 'hi'], env: { [name]: srv.tmp } }, `allowed_loader_env`);
+      }
+      // Without them the program runs, and nothing but the program runs.
+      const plain = await runToEnd(srv, { argv: ['echo', 'hi'] });
+      assert.equal(plain.output, 'hi\n');
+      await waitFor(() => fs.readFileSync(path.join(srv.tmp, 'audit.jsonl'), 'utf8').includes('allowed_loader_env: LD_PRELOAD'),
+        { what: 'the refusal in the audit log' });
+    },
+  ));
+
+  test('named in allowed_loader_env, the variable reaches the job (and the preloaded code runs)', withServer(
+    { args: [...ARGS, '--allowed-loader-env', 'LD_PRELOAD'] },
+    async (srv) => {
+      const probe = preloadProbe(srv.tmp);
+      const job = await runToEnd(srv, { argv: ['echo', 'hi'], env: { LD_PRELOAD: probe } });
+      assert.equal(job.output, 'preloaded code ran\nhi\n', 'the operator allowed it, so it is theirs to allow');
+      await refused(srv, { argv: ['echo', 'hi'], env: { LD_LIBRARY_PATH: srv.tmp } }, 'allowed_loader_env');
+    },
+  ));
+
+  test('loader variables in the server\'s own environment are not inherited unless named', async (t) => {
+    const env = { LD_LIBRARY_PATH: '/nonexistent-e2e-lib', GCONV_PATH: '/nonexistent-e2e-gconv', E2E_PLAIN: 'plain' };
+    await withServer({ args: ARGS, env }, async (srv) => {
+      const job = await runToEnd(srv, { argv: ['printenv'] });
+      assert.doesNotMatch(job.output, /LD_LIBRARY_PATH|GCONV_PATH/);
+      assert.match(job.output, /^E2E_PLAIN=plain$/m);
+      assert.match(srv.stderr(), /jobs do not inherit .*LD_LIBRARY_PATH.* allowed_loader_env/);
+    })(t);
+    await withServer({ args: [...ARGS, '--allowed-loader-env', 'LD_LIBRARY_PATH'], env }, async (srv) => {
+      const job = await runToEnd(srv, { argv: ['printenv'] });
+      assert.match(job.output, /^LD_LIBRARY_PATH=\/nonexistent-e2e-lib$/m);
+      assert.doesNotMatch(job.output, /GCONV_PATH/);
+    })(t);
+    // Without allowed_programs any program may run: nothing is withheld.
+    await withServer({ env }, async (srv) => {
+      const job = await runToEnd(srv, { argv: ['printenv', 'GCONV_PATH'] });
+      assert.equal(job.output, '/nonexistent-e2e-gconv\n');
+    })(t);
+  });
+
+  test('an entry of allowed_loader_env that is no loader variable stops start-up', async () => {
+    const result = await runBinary(['--allowed-loader-env', 'PYTHONPATH']);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /allowed_loader_env: 'PYTHONPATH' is not a variable of the dynamic loader/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
 describe('allowed_roots: where a job starts, by real path', () => {
   test('escapes by .., by a symlink, by an absolute path or a string prefix are refused', async (t) => {
     const outside = scratchDir('mcpbg-e2e-outside-');
@@ -261,6 +338,95 @@ describe('allowed_roots: where a job starts, by real path', () => {
     } finally {
       await srv.close();
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+describe('checked once: swapping a directory for a symlink between the check and the start wins nothing', () => {
+  /**
+   * Starts test_child swap-with-link: `dir` and a symlink to `target` exchange names in a tight
+   * loop until the returned stop() kills it (by pid).
+   */
+  async function startSwapping(dir, target) {
+    const swapper = spawn(testChild(), ['swap-with-link', dir, target], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let said = '';
+    swapper.stdout.on('data', (chunk) => (said += chunk));
+    const exited = new Promise((resolve) => swapper.once('close', resolve));
+    try {
+      await waitFor(() => said.includes('swapping') || swapper.exitCode !== null, { what: 'the swapper to start' });
+      assert.equal(swapper.exitCode, null, 'the swapper is running');
+    } catch (error) {
+      swapper.kill('SIGKILL');
+      throw error;
+    }
+    return async () => {
+      swapper.kill('SIGKILL');
+      await exited;
+    };
+  }
+
+  // Each execute either is refused (the check saw the link) or runs where the check looked.
+  // Before jobs were started from a descriptor of what was checked, about a third of them ran in
+  // "/" (614 of 2000 in the issue).
+  const ROUNDS = 1000;
+
+  test('a cwd swapped for a link to / never starts a job outside allowed_roots', withServer(async (srv) => {
+    fs.mkdirSync(path.join(srv.tmp, 'd'));
+    const stop = await startSwapping(path.join(srv.tmp, 'd'), '/');
+    const seen = { inside: 0, refused: 0, outside: [] };
+    try {
+      for (let i = 0; i < ROUNDS; ++i) {
+        const result = await srv.callResult('execute', { argv: ['pwd', '-P'], cwd: 'd', wait_seconds: 10 });
+        if (result.isError) {
+          const text = result.content[0].text;
+          assert.match(text, /outside allowed_roots|does not exist|is not a directory/, text);
+          seen.refused += 1;
+          continue;
+        }
+        const where = result.structuredContent.output.trimEnd();
+        if (where === srv.tmp || where.startsWith(`${srv.tmp}/`)) seen.inside += 1;
+        else seen.outside.push(where);
+      }
+    } finally {
+      await stop();
+    }
+    assert.deepEqual(seen.outside, [], `jobs ran outside the root (${JSON.stringify(seen)})`);
+    assert.ok(seen.inside > 0 && seen.refused > 0, `the race was run both ways: ${JSON.stringify(seen)}`);
+  }));
+
+  test('an allowed program whose directory is swapped for a link never lets the other program run', async (t) => {
+    const tmp = scratchDir('mcpbg-e2e-swap-');
+    t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+    // The allowed program: a copy of echo (an ELF binary). The other one answers to the same path
+    // once its directory is swapped in.
+    fs.mkdirSync(path.join(tmp, 'tools', 'bin'), { recursive: true });
+    fs.copyFileSync(realProgram('echo'), path.join(tmp, 'tools', 'bin', 'prog'));
+    fs.chmodSync(path.join(tmp, 'tools', 'bin', 'prog'), 0o755);
+    fs.mkdirSync(path.join(tmp, 'other', 'bin'), { recursive: true });
+    fs.writeFileSync(path.join(tmp, 'other', 'bin', 'prog'), '#!/bin/sh\necho OTHER\n', { mode: 0o755 });
+    const prog = path.join(tmp, 'tools', 'bin', 'prog');
+    await withServer({ args: ['--shell', 'false', '--allowed-programs', prog] }, async (srv) => {
+      const stop = await startSwapping(path.join(tmp, 'tools'), path.join(tmp, 'other'));
+      const seen = { allowed: 0, refused: 0, other: [] };
+      try {
+        for (let i = 0; i < ROUNDS; ++i) {
+          const result = await srv.callResult('execute', { argv: [prog, 'allowed'], wait_seconds: 10 });
+          if (result.isError) {
+            assert.match(result.content[0].text, /allowed_programs/, result.content[0].text);
+            seen.refused += 1;
+            continue;
+          }
+          const { output } = result.structuredContent;
+          // Anything else is the other program, or sh reading one of them as the other's script.
+          if (output === 'allowed\n') seen.allowed += 1;
+          else seen.other.push(output);
+        }
+      } finally {
+        await stop();
+      }
+      assert.deepEqual(seen.other, [], `something other than the checked program ran (${JSON.stringify(seen)})`);
+      assert.ok(seen.allowed > 0 && seen.refused > 0, `the race was run both ways: ${JSON.stringify(seen)}`);
+    })(t);
   });
 });
 

@@ -155,9 +155,10 @@ test('list: newest first, fields, and status filter', withServer(async (srv) => 
   const [jc, jb, ja] = all.jobs;
   assert.deepEqual(
     Object.keys(jc).sort(),
-    ['client', 'command', 'cpu_seconds', 'ended', 'exit_code', 'job_id', 'label', 'reason', 'rss_bytes',
-      'session', 'started', 'status', 'waiting_for_input'],
+    ['client', 'command', 'cpu_seconds', 'ended', 'exit_code', 'job_id', 'label', 'processes_left', 'reason',
+      'rss_bytes', 'session', 'started', 'status', 'waiting_for_input'],
   );
+  assert.equal(jc.processes_left, 0, 'a running job has left nothing behind');
   assert.equal(jc.reason, null, 'only a job the server ended for a limit has a reason');
   // Who started it: the client's name from initialize; on stdio the session is "stdio".
   assert.equal(jc.client, 'mcpbg-e2e');
@@ -254,7 +255,7 @@ test('tail: last N lines, default 50, fewer lines than asked, no trailing newlin
 }));
 
 test('tail with a stream filter', withServer(async (srv) => {
-  const job = await srv.run({ argv: child('both') });
+  const job = await srv.run({ argv: child('both'), separate_streams: true });
   const err = await srv.call('tail', { job_id: job.job_id, stream: 'stderr' });
   assert.equal(err.output, 'err1\n');
   const out = await srv.call('tail', { job_id: job.job_id, stream: 'stdout', lines: 1 });

@@ -30,11 +30,18 @@ test('wait until a pattern returns as soon as a line matches, the job still runn
   await srv.call('kill', { job_id, signal: 'KILL' });
 }));
 
-test('wait matches only output that arrives after the call began, unless offset says otherwise', withServer(async (srv) => {
+test('wait matches output no client was shown yet, unless offset says otherwise', withServer(async (srv) => {
   const { job_id } = await srv.call('execute', { command: 'echo ready; sleep 100' });
   await waitFor(async () => (await srv.call('status', { job_id })).output_bytes === 6, { what: 'ready printed' });
+  // Printed before the wait began, but never shown: an agent that ran execute then wait sees it.
+  const first = await srv.call('wait', { job_id, until: 'ready', timeout_seconds: 5 });
+  assert.equal(first.reason, 'matched');
+  assert.equal(first.output, 'ready\n');
+  assert.equal(first.next_offset, 6);
+  // Shown now: a second wait looks only at what comes after.
   const fresh = await srv.call('wait', { job_id, until: 'ready', timeout_seconds: 0.3 });
-  assert.equal(fresh.reason, 'timeout', 'old output is not matched');
+  assert.equal(fresh.reason, 'timeout', 'output already shown is not matched again');
+  assert.equal(fresh.output, '');
   const from_start = await srv.call('wait', { job_id, until: 'ready', offset: 0 });
   assert.equal(from_start.reason, 'matched');
   assert.equal(from_start.match.offset, 0);

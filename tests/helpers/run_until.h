@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 namespace test {
@@ -21,8 +22,12 @@ bool run_until(boost::asio::io_context& io, Condition condition,
   return true;
 }
 
-/// Makes asio open its epoll, eventfd and timerfd now rather than on first use, so an fd count
-/// taken afterwards is a true baseline.
-inline void open_reactor(boost::asio::io_context& io) { boost::asio::steady_timer timer(io); }
+/// Makes asio open its epoll, eventfd and timerfd, and the pipe its signal handling uses (a
+/// JobManager watches SIGCHLD), now rather than on first use, so an fd count taken afterwards is
+/// a true baseline.
+inline void open_reactor(boost::asio::io_context& io) {
+  boost::asio::steady_timer timer(io);
+  boost::asio::signal_set signals(io);
+}
 
 }  // namespace test

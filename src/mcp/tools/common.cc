@@ -20,18 +20,34 @@ base::Result<std::shared_ptr<jobs::Job>> find_job(const jobs::JobManager& manage
         id.size() > 80 ? id.substr(0, 77) + "..." : id));
   }
   auto job = manager.find(id);
-  if (!job) {
-    return base::fail(fmt::format(
-        "no such job: {} (finished jobs are forgotten after the retention time or when more than "
-        "max_finished have ended); call list to see the jobs",
-        id));
-  }
+  if (!job) return base::fail(unknown_job(manager, id));
   return job;
 }
 
-jobs::StreamFilter stream_filter(const Json& arguments) {
+std::string unknown_job(const jobs::JobManager& manager, std::string_view id) {
+  if (manager.forgot(id)) {
+    return fmt::format(
+        "no such job: {} finished and was forgotten (finished jobs are kept for the retention "
+        "time and while no more than max_finished have ended); call list to see the jobs",
+        id);
+  }
+  return fmt::format(
+      "no such job: {} was never a job of this server, which started at {}: if it was started "
+      "by an earlier server, that job ended when its server stopped (jobs do not outlive their "
+      "server); call list to see the jobs",
+      id, base::iso8601_utc(manager.started_at()));
+}
+
+base::Result<jobs::StreamFilter> stream_filter(const Json& arguments, const jobs::Job& job) {
   auto stream = arguments.find("stream");
   if (stream == arguments.end()) return jobs::StreamFilter::kBoth;
+  if (!job.separate_streams()) {
+    return base::fail(fmt::format(
+        "argument 'stream': job {} wrote stdout and stderr to {} (so their order is the true "
+        "one), and they cannot be told apart; leave 'stream' out to read both, or start the job "
+        "with execute {{separate_streams: true}} to keep them apart",
+        job.id(), job.has_terminal() ? "its terminal" : "one pipe"));
+  }
   return stream->get<std::string>() == "stderr" ? jobs::StreamFilter::kStderr
                                                 : jobs::StreamFilter::kStdout;
 }
@@ -70,23 +86,35 @@ bool started_by(const jobs::JobOwner& owner, const jobs::JobOwner& caller) {
   return !caller.client.empty() && owner.session.empty() && owner.client == caller.client;
 }
 
-Json job_summary(const jobs::Job& job, const policy::Redactor* redactor) {
+std::string cut_text(std::string text, size_t limit) {
+  if (text.size() <= limit) return text;
+  size_t keep = limit;
+  keep -= base::incomplete_utf8_tail(std::string_view(text).substr(0, keep));
+  size_t more = text.size() - keep;
+  text.resize(keep);
+  return text + fmt::format("[... {} more bytes]", more);
+}
+
+Json job_summary(const jobs::Job& job, const policy::Redactor* redactor, size_t command_limit) {
   auto stats = job.tree_stats();
   const jobs::JobOwner& owner = job.spec().owner;
-  return Json{{"job_id", job.id()},
-              {"client", owner.client.empty() ? Json(nullptr) : Json(owner.client)},
-              {"session", shown_session(owner.session)},
-              {"label", shown_command(redactor, job.spec().label)},
-              {"command", shown_command(redactor, job.spec().command)},
-              {"status", jobs::to_string(job.status())},
-              {"exit_code", exit_code_or_null(job)},
-              {"reason", end_reason_or_null(job)},
-              {"started", job.has_started() ? Json(base::iso8601_utc(job.started())) : Json(nullptr)},
-              {"ended", timestamp_or_null(job.ended())},
-              {"waiting_for_input", stats && stats->waiting_for_input},
-              {"rss_bytes", stats ? Json(stats->rss_bytes) : Json(nullptr)},
-              {"cpu_seconds",
-               stats ? Json(std::round(stats->cpu_seconds * 100.0) / 100.0) : Json(nullptr)}};
+  return Json{
+      {"job_id", job.id()},
+      {"client", owner.client.empty() ? Json(nullptr) : Json(owner.client)},
+      {"session", shown_session(owner.session)},
+      {"label", cut_text(shown_command(redactor, job.spec().label), command_limit)},
+      {"command", cut_text(shown_command(redactor, job.spec().command), command_limit)},
+      {"status", jobs::to_string(job.status())},
+      {"exit_code", exit_code_or_null(job)},
+      {"reason", end_reason_or_null(job)},
+      {"started", job.has_started() ? Json(base::iso8601_utc(job.started())) : Json(nullptr)},
+      {"ended", timestamp_or_null(job.ended())},
+      {"waiting_for_input", stats && stats->waiting_for_input},
+      {"rss_bytes", stats ? Json(stats->rss_bytes) : Json(nullptr)},
+      {"cpu_seconds",
+       stats ? Json(std::round(stats->cpu_seconds * 100.0) / 100.0) : Json(nullptr)},
+      // After tree_stats: it is the walk that finds them.
+      {"processes_left", job.processes_left()}};
 }
 
 void add_queue_state(Json& result, const jobs::Job& job, const jobs::JobManager& manager,
@@ -100,14 +128,18 @@ void add_queue_state(Json& result, const jobs::Job& job, const jobs::JobManager&
 }
 
 Json job_status(const jobs::Job& job, const jobs::JobManager& manager,
-                const policy::Redactor* redactor) {
+                const policy::Redactor* redactor, uint64_t max_bytes) {
   double duration = 0;
   if (job.has_started()) {
     auto end = job.ended().value_or(base::WallClock::now());
     duration = std::chrono::duration<double>(end - job.started()).count();
   }
-  Json status = job_summary(job, redactor);
+  const auto limit = static_cast<size_t>(max_bytes);
+  Json status = job_summary(job, redactor, limit);
   add_queue_state(status, job, manager, redactor);
+  if (status.contains("start_error")) {
+    status["start_error"] = cut_text(status["start_error"].get<std::string>(), limit);
+  }
   status["cwd"] = job.spec().cwd.string();
   status["pid"] = job.has_started() ? Json(job.pid()) : Json(nullptr);
   status["signal"] = job.term_signal() ? Json(sys::signal_name(*job.term_signal())) : Json(nullptr);
@@ -115,6 +147,17 @@ Json job_status(const jobs::Job& job, const jobs::JobManager& manager,
   status["output_bytes"] = job.output().total_bytes();
   status["dropped_bytes"] = job.output().dropped_bytes();
   status["pty"] = job.has_terminal();
+  if (job.processes_left() > 0) {
+    // Which ones, so an agent can look at them; bounded, as a runaway job may have thousands.
+    constexpr size_t kShownPids = 20;
+    Json pids = Json::array();
+    for (const auto& member : job.processes().members()) {
+      if (pids.size() == kShownPids) break;
+      pids.push_back(member.id.pid);
+    }
+    status["left_pids"] = std::move(pids);
+  }
+  status["separate_streams"] = job.separate_streams();
   return status;
 }
 
@@ -150,7 +193,8 @@ Json max_bytes_schema(const ToolLimits& limits, uint64_t default_max) {
   return Json{{"type", "integer"},
               {"minimum", 1},
               {"maximum", limits.max_read_bytes},
-              {"description", fmt::format("Most bytes to return (default {}).", default_max)}};
+              {"description", fmt::format("Most bytes to return, 1 to {} (default {}).",
+                                          limits.max_read_bytes, default_max)}};
 }
 
 std::optional<std::string> check_offset(uint64_t offset, const jobs::OutputLog& log) {
@@ -165,15 +209,17 @@ Json grep_schema() {
   return Json{{"type", "string"},
               {"minLength", 1},
               {"description",
-               "RE2 regular expression: return only the lines that match it (with their byte "
-               "offsets in `matches`). Nothing is discarded from the job's output."}};
+               "RE2 regular expression (non-empty): return only the lines that match it (with "
+               "their byte offsets in `matches`; a line longer than 4096 bytes is shown around "
+               "its match). Nothing is discarded from the job's output."}};
 }
 
 Json context_schema() {
   return Json{{"type", "integer"},
               {"minimum", 0},
               {"maximum", 20},
-              {"description", "With grep: lines of context before and after each match (default 0)."}};
+              {"description",
+               "With grep: lines of context before and after each match, 0 to 20 (default 0)."}};
 }
 
 Json matches_schema() {
@@ -187,6 +233,16 @@ Json matches_schema() {
 Json status_schema() {
   return Json{{"type", "string"},
               {"enum", {"queued", "running", "completed", "failed", "killed", "timed_out", "cancelled"}}};
+}
+
+Json processes_left_schema() {
+  return Json{{"type", "integer"},
+              {"minimum", 0},
+              {"description",
+               "Processes of the job still running after its main process exited (started in "
+               "the background, in a new session, or as daemons): the status is the main "
+               "process's, but these still run and hold memory, ports and files until they end "
+               "or kill ends them. 0 while the main process runs and once nothing is left."}};
 }
 
 Json client_schema() {
@@ -207,7 +263,7 @@ Json stream_schema() {
   return Json{{"type", "string"},
               {"enum", {"stdout", "stderr"}},
               {"description",
-               "Only this stream. Omit for both, merged in the order they arrived."}};
+               "Only this stream, for a job started with separate_streams: true. Omit for both."}};
 }
 
 }  // namespace mcp::tools

@@ -21,8 +21,13 @@ namespace mcp::tools {
 base::Result<std::shared_ptr<jobs::Job>> find_job(const jobs::JobManager& manager,
                                                   const Json& arguments);
 
-/// "stdout" / "stderr" / absent -> the filter.
-jobs::StreamFilter stream_filter(const Json& arguments);
+/// Why `id` (a well-formed job id) names no job: forgotten, or never one of this server's (it may
+/// be a job of an earlier server, which ended with it).
+std::string unknown_job(const jobs::JobManager& manager, std::string_view id);
+
+/// "stdout" / "stderr" / absent -> the filter. A job whose stdout and stderr shared one pipe
+/// (the default) or a terminal cannot tell them apart: asking for one is an error saying so.
+base::Result<jobs::StreamFilter> stream_filter(const Json& arguments, const jobs::Job& job);
 
 /// Job output bytes as JSON text: invalid UTF-8 replaced by U+FFFD.
 std::string output_text(std::string_view bytes);
@@ -48,15 +53,20 @@ bool started_by(const jobs::JobOwner& owner, const jobs::JobOwner& caller);
 /// {job_id, label, command, status, exit_code, reason, started, ended, client, session, ...}:
 /// one row of `list`.
 /// The command and label are redacted when `redactor` is set.
-Json job_summary(const jobs::Job& job, const policy::Redactor* redactor);
+/// A command or label longer than `command_limit` bytes is cut (see cut_text).
+Json job_summary(const jobs::Job& job, const policy::Redactor* redactor, size_t command_limit);
+
+/// `text` if it is at most `limit` bytes, else its first bytes up to a character boundary and a
+/// marker "[... N more bytes]". For strings that are not output (commands, labels, errors).
+std::string cut_text(std::string text, size_t limit);
 
 /// A queued job's queue_position and queued_at, and a job's start_error if it could not start.
 void add_queue_state(Json& result, const jobs::Job& job, const jobs::JobManager& manager,
                      const policy::Redactor* redactor);
 
-/// The full `status` result.
+/// The full `status` result. Its strings are at most `max_bytes` (max_read_bytes) each.
 Json job_status(const jobs::Job& job, const jobs::JobManager& manager,
-                const policy::Redactor* redactor);
+                const policy::Redactor* redactor, uint64_t max_bytes);
 
 /// The schema of a job id argument, shared by every tool that takes one.
 Json job_id_schema();
@@ -65,6 +75,9 @@ Json stream_schema();
 /// Adds what every read of a job's output reports beside the bytes: total_bytes, dropped_bytes,
 /// status, exit_code.
 void add_output_state(Json& result, const jobs::Job& job);
+
+/// The schema of `processes_left` (status and list).
+Json processes_left_schema();
 
 /// grep matches as [{offset, line}], lines made valid UTF-8.
 Json matches_json(const std::vector<Line>& matches);

@@ -1,15 +1,15 @@
 // execute: start a background job.
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
 #include "mcp/tools/common.h"
+#include "mcp/tools/digest.h"
 #include "mcp/tools/waiting.h"
 
 namespace mcp::tools {
 namespace {
-
-constexpr uint64_t kDefaultMaxBytes = uint64_t{64} * 1024;
 
 boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context) {
   bool has_command = arguments.contains("command");
@@ -46,8 +46,10 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
     // (found by fuzz_mcp_message): beyond ~3 years a time limit means no limit in practice, so
     // it is capped there (the engine adds it to now, which must not overflow either).
     constexpr double kLongestTimeoutSeconds = 1e8;
-    request.timeout = std::chrono::milliseconds(
-        static_cast<int64_t>(std::min(timeout->get<double>(), kLongestTimeoutSeconds) * 1000.0));
+    // Rounded up: a limit below the clock's resolution is the smallest limit, never none (zero
+    // would mean no limit, and would drop the operator's job_timeout too).
+    request.timeout = std::chrono::milliseconds(static_cast<int64_t>(
+        std::ceil(std::min(timeout->get<double>(), kLongestTimeoutSeconds) * 1000.0)));
   }
   request.priority = arguments.value("priority", 0);
   if (arguments.value("pty", false)) {
@@ -76,6 +78,19 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
     request.confinement.network = network->get<bool>();
   }
 
+  if (arguments.value("separate_streams", false)) {
+    if (request.terminal) {
+      co_return ToolOutcome::fail(
+          "'separate_streams' needs pipes, and a terminal has one stream: drop one of 'pty' and "
+          "'separate_streams'");
+    }
+    request.streams = sys::OutputStreams::kSeparate;
+  }
+  std::unique_ptr<RE2> own_errors;
+  std::optional<std::string> problem;
+  const RE2* errors = error_pattern_argument(arguments, own_errors, problem);
+  if (problem) co_return ToolOutcome::fail(*problem);
+
   request.owner = context.caller;
   auto started = context.jobs.execute(request);
   // A refusal keeps the rule that decided (ToolOutcome::denied_by), for the audit log.
@@ -103,11 +118,16 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
               {"pty", job->has_terminal()}};
   add_queue_state(result, *job, context.jobs, context.redactor);
   if (waited && job->finished()) {
-    Json output = recent_output(context.redactor, job->output(), 0,
-                                arguments.value<uint64_t>(
-                                    "max_bytes",
-                                    std::min(kDefaultMaxBytes, context.limits.max_read_bytes)));
-    result.update(output);
+    auto shown = output_digest(
+        context.redactor, job->output(), job->shown_to(),
+        arguments.value<uint64_t>("max_bytes",
+                                  std::min(kDefaultDigestBytes, context.limits.max_read_bytes)),
+        errors);
+    job->note_shown(shown.next_offset);
+    result["output"] = std::move(shown.text);
+    result["offset"] = shown.offset;
+    result["next_offset"] = shown.next_offset;
+    result["truncated"] = shown.truncated;
     result["exit_code"] = exit_code_or_null(*job);
     result["reason"] = end_reason_or_null(*job);
     result["ended"] = timestamp_or_null(job->ended());
@@ -121,77 +141,71 @@ Tool make_execute_tool(const ToolLimits& limits) {
   Tool tool;
   tool.name = "execute";
   tool.title = "Start a background job";
-  tool.description =
-      "Start a long-running command (build, test suite, dev server, training run) as a background "
-      "job and return at once with its job_id; then use status, output, tail, interact and kill. "
-      "Pass `command` for a shell command line (run by /bin/sh -c, so pipes, &&, $VAR, globs and "
-      "cd work) or `argv` for a program and its arguments run directly with no shell; exactly one "
-      "of the two. `cwd` (default: the server's working directory) must exist and lie inside "
-      "the operator's allowed_roots; `env` adds variables to what the job inherits from the "
-      "server (the operator may narrow that; the policy tool shows what is allowed, and a "
-      "refusal names the rule). The job gets its own process group and a stdin "
-      "pipe (write to it with interact); stdout and stderr are captured. Without a pty the job's "
-      "environment is non-interactive by default (TERM=dumb, NO_COLOR=1, PAGER=cat, "
-      "GIT_PAGER=cat; `env` overrides them). `pty: true` runs it on a pseudo-terminal instead "
-      "(`cols` x `rows`, default 120 x 40; TERM=xterm-256color): for REPLs, interactive shells "
-      "and programs that behave differently on a terminal; interact can then send control "
-      "characters such as \\u0003 (Ctrl-C), and the output (stdout and stderr merged, recorded as "
-      "stdout) is what a terminal would show, echoed input and \\r\\n line ends included. Returns "
-      "{job_id, status, pid, started, pty}. With wait_seconds, the call waits up to that long "
-      "(clamped to the server's ceiling) for the job to finish, and if it does, the result also "
-      "has exit_code, ended and its output (the last max_bytes; offset, next_offset, truncated): "
-      "a quick command costs one call. timeout_seconds ends the job (TERM, then KILL) if it runs "
-      "longer; its status is then timed_out. When max_jobs jobs are already running the job is "
-      "queued instead (status queued, queue_position, pid and started null) and starts when a "
-      "slot frees, higher `priority` first; kill cancels a queued job. Fails, with nothing left "
-      "running, if the program cannot start, the queue is full (max_queued), too many jobs were "
-      "started this minute (max_starts_per_minute), or the server's policy refuses the command "
-      "(the error names the rule; call the policy tool to see what is allowed). `limits` "
-      "(cpu_seconds, memory_bytes, address_space_bytes, processes, open_files, "
-      "file_size_bytes), `sandbox: true` and `network: false` confine this job more tightly than "
-      "the server does; they can only tighten: asking for more than the server's own limit, "
-      "`sandbox: false` under a sandboxed server or `network: true` under network = false is "
-      "refused. Over memory_bytes the job is killed and ends failed with reason memory_limit.";
+  const double ceiling = std::chrono::duration<double>(limits.max_wait).count();
+  const uint64_t default_max = std::min(kDefaultDigestBytes, limits.max_read_bytes);
+  tool.description = fmt::format(
+      "Start a command (build, tests, dev server) as a background job and return its job_id at "
+      "once; then use wait, output, tail, interact, status and kill. Pass `command`, a shell line "
+      "(/bin/sh -c: pipes, &&, $VAR, cd work), or `argv`, a program and its arguments run "
+      "without a shell; exactly one. `cwd` (default: the server's working directory) must lie "
+      "inside the operator's allowed_roots; `env` adds variables. stdout and stderr share one "
+      "pipe, so the output has them in their true order, as a terminal shows them; "
+      "`separate_streams: true` keeps them apart (then output, tail and wait can pick one with "
+      "`stream`, but their order across the two is lost). Without a pty, jobs get TERM=dumb, "
+      "NO_COLOR=1, PAGER=cat. `pty: true` runs it on a terminal (for REPLs and interactive "
+      "programs; interact can then send keys such as \\u0003, Ctrl-C). With wait_seconds (at "
+      "most {:g}) the call waits for the job to end and, if it did, adds exit_code, ended and "
+      "`output`: all of it if it fits in max_bytes (default {}), else its first and last lines, a "
+      "line saying what was left out (read it with output from the offset it names) and the "
+      "left-out lines matching error_pattern (errors, failed tests, tracebacks, panics by "
+      "default), with context. Returns {{job_id, status, pid, started, pty}}. timeout_seconds "
+      "ends the job (TERM, then KILL; status timed_out). Beyond max_jobs running jobs it is "
+      "queued (status queued, queue_position) and starts when a slot frees, higher priority "
+      "first; kill cancels it. Refused, with nothing left running, if the program cannot start, "
+      "the queue is full, too many jobs started this minute, or the operator's policy forbids it "
+      "(the error names the rule; the policy tool shows them all). `limits`, `sandbox: true` and "
+      "`network: false` can only tighten the server's confinement.",
+      ceiling, default_max);
   tool.input_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
       "command": {"type": "string", "minLength": 1,
-                  "description": "A shell command line, run by /bin/sh -c."},
+                  "description": "A shell command line (non-empty), run by /bin/sh -c."},
       "argv": {"type": "array", "items": {"type": "string"}, "minItems": 1,
-               "description": "A program and its arguments, run directly (no shell). The program is looked up on PATH unless it contains a '/'."},
+               "description": "A program and its arguments (at least 1 item), run directly (no shell). The program is looked up on PATH unless it contains a '/'."},
       "cwd": {"type": "string", "minLength": 1,
-              "description": "Directory to run in; relative paths are taken from the server's working directory. Its real path (links and .. resolved) must lie inside one of the allowed_roots."},
+              "description": "Directory to run in (non-empty); relative paths are taken from the server's working directory. Its real path (links and .. resolved) must lie inside one of the allowed_roots."},
       "env": {"type": "object", "additionalProperties": {"type": "string"},
               "description": "Environment variables to add or override, name to value."},
       "label": {"type": "string", "maxLength": 200,
-                "description": "A short name for the job, shown by list and status."},
-      "wait_seconds": {"type": "number", "minimum": 0,
-                       "description": "Wait up to this long for the job to finish and return its output (default 0: return at once)."},
+                "description": "A short name for the job (at most 200 characters), shown by list and status."},
       "timeout_seconds": {"type": "number", "exclusiveMinimum": 0,
-                          "description": "End the job if it runs longer than this (default: the server's job_timeout, if any)."},
+                          "description": "End the job if it runs longer than this many seconds, more than 0 (default: the server's job_timeout, if any)."},
       "priority": {"type": "integer", "minimum": -1000, "maximum": 1000,
-                   "description": "Place in the queue when max_jobs are already running: higher starts first, first come first served among equals (default 0)."},
+                   "description": "Place in the queue when max_jobs are already running, -1000 to 1000: higher starts first, first come first served among equals (default 0)."},
       "pty": {"type": "boolean",
               "description": "Run the job on a pseudo-terminal (its controlling terminal, stdin, stdout and stderr) instead of pipes. Default false."},
+      "separate_streams": {"type": "boolean",
+                           "description": "true: capture stdout and stderr through a pipe each, so that `stream` can tell them apart (their order across the two is then lost). Default false: one pipe, the true order. Not with pty."},
       "cols": {"type": "integer", "minimum": 20, "maximum": 500,
-               "description": "Terminal width in columns, with pty (default 120)."},
+               "description": "Terminal width in columns, with pty: 20 to 500 (default 120)."},
       "rows": {"type": "integer", "minimum": 5, "maximum": 200,
-               "description": "Terminal height in rows, with pty (default 40)."},
+               "description": "Terminal height in rows, with pty: 5 to 200 (default 40)."},
       "limits": {"type": "object", "additionalProperties": false,
                  "description": "Resource limits for this job, each at most the server's own (max_cpu_time, max_memory, max_address_space, max_processes, max_open_files, max_file_size); omitted ones are the server's.",
                  "properties": {
         "cpu_seconds": {"type": "integer", "minimum": 1,
-                        "description": "CPU seconds each process may use (SIGXCPU, then SIGKILL a second later)."},
+                        "description": "CPU seconds each process may use, 1 or more (SIGXCPU, then SIGKILL a second later)."},
         "memory_bytes": {"type": "integer", "minimum": 1,
-                         "description": "Resident memory of all the job's processes, watched several times a second; beyond it the job is killed (status failed, reason memory_limit)."},
+                         "description": "Resident memory of all the job's processes, 1 or more bytes, watched several times a second; beyond it the job is killed (status failed, reason memory_limit)."},
         "address_space_bytes": {"type": "integer", "minimum": 1,
-                                "description": "Virtual memory of each process; allocations beyond it fail."},
+                                "description": "Virtual memory of each process, 1 or more bytes; allocations beyond it fail."},
         "processes": {"type": "integer", "minimum": 1,
-                      "description": "Processes (and threads) the job may have at once; a fork beyond it fails."},
+                      "description": "Processes (and threads) the job may have at once, 1 or more; a fork beyond it fails."},
         "open_files": {"type": "integer", "minimum": 1,
-                       "description": "Open files of each process."},
+                       "description": "Open files of each process, 1 or more."},
         "file_size_bytes": {"type": "integer", "minimum": 1,
-                            "description": "Largest file a process may write; a process writing beyond it is stopped by SIGXFSZ."}
+                            "description": "Largest file a process may write, 1 or more bytes; a process writing beyond it is stopped by SIGXFSZ."}
       }},
       "sandbox": {"type": "boolean",
                   "description": "true: run under Landlock, writing only inside the server's allowed_roots and the temp directory (reads stay allowed). Cannot be false when the server sandboxes every job."},
@@ -200,12 +214,20 @@ Tool make_execute_tool(const ToolLimits& limits) {
     },
     "additionalProperties": false
   })json");
+  tool.input_schema["properties"]["wait_seconds"] = Json{
+      {"type", "number"},
+      {"minimum", 0},
+      {"description",
+       fmt::format("Wait up to this many seconds, 0 or more (clamped to {:g}), for the job to end, "
+                   "and show its output if it does (default 0: return at once).",
+                   ceiling)}};
   // As for output and wait: a max_bytes above max_read_bytes is refused, not silently clamped.
-  tool.input_schema["properties"]["max_bytes"] =
-      max_bytes_schema(limits, std::min(kDefaultMaxBytes, limits.max_read_bytes));
+  tool.input_schema["properties"]["max_bytes"] = max_bytes_schema(limits, default_max);
   tool.input_schema["properties"]["max_bytes"]["description"] = fmt::format(
-      "With wait_seconds: most output bytes to return (default {}, at most {}).",
-      std::min(kDefaultMaxBytes, limits.max_read_bytes), limits.max_read_bytes);
+      "With wait_seconds: most output bytes to show, 1 to {} (default {}); beyond it, the first "
+      "and last lines and the error lines between.",
+      limits.max_read_bytes, default_max);
+  tool.input_schema["properties"]["error_pattern"] = error_pattern_schema();
   tool.output_schema = Json::parse(R"json({
     "type": "object",
     "properties": {

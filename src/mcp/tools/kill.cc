@@ -42,12 +42,14 @@ Tool make_kill_tool(const ToolLimits&) {
   tool.name = "kill";
   tool.title = "Stop a job";
   tool.description =
-      "Stop a job: send `signal` (default TERM) to its whole process group, so the processes it "
-      "started (npm run dev, sh -c 'a & b') are reached too, then KILL to the group after "
-      "grace_seconds (default 5) if anything is left. Returns at once with {job_id, result, "
-      "signal, status, exit_code}: result is signalled, or already_terminated for a job that had "
-      "already ended (with its final status), or cancelled for a queued job, which then never "
-      "runs (status cancelled, signal null). Check status afterwards to see it become killed. "
+      "Stop a job: send `signal` (default TERM) once to every process of it: its process group "
+      "(npm run dev, sh -c 'a & b') and whatever left it (setsid, nohup cmd &, daemons that "
+      "forked twice), then KILL to everything left after grace_seconds (default 5). Returns at "
+      "once with {job_id, result, signal, status, exit_code}: result is signalled; or, for a "
+      "job whose main process had already exited, signalled if processes it left behind were "
+      "(processes_left in status; its status stays), already_terminated if nothing of it was "
+      "left; or cancelled for a queued job, which then never runs (status cancelled, signal "
+      "null). Check status afterwards to see it become killed. "
       "INT is Ctrl-C; HUP, QUIT, USR1 and USR2 are delivered as they are, for programs that "
       "handle them.";
   tool.input_schema = Json::parse(R"json({
@@ -56,7 +58,7 @@ Tool make_kill_tool(const ToolLimits&) {
       "signal": {"type": "string", "enum": ["TERM", "INT", "HUP", "QUIT", "KILL", "USR1", "USR2"],
                  "description": "The signal to send first (default TERM)."},
       "grace_seconds": {"type": "number", "minimum": 0, "maximum": 300,
-                        "description": "Seconds before KILL follows if anything is left (default 5)."}
+                        "description": "Seconds before KILL follows if anything is left, 0 to 300 (default 5)."}
     },
     "required": ["job_id"],
     "additionalProperties": false

@@ -74,6 +74,8 @@ Tool make_output_tool(const ToolLimits& limits) {
     auto job = find_job(context.jobs, arguments);
     if (!job) co_return ToolOutcome::fail(job.error().message);
     const auto& log = (*job)->output();
+    auto filter = stream_filter(arguments, **job);
+    if (!filter) co_return ToolOutcome::fail(filter.error().message);
     uint64_t offset = arguments.value<uint64_t>("offset", 0);
     if (auto problem = check_offset(offset, log)) co_return ToolOutcome::fail(*problem);
     uint64_t max_bytes = arguments.value<uint64_t>("max_bytes", default_max);
@@ -83,9 +85,9 @@ Tool make_output_tool(const ToolLimits& limits) {
         co_return ToolOutcome::fail(*problem);
       }
       if (offset >= log.head_size() && offset < log.tail_start()) offset = log.tail_start();
-      auto lines = collect_lines(log, offset, log.total_bytes(), stream_filter(arguments));
+      auto lines = collect_lines(log, offset, log.total_bytes(), *filter);
       // The pattern sees what the client would: matching redacted text, it cannot probe a secret.
-      redact_lines(context.redactor, log, stream_filter(arguments), lines);
+      redact_lines(context.redactor, log, *filter, lines);
       auto found = grep_forward(lines, *pattern, arguments.value<size_t>("context", 0), max_bytes);
       Json result{{"output", output_text(found.text)},
                   {"offset", offset},
@@ -95,12 +97,13 @@ Tool make_output_tool(const ToolLimits& limits) {
       add_output_state(result, **job);
       co_return ToolOutcome::ok(std::move(result));
     }
-    auto slice = log.read(offset, max_bytes, stream_filter(arguments));
-    Json result{{"output", shown_output(context.redactor, log, stream_filter(arguments),
-                                        slice.offset, slice.next_offset)},
-                {"offset", slice.offset},
-                {"next_offset", slice.next_offset},
-                {"truncated", slice.truncated}};
+    auto slice = log.read(offset, max_bytes, *filter);
+    (*job)->note_shown(slice.next_offset);
+    Json result{
+        {"output", shown_output(context.redactor, log, *filter, slice.offset, slice.next_offset)},
+        {"offset", slice.offset},
+        {"next_offset", slice.next_offset},
+        {"truncated", slice.truncated}};
     add_output_state(result, **job);
     co_return ToolOutcome::ok(std::move(result));
   };

@@ -46,6 +46,7 @@ Json describe_policy(const config::Config& config) {
       {"environment",
        {{"env_policy", config.env_policy == config::EnvPolicy::kMinimal ? "minimal" : "inherit"},
         {"env_exclude", config.env_exclude},
+        {"allowed_loader_env", config.allowed_loader_env},
         {"non_interactive_env", config.non_interactive_env}}},
       {"scheduling",
        {{"max_jobs", config.max_jobs},
@@ -72,7 +73,9 @@ Tool make_policy_tool(const ToolLimits& limits) {
       "must resolve to one; empty: any; shell jobs need sh), allowed_roots (a job's cwd must lie "
       "inside one); confinement.sandbox (landlock: jobs write only inside allowed_roots, the temp "
       "directory, /dev/shm, /dev/null-like and terminal devices) and network (false: no TCP bind/connect); limits per job (null: none; "
-      "execute's `limits` may only lower them); environment (what jobs inherit); scheduling "
+      "execute's `limits` may only lower them); environment (what jobs inherit; with "
+      "allowed_programs set, env may carry loader variables such as LD_PRELOAD only if listed "
+      "in allowed_loader_env); scheduling "
       "(beyond max_jobs jobs queue, up to max_queued; max_starts_per_minute); output (redact: "
       "secrets in returned output are replaced by [REDACTED], redact_patterns counts the "
       "operator's own patterns; audit_log: calls are recorded). "

@@ -7,7 +7,8 @@ namespace {
 boost::asio::awaitable<ToolOutcome> status(Json arguments, ToolContext& context) {
   auto job = find_job(context.jobs, arguments);
   if (!job) co_return ToolOutcome::fail(job.error().message);
-  co_return ToolOutcome::ok(job_status(**job, context.jobs, context.redactor));
+  co_return ToolOutcome::ok(
+      job_status(**job, context.jobs, context.redactor, context.limits.max_read_bytes));
 }
 
 }  // namespace
@@ -19,7 +20,8 @@ Tool make_status_tool(const ToolLimits&) {
   tool.description =
       "Get one job's current state: {job_id, label, command, cwd, status, pid, exit_code, "
       "signal, reason, started, ended, duration_seconds, output_bytes, dropped_bytes, pty, "
-      "client, session, waiting_for_input, rss_bytes, cpu_seconds}. client and session say who "
+      "client, session, waiting_for_input, rss_bytes, cpu_seconds, processes_left}. client and "
+      "session say who "
       "started it (the client's name; stdio or the start of its HTTP session id). status is "
       "running, completed (exit 0), failed "
       "(non-zero exit, killed by a signal this server did not send, or could not start: see "
@@ -30,10 +32,15 @@ Tool make_status_tool(const ToolLimits&) {
       "memory than its limit (status failed), else null. For a running "
       "job, waiting_for_input is true when one of its processes is blocked reading its stdin "
       "(read from /proc, not guessed from the output): answer it with interact. rss_bytes and "
-      "cpu_seconds are summed over the job's process tree. It is always current: no "
+      "cpu_seconds are summed over every process of the job, wherever it went (a new session, a "
+      "daemon). A finished status (completed, failed, ...) is the main process's: when "
+      "processes_left is above 0, processes it started still run (left_pids names up to 20), "
+      "and kill ends them. It is always current: no "
       "polling is needed for the server to notice an exit. output_bytes counts everything the "
       "job printed; dropped_bytes what was discarded from the middle to stay within the bound. "
-      "pty is true for a job that runs on a pseudo-terminal.";
+      "pty is true for a job that runs on a pseudo-terminal; separate_streams for one whose "
+      "stdout and stderr were captured apart. command, label and start_error are cut at "
+      "max_read_bytes.";
   tool.input_schema = Json{{"type", "object"},
                            {"properties", {{"job_id", job_id_schema()}}},
                            {"required", {"job_id"}},
@@ -57,17 +64,21 @@ Tool make_status_tool(const ToolLimits&) {
       "output_bytes": {"type": "integer"},
       "dropped_bytes": {"type": "integer"},
       "pty": {"type": "boolean"},
+      "separate_streams": {"type": "boolean"},
       "waiting_for_input": {"type": "boolean"},
       "rss_bytes": {"type": ["integer", "null"]},
-      "cpu_seconds": {"type": ["number", "null"]}
+      "cpu_seconds": {"type": ["number", "null"]},
+      "left_pids": {"type": "array", "items": {"type": "integer"}}
     },
     "required": ["job_id", "label", "command", "cwd", "status", "pid", "exit_code", "signal",
                  "started", "ended", "duration_seconds", "output_bytes", "dropped_bytes", "pty",
-                 "waiting_for_input", "rss_bytes", "cpu_seconds", "reason", "client", "session"]
+                 "separate_streams", "waiting_for_input", "rss_bytes", "cpu_seconds", "reason",
+                 "client", "session", "processes_left"]
   })json");
   output_schema["properties"]["reason"] = end_reason_schema();
   output_schema["properties"]["client"] = client_schema();
   output_schema["properties"]["session"] = session_schema();
+  output_schema["properties"]["processes_left"] = processes_left_schema();
   tool.output_schema = std::move(output_schema);
   tool.output_schema["properties"]["status"] = status_schema();
   tool.annotations = read_only_annotations(tool.title);

@@ -30,7 +30,7 @@ Tool make_tail_tool(const ToolLimits& limits) {
          {{"type", "integer"},
           {"minimum", 1},
           {"maximum", 10000},
-          {"description", "How many lines (default 50)."}}},
+          {"description", "How many lines, 1 to 10000 (default 50)."}}},
         {"stream", stream_schema()},
         {"grep", grep_schema()},
         {"context", context_schema()}}},
@@ -59,15 +59,17 @@ Tool make_tail_tool(const ToolLimits& limits) {
     auto job = find_job(context.jobs, arguments);
     if (!job) co_return ToolOutcome::fail(job.error().message);
     const auto& log = (*job)->output();
+    auto filter = stream_filter(arguments, **job);
+    if (!filter) co_return ToolOutcome::fail(filter.error().message);
     uint64_t wanted = arguments.value<uint64_t>("lines", 50);
     if (arguments.contains("grep")) {
       std::unique_ptr<RE2> pattern;
       if (auto problem = compile_pattern("grep", arguments["grep"].get<std::string>(), pattern)) {
         co_return ToolOutcome::fail(*problem);
       }
-      auto lines = collect_lines(log, 0, log.total_bytes(), stream_filter(arguments));
+      auto lines = collect_lines(log, 0, log.total_bytes(), *filter);
       // The pattern sees what the client would: matching redacted text, it cannot probe a secret.
-      redact_lines(context.redactor, log, stream_filter(arguments), lines);
+      redact_lines(context.redactor, log, *filter, lines);
       auto found = grep_last(lines, *pattern, arguments.value<size_t>("context", 0), wanted,
                              max_bytes);
       Json result{{"output", output_text(found.text)},
@@ -78,13 +80,13 @@ Tool make_tail_tool(const ToolLimits& limits) {
       add_output_state(result, **job);
       co_return ToolOutcome::ok(std::move(result));
     }
-    auto slice = log.tail(wanted, max_bytes,
-                          stream_filter(arguments));
-    Json result{{"output", shown_output(context.redactor, log, stream_filter(arguments),
-                                        slice.offset, slice.next_offset)},
-                {"lines", slice.lines},
-                {"next_offset", slice.next_offset},
-                {"truncated", slice.truncated}};
+    auto slice = log.tail(wanted, max_bytes, *filter);
+    (*job)->note_shown(slice.next_offset);
+    Json result{
+        {"output", shown_output(context.redactor, log, *filter, slice.offset, slice.next_offset)},
+        {"lines", slice.lines},
+        {"next_offset", slice.next_offset},
+        {"truncated", slice.truncated}};
     add_output_state(result, **job);
     co_return ToolOutcome::ok(std::move(result));
   };

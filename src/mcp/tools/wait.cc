@@ -2,36 +2,35 @@
 #include <fmt/format.h>
 
 #include "mcp/tools/common.h"
+#include "mcp/tools/digest.h"
 #include "mcp/tools/waiting.h"
 
 namespace mcp::tools {
 namespace {
 
 constexpr double kDefaultTimeoutSeconds = 30;
-constexpr uint64_t kDefaultMaxBytes = uint64_t{64} * 1024;
 
 }  // namespace
 
 Tool make_wait_tool(const ToolLimits& limits) {
   double ceiling = std::chrono::duration<double>(limits.max_wait).count();
-  uint64_t default_max = std::min(kDefaultMaxBytes, limits.max_read_bytes);
+  uint64_t default_max = std::min(kDefaultDigestBytes, limits.max_read_bytes);
   Tool tool;
   tool.name = "wait";
   tool.title = "Wait for a job";
   tool.description = fmt::format(
-      "Wait until a job exits, or, with `until` (an RE2 regular expression), until a line of its "
-      "new output matches (for example \"Listening on|error\" for a dev server, \"passed|failed\" "
-      "for tests), or until timeout_seconds (default {}, at most {:g}: longer requests are "
-      "clamped, and the result says the timeout used). Use it instead of polling status: one "
-      "call, no tokens spent while the job runs. Only output that arrives after the call begins "
-      "is matched, unless `offset` says where to start (0: all output). Returns {{job_id, reason: "
-      "exited|matched|timeout, status, exit_code, end_reason (memory_limit when the server killed "
-      "the job for its memory limit, else null), match: {{line, offset}} (when matched), output "
-      "(the most recent new output, at most max_bytes), offset, next_offset, truncated, "
-      "timeout_seconds, elapsed_seconds}}. On timeout, call wait again with offset=next_offset to "
-      "continue without missing a line. Sends progress notifications while waiting when the "
-      "request has a progressToken.",
-      kDefaultTimeoutSeconds, ceiling);
+      "Wait until a job exits, or until a line of its output matches `until` (RE2, e.g. "
+      "\"Listening on|error\" for a dev server), or until timeout_seconds (default {}, 0 to {:g}; "
+      "longer is clamped). Use it instead of polling status: one call, no tokens spent while the "
+      "job runs. It starts where the output already returned to a client ends (all of it if none "
+      "was: execute then wait shows everything), or at `offset`. Returns {{job_id, reason: "
+      "exited|matched|timeout, status, exit_code, end_reason, match: {{line, offset}}, output, "
+      "offset, next_offset, truncated, timeout_seconds, elapsed_seconds}}. `output` shows that "
+      "stretch in at most max_bytes (default {}): whole if it fits, else its first and last lines "
+      "around a line saying what was left out (read it with output from the offset it names) and "
+      "the left-out lines matching `error_pattern`, with context. On timeout, call wait again to "
+      "continue. Sends progress notifications when the request has a progressToken.",
+      kDefaultTimeoutSeconds, ceiling, default_max);
   tool.input_schema = Json{
       {"type", "object"},
       {"properties",
@@ -39,18 +38,30 @@ Tool make_wait_tool(const ToolLimits& limits) {
         {"until",
          {{"type", "string"},
           {"minLength", 1},
-          {"description", "RE2 pattern; return as soon as a line of new output matches it."}}},
+          {"description",
+           "RE2 pattern (non-empty); return as soon as a line of the output not yet shown matches it."}}},
         {"timeout_seconds",
          {{"type", "number"},
           {"minimum", 0},
-          {"description", fmt::format("Longest wait (default {}, clamped to {:g}).",
+          {"description", fmt::format("Longest wait in seconds, 0 or more (default {}, clamped to "
+                                      "{:g}).",
                                       kDefaultTimeoutSeconds, ceiling)}}},
         {"stream", stream_schema()},
         {"offset",
          {{"type", "integer"},
           {"minimum", 0},
-          {"description", "Match output from this byte offset on (default: where it ends now)."}}},
-        {"max_bytes", max_bytes_schema(limits, default_max)}}},
+          {"description",
+           "Byte offset, 0 or more, to match and show output from (default: where the output "
+           "already returned ends)."}}},
+        {"max_bytes",
+         {{"type", "integer"},
+          {"minimum", 1},
+          {"maximum", limits.max_read_bytes},
+          {"description",
+           fmt::format("Most output bytes to show, 1 to {} (default {}); beyond it, the first and "
+                       "last lines and the error lines between.",
+                       limits.max_read_bytes, default_max)}}},
+        {"error_pattern", error_pattern_schema()}}},
       {"required", {"job_id"}},
       {"additionalProperties", false}};
   tool.output_schema = Json{
@@ -75,12 +86,16 @@ Tool make_wait_tool(const ToolLimits& limits) {
        {"job_id", "reason", "status", "exit_code", "end_reason", "output", "offset", "next_offset",
         "truncated", "timeout_seconds", "elapsed_seconds"}}};
   tool.annotations = read_only_annotations(tool.title);
-  tool.handler = [default_max](Json arguments,
-                               ToolContext& context) -> boost::asio::awaitable<ToolOutcome> {
+  // Waits that end together on the same output (many waiters on one job) share one digest.
+  auto digests = std::make_shared<DigestCache>();
+  tool.handler = [default_max, digests](
+                     Json arguments, ToolContext& context) -> boost::asio::awaitable<ToolOutcome> {
     auto found = find_job(context.jobs, arguments);
     if (!found) co_return ToolOutcome::fail(found.error().message);
     std::shared_ptr<jobs::Job> job = *found;
     const auto& log = job->output();
+    auto filter = stream_filter(arguments, *job);
+    if (!filter) co_return ToolOutcome::fail(filter.error().message);
 
     std::unique_ptr<RE2> pattern;
     if (arguments.contains("until")) {
@@ -88,7 +103,12 @@ Tool make_wait_tool(const ToolLimits& limits) {
         co_return ToolOutcome::fail(*problem);
       }
     }
-    uint64_t from = log.total_bytes();
+    std::unique_ptr<RE2> own_errors;
+    std::optional<std::string> problem;
+    const RE2* errors = error_pattern_argument(arguments, own_errors, problem);
+    if (problem) co_return ToolOutcome::fail(*problem);
+    // Without an offset: what no client has been shown yet.
+    uint64_t from = std::min(job->shown_to(), log.total_bytes());
     if (arguments.contains("offset")) {
       from = arguments["offset"].get<uint64_t>();
       if (auto problem = check_offset(from, log)) co_return ToolOutcome::fail(*problem);
@@ -97,11 +117,17 @@ Tool make_wait_tool(const ToolLimits& limits) {
                               context.limits);
     std::optional<LineMatcher> matcher;
     // The pattern sees what the client would: matching redacted text, it cannot probe a secret.
-    if (pattern) matcher.emplace(*pattern, from, stream_filter(arguments), context.redactor);
+    if (pattern) matcher.emplace(*pattern, from, *filter, context.redactor);
 
     auto outcome = co_await wait_for_job(job, context, matcher ? &*matcher : nullptr, from, timeout);
 
-    Json result = recent_output(context.redactor, log, from, arguments.value<uint64_t>("max_bytes", default_max));
+    auto shown = digests->digest(job->id(), context.redactor, log, from,
+                                 arguments.value<uint64_t>("max_bytes", default_max), errors);
+    job->note_shown(shown.next_offset);
+    Json result{{"output", std::move(shown.text)},
+                {"offset", shown.offset},
+                {"next_offset", shown.next_offset},
+                {"truncated", shown.truncated}};
     result["job_id"] = job->id();
     result["reason"] = to_string(outcome.reason);
     result["status"] = jobs::to_string(job->status());
@@ -109,8 +135,11 @@ Tool make_wait_tool(const ToolLimits& limits) {
     // Named apart from `reason` (why the wait returned): why the server ended the job, if it did.
     result["end_reason"] = end_reason_or_null(*job);
     if (outcome.match) {
-      result["match"] = Json{{"line", output_text(outcome.match->text)},
-                             {"offset", outcome.match->offset}};
+      size_t limit =
+          static_cast<size_t>(std::min<uint64_t>(kShownLineBytes, context.limits.max_read_bytes));
+      result["match"] =
+          Json{{"line", output_text(shown_line(outcome.match->text, pattern.get(), limit))},
+               {"offset", outcome.match->offset}};
     }
     result["timeout_seconds"] = std::chrono::duration<double>(timeout).count();
     result["elapsed_seconds"] = std::round(outcome.elapsed.count() * 1000.0) / 1000.0;

@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include "mcp/tools/common.h"
-#include "mcp/tools/redaction.h"
 
 namespace mcp::tools {
 namespace {
@@ -82,34 +81,10 @@ boost::asio::awaitable<WaitOutcome> wait_for_job(std::shared_ptr<jobs::Job> job,
     }
     auto wake = context.wants_progress ? std::min(deadline, next_progress) : deadline;
     if (drain_deadline) wake = std::min(wake, *drain_deadline);
-    co_await job->wait_for_change(wake);
+    // Without a pattern, output is no reason to wake: only the exit (and the pipes closing) is.
+    co_await job->wait_for_change(
+        wake, matcher != nullptr ? jobs::Job::Wake::kOnOutputToo : jobs::Job::Wake::kOnStateChange);
   }
-}
-
-Json recent_output(const policy::Redactor* redactor, const jobs::OutputLog& log, uint64_t from,
-                   uint64_t max_bytes) {
-  uint64_t total = log.total_bytes();
-  from = std::min(from, total);
-  uint64_t start = total - from > max_bytes ? total - max_bytes : from;
-  // A read cannot span the dropped middle; the recent part is what matters here.
-  if (log.dropped_bytes() > 0 && start < log.tail_start()) start = log.tail_start();
-  auto slice = log.read(start, max_bytes, jobs::StreamFilter::kBoth);
-  std::string bytes = std::move(slice.bytes);
-  uint64_t offset = slice.offset;
-  if (start > from) {
-    // Cut at a character boundary: skip continuation bytes at the front.
-    size_t skip = 0;
-    while (skip < 3 && skip < bytes.size() && (static_cast<uint8_t>(bytes[skip]) & 0xC0) == 0x80) {
-      ++skip;
-    }
-    bytes.erase(0, skip);
-    offset += skip;
-  }
-  return Json{{"output",
-               shown_output(redactor, log, jobs::StreamFilter::kBoth, offset, slice.next_offset)},
-              {"offset", offset},
-              {"next_offset", slice.next_offset},
-              {"truncated", offset > from || slice.truncated}};
 }
 
 }  // namespace mcp::tools

@@ -31,12 +31,6 @@ boost::asio::awaitable<WaitOutcome> wait_for_job(std::shared_ptr<jobs::Job> job,
                                                  uint64_t from_offset,
                                                  std::chrono::milliseconds timeout);
 
-/// The end of the output from `from` on: at most `max_bytes`, the most recent ones, redacted
-/// when `redactor` is set. {output, offset, next_offset, truncated}; truncated means earlier
-/// bytes were left out.
-Json recent_output(const policy::Redactor* redactor, const jobs::OutputLog& log, uint64_t from,
-                   uint64_t max_bytes);
-
 /// A requested wait in seconds, clamped to the server's ceiling.
 std::chrono::milliseconds clamp_wait(double seconds, const ToolLimits& limits);
 

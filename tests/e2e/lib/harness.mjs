@@ -455,10 +455,20 @@ class StderrBuffer {
  * client (initialize), and list the tools so that the SDK validates every structuredContent
  * against its tool's outputSchema. `cwd` defaults to a fresh scratch dir (srv.tmp).
  */
-export async function startServer({ args = [], env = {}, listTools = true } = {}) {
+export async function startServer({ args = [], env = {}, listTools = true, runAs } = {}) {
   const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'mcpbg-e2e-')));
+  // runAs: 'nobody' starts the server as that unprivileged user (setpriv execs it, so the pid is
+  // the server's), in a scratch dir it owns: no cgroup can be made, as for most real users.
+  let command = serverBinary();
+  if (runAs) {
+    const { uid, gid } = userIds(runAs);
+    fs.chownSync(tmp, uid, gid);
+    args = [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', command, ...args];
+    command = 'setpriv';
+    env = { HOME: tmp, ...env };  // a home it may read (for the default config file's place)
+  }
   const transport = new StdioClientTransport({
-    command: serverBinary(),
+    command,
     args,
     env: serverEnvironment(env),
     cwd: tmp,
@@ -509,6 +519,14 @@ export function withServer(options, fn) {
     // Closing the client must end the server cleanly (this also catches sanitizer reports at exit).
     assert.deepEqual(exit, { code: 0, signal: null }, `server exit after the client closed${srv.context()}`);
   };
+}
+
+/** The numeric uid and primary gid of a user, from /etc/passwd. */
+export function userIds(name) {
+  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  assert.ok(line, `no user ${name} in /etc/passwd`);
+  const fields = line.split(':');
+  return { uid: Number(fields[2]), gid: Number(fields[3]) };
 }
 
 /** Run the binary without a client (for start-up failures): resolves {code, signal, stdout, stderr}. */

@@ -604,6 +604,7 @@ TEST_F(PolicySettingsTest, DefaultsAreOpenButRedactAndExcludeSecrets) {
   EXPECT_TRUE(config.network);
   EXPECT_EQ(config.env_policy, EnvPolicy::kInherit);
   EXPECT_EQ(config.env_exclude, default_env_exclude());
+  EXPECT_TRUE(config.allowed_loader_env.empty());
   EXPECT_TRUE(config.queue);
   EXPECT_EQ(config.max_queued, 100);
   EXPECT_EQ(config.max_starts_per_minute, 0);
@@ -622,8 +623,12 @@ TEST_F(PolicySettingsTest, ListsFromEnvironmentFlagsAndTomlArrays) {
   const fs::path file =
       write("lists.toml", "allowed_programs = [\"git\", \"/usr/bin/make\"]\n"
                           "redact_patterns = \"a{1,2}\"\n"
-                          "env_exclude = []\n");
+                          "env_exclude = []\n"
+                          "allowed_loader_env = [\"LD_LIBRARY_PATH\"]\n");
   const Config config = load_ok({"--config", file.string()});
+  EXPECT_EQ(config.allowed_loader_env, std::vector<std::string>{"LD_LIBRARY_PATH"});
+  EXPECT_EQ(load_ok({"--allowed-loader-env", "LD_PRELOAD,GCONV_PATH"}).allowed_loader_env,
+            (std::vector<std::string>{"LD_PRELOAD", "GCONV_PATH"}));
   EXPECT_EQ(config.allowed_programs, (std::vector<std::string>{"git", "/usr/bin/make"}));
   EXPECT_EQ(config.redact_patterns, (std::vector<std::string>{"a{1", "2}"}))
       << "a TOML string is comma-separated text, like the environment";
@@ -655,6 +660,17 @@ TEST_F(PolicySettingsTest, AllowedRootsAreRealPathsAndMustHoldTheWorkingDir) {
   EXPECT_TRUE(contains(message, "does not exist")) << message;
   message = load_error({"--allowed-roots", ""});
   EXPECT_TRUE(contains(message, "the list is empty")) << message;
+}
+
+TEST_F(PolicySettingsTest, WithoutAWorkingDirAServerStartedOutsideItsRootsUsesTheFirstRoot) {
+  // The test runs in the build directory, outside dir_.
+  fs::create_directories(dir_ / "a");
+  fs::create_directories(dir_ / "b");
+  const std::string roots = (dir_ / "a").string() + "," + (dir_ / "b").string();
+  EXPECT_EQ(load_ok({"--allowed-roots", roots}).working_dir, dir_ / "a");
+  // Started inside a root, it keeps its own directory.
+  const fs::path here = fs::canonical(fs::current_path());
+  EXPECT_EQ(load_ok({"--allowed-roots", roots + "," + here.string()}).working_dir, here);
 }
 
 TEST_F(PolicySettingsTest, AuditLogIsAFileInAnExistingDirectory) {

@@ -63,14 +63,43 @@ TEST(RequestGuard, HostMustNameThisMachine) {
                            "[::1]:65535", "LOCALHOST:80", "[0:0::1]:80"}) {
     EXPECT_TRUE(guard.check(make({.host = host})).serve()) << host;
   }
-  for (const char* host : {"", "evil.example", "localhost.evil.example", "127.0.0.1.nip.io",
-                           "127.0.0.1:", "127.0.0.1:abc", "::1", "[::1]x", "localhost:123456",
-                           "0.0.0.0", "10.0.0.1:80", "user@localhost"}) {
+  for (const char* host :
+       {"evil.example", "localhost.evil.example", "127.0.0.1.nip.io", "127.0.0.1:", "127.0.0.1:abc",
+        "::1", "[::1]x", "localhost:123456", "0.0.0.0", "10.0.0.1:80", "user@localhost"}) {
     Verdict verdict = guard.check(make({.host = host}));
     ASSERT_FALSE(verdict.serve()) << host;
     EXPECT_EQ(*verdict.status, bhttp::status::forbidden) << host;
     EXPECT_NE(message_of(verdict).find("http_allowed_hosts"), std::string::npos);
   }
+}
+
+TEST(RequestGuard, OneHostAndAtMostOneOriginElse400) {
+  RequestGuard guard({.auth_token = std::string(kToken)}, "127.0.0.1");
+  auto refused_as_bad = [](const Verdict& verdict) {
+    return !verdict.serve() && *verdict.status == bhttp::status::bad_request &&
+           message_of(verdict).find("only once") != std::string::npos;
+  };
+  // Two Host lines: whichever comes first, the request is refused before anything else (the
+  // token is not even asked for).
+  for (auto [first, second] :
+       {std::pair{"127.0.0.1:8765", "evil.example"}, std::pair{"evil.example", "127.0.0.1:8765"},
+        std::pair{"localhost", "localhost"}}) {
+    bhttp::request_header<> twice = make({.host = first});
+    twice.insert(bhttp::field::host, second);
+    EXPECT_TRUE(refused_as_bad(guard.check(twice))) << first << ", " << second;
+  }
+  bhttp::request_header<> two_origins = make({.origin = "http://localhost"});
+  two_origins.insert(bhttp::field::origin, "https://evil.example");
+  EXPECT_TRUE(refused_as_bad(guard.check(two_origins)));
+
+  // HTTP/1.1 requires Host; HTTP/1.0 predates it, and without one it cannot name this server.
+  Verdict missing = guard.check(make({.host = ""}));
+  ASSERT_FALSE(missing.serve());
+  EXPECT_EQ(*missing.status, bhttp::status::bad_request);
+  EXPECT_NE(message_of(missing).find("must carry a Host header"), std::string::npos);
+  bhttp::request_header<> old = make({.host = ""});
+  old.version(10);
+  EXPECT_EQ(*guard.check(old).status, bhttp::status::forbidden);
 }
 
 TEST(RequestGuard, ConfiguredHostsAndASpecificBoundAddressAreAccepted) {
@@ -171,7 +200,7 @@ TEST(RequestGuard, MissingTokenIs401WithABearerChallenge) {
   RequestGuard guard({.auth_token = std::string(kToken)}, "127.0.0.1");
   EXPECT_TRUE(guard.token_required());
   for (bhttp::verb method : {bhttp::verb::post, bhttp::verb::get, bhttp::verb::delete_}) {
-    for (const char* target : {"/mcp", "/metrics", "/nope", "/healthz/x", "/mcp?x=/healthz"}) {
+    for (const char* target : {"/mcp", "/metrics", "/mcp?x=/healthz", "/metrics?x"}) {
       Verdict verdict = guard.check(make({.method = method, .target = target}));
       ASSERT_FALSE(verdict.serve()) << target;
       EXPECT_EQ(*verdict.status, bhttp::status::unauthorized) << target;
@@ -184,6 +213,21 @@ TEST(RequestGuard, MissingTokenIs401WithABearerChallenge) {
   EXPECT_NE(message_of(basic).find("Bearer scheme"), std::string::npos);
   EXPECT_EQ(*guard.check(make({.authorization = "Bearer"})).status, bhttp::status::unauthorized);
   EXPECT_EQ(*guard.check(make({.authorization = "Bearer "})).status, bhttp::status::unauthorized);
+}
+
+TEST(RequestGuard, PathsTheServerDoesNotServeNeedNoToken) {
+  // They are 404 for everyone: what OAuth clients probe after a 401 must not look protected.
+  RequestGuard guard({.auth_token = std::string(kToken)}, "127.0.0.1");
+  for (bhttp::verb method : {bhttp::verb::get, bhttp::verb::post}) {
+    for (const char* target :
+         {"/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp",
+          "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration",
+          "/register", "/nope", "/healthz/x", "/mcp/x", "/"}) {
+      EXPECT_TRUE(guard.check(make({.method = method, .target = target})).serve()) << target;
+    }
+  }
+  // Host is still checked there.
+  EXPECT_FALSE(guard.check(make({.target = "/register", .host = "evil.example"})).serve());
 }
 
 TEST(RequestGuard, HealthzNeedsNoToken) {

@@ -117,7 +117,8 @@ class ConfinedJobsTest : public ::testing::Test {
   void TearDown() override {
     if (manager_) {
       for (const auto& job : manager_->jobs_newest_first()) {
-        if (job->running()) job->kill(SIGKILL, 0ms);
+        // Finished jobs too: what they left behind is still theirs.
+        if (job->has_started()) job->kill(SIGKILL, 0ms);
       }
       test::run_until(io_, [&] { return manager_->running_count() == 0; });
     }
@@ -298,6 +299,39 @@ TEST_F(CgroupJobsTest, ShutdownEndsWhatFinishedJobsLeftInTheirCgroupsAndRemovesT
   if (!parent.empty()) {
     EXPECT_FALSE(fs::exists(parent));
   }
+}
+
+// Some programs take a second TERM or INT as "force": kill signals each process once, though
+// the job's group, its walk and its cgroup all name it. Real-time signals queue, so the child
+// counts every one that reached it; SIGRTMIN+1, sent after kill returned, comes after them.
+TEST_F(CgroupJobsTest, KillSignalsEachProcessOnce) {
+  ExecuteRequest running;
+  running.argv = {TEST_CHILD_PATH, "count-signals"};
+  auto job = start(running);
+  ASSERT_TRUE(job.has_value()) << job.error().message;
+  ASSERT_TRUE(test::run_until(io_, [&] { return output(**job) == "ready\n"; }));
+  EXPECT_EQ((*job)->kill(SIGRTMIN, 5s), Job::SignalResult::kSignalled);
+  ASSERT_EQ(::kill((*job)->pid(), SIGRTMIN + 1), 0);
+  ASSERT_TRUE(ended(*job));
+  EXPECT_EQ(output(**job), "ready\nSIGRTMIN x1\n");
+
+  // What a finished job left behind: signalled by pidfd, and in the cgroup too.
+  ExecuteRequest left_behind;
+  left_behind.command = std::string(TEST_CHILD_PATH) + " count-signals & echo $! >&2";
+  job = start(left_behind);
+  ASSERT_TRUE(job.has_value()) << job.error().message;
+  ASSERT_TRUE(test::run_until(io_, [&] { return (*job)->finished(); }));  // its output stays open
+  ASSERT_TRUE(test::run_until(io_, [&] {
+    std::string seen = output(**job);  // "ready" and the pid, in either order
+    return seen.find("ready\n") != std::string::npos &&
+           seen.find_first_of("0123456789") != std::string::npos;
+  }));
+  std::string before = output(**job);
+  pid_t left = std::stoi(before.substr(before.find_first_of("0123456789")));
+  EXPECT_EQ((*job)->kill(SIGRTMIN, 5s), Job::SignalResult::kSignalled);
+  ASSERT_EQ(::kill(left, SIGRTMIN + 1), 0);
+  ASSERT_TRUE(test::run_until(io_, [&] { return test::process_gone(left); }));
+  EXPECT_NE(output(**job).find("SIGRTMIN x1\n"), std::string::npos) << output(**job);
 }
 
 TEST_F(CgroupJobsTest, AForkBombStaysWithinTheProcessLimit) {

@@ -39,7 +39,8 @@ class JobManagerTest : public ::testing::Test {
   void TearDown() override {
     if (manager_) {  // a failed test may leave jobs running: never leave them behind
       for (const auto& job : manager_->jobs_newest_first()) {
-        if (job->running()) job->kill(SIGKILL, 0ms);
+        // Finished jobs too: what they left behind is still theirs.
+        if (job->has_started()) job->kill(SIGKILL, 0ms);
       }
       test::run_until(io_, [&] { return manager_->running_count() == 0; });
     }
@@ -408,10 +409,30 @@ TEST_F(JobManagerTest, StatusFollowsTheMainProcessWhenAGrandchildHoldsThePipes) 
   ASSERT_TRUE(test::run_until(io_, [&] { return !job->running(); }));
   EXPECT_EQ(job->status(), JobStatus::kCompleted);
   EXPECT_TRUE(job->output_open());  // the sleep still holds stdout
-  // The job has ended, but kill still reaches what it left behind holding its output.
-  EXPECT_EQ(job->kill(SIGKILL, 0ms), Job::SignalResult::kAlreadyTerminated);
+  EXPECT_EQ(job->processes_left(), 1);  // and is still the job's
+  // The job has ended, but kill still reaches what it left behind.
+  EXPECT_EQ(job->kill(SIGKILL, 0ms), Job::SignalResult::kSignalled);
   EXPECT_TRUE(test::run_until(io_, [&] { return !job->output_open(); }));
   EXPECT_EQ(all_output(*job), "started\n");
+}
+
+TEST_F(JobManagerTest, AJobThatLeftProcessesBehindIsKeptUntilTheyAreGone) {
+  settings_.max_finished = 0;  // finished jobs are forgotten at once: unless they hold processes
+  auto job = run("setsid sleep 30 > /dev/null 2>&1 < /dev/null & echo $!");
+  ASSERT_TRUE(test::run_until(io_, [&] { return !job->running() && !job->output_open(); }));
+  EXPECT_EQ(job->status(), JobStatus::kCompleted);
+  pid_t left = std::stoi(all_output(*job));
+  EXPECT_FALSE(test::process_gone(left));
+  EXPECT_EQ(job->processes_left(), 1);
+  ASSERT_EQ(manager().find(job->id()), job) << "forgotten while its process still runs";
+  ASSERT_TRUE(job->tree_stats().has_value());
+  EXPECT_EQ(job->tree_stats()->processes, 1);  // its figures are those of what it left
+  EXPECT_EQ(job->kill(SIGTERM, 5s), Job::SignalResult::kSignalled);
+  EXPECT_TRUE(test::run_until(io_, [&] { return test::process_gone(left); }));
+  // Once nothing of it is left, it is over: forgotten like any other finished job.
+  EXPECT_TRUE(test::run_until(io_, [&] { return manager().find(job->id()) == nullptr; }));
+  EXPECT_EQ(job->processes_left(), 0);
+  EXPECT_EQ(job->status(), JobStatus::kCompleted);  // the main process's, whatever came after
 }
 
 TEST_F(JobManagerTest, SeesWhenAJobWaitsForInputAndWhatItUses) {

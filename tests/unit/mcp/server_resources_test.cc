@@ -204,7 +204,7 @@ TEST_F(ServerResourcesTest, BadUrisAndUnknownJobsAreResourceNotFound) {
   EXPECT_NE(request("resources/read",
                     Json{{"uri", "job://" + std::string(kUnknownId)}})["error"]["message"]
                 .get<std::string>()
-                .find("no job"),
+                .find("no such job"),
             std::string::npos);
   EXPECT_EQ(request("resources/read")["error"]["code"], -32602);
   EXPECT_EQ(request("resources/read", Json{{"uri", 7}})["error"]["code"], -32602);

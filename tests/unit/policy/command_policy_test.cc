@@ -180,11 +180,11 @@ TEST_F(CommandPolicyTest, AnArgvJobsProgramIsResolvedAndMustBeAllowedByRealPath)
   auto policy = make({.allowed_programs = {"echo", "/bin/true"}, .shell = false});
   auto echo = policy.check(ArgvJob({"echo", "hi"}).candidate());
   ASSERT_TRUE(echo) << echo.error().message;
-  EXPECT_EQ(echo->program, real("/bin/echo").string());
+  EXPECT_EQ(echo->program.path, real("/bin/echo").string());
   // The same program under its other name (/bin and /usr/bin are one directory here, or not).
   auto absolute = policy.check(ArgvJob({real("/bin/true").string()}).candidate());
   ASSERT_TRUE(absolute) << absolute.error().message;
-  EXPECT_EQ(absolute->program, real("/bin/true").string());
+  EXPECT_EQ(absolute->program.path, real("/bin/true").string());
 
   for (auto argv : {std::vector<std::string>{"env", "rm", "x"}, {"/bin/rm", "x"}, {"rm", "x"}}) {
     auto refused = policy.check(ArgvJob(argv).candidate());
@@ -206,7 +206,7 @@ TEST_F(CommandPolicyTest, ALinkToAnAllowedProgramRunsTheCheckedProgramAndACopyIs
   fs::create_symlink(real("/bin/echo"), bin / "echo");
   auto linked = policy.check(ArgvJob({"echo", "hi"}, {"PATH=" + bin.string()}).candidate());
   ASSERT_TRUE(linked) << linked.error().message;
-  EXPECT_EQ(linked->program, real("/bin/echo").string());
+  EXPECT_EQ(linked->program.path, real("/bin/echo").string());
 
   // "echo" as a link to rm, and as a copy of rm: neither is echo.
   fs::remove(bin / "echo");
@@ -230,13 +230,13 @@ TEST_F(CommandPolicyTest, RelativeProgramPathsAndPathEntriesAreTakenFromTheJobsC
   job.cwd = "sub";
   auto relative = policy.check(job.candidate());
   ASSERT_TRUE(relative) << relative.error().message;
-  EXPECT_EQ(relative->program, real("/bin/echo").string());
+  EXPECT_EQ(relative->program.path, real("/bin/echo").string());
 
   ArgvJob on_path({"say"}, {"PATH=:/nonexistent"});  // the empty entry is the job's cwd
   on_path.cwd = "sub";
   auto found = policy.check(on_path.candidate());
   ASSERT_TRUE(found) << found.error().message;
-  EXPECT_EQ(found->program, real("/bin/echo").string());
+  EXPECT_EQ(found->program.path, real("/bin/echo").string());
 }
 
 TEST_F(CommandPolicyTest, AProgramThatDoesNotExistIsAnOrdinaryFailure) {
@@ -265,14 +265,58 @@ TEST_F(CommandPolicyTest, ACommandJobNeedsShItselfAmongTheAllowedPrograms) {
   auto with_sh = make({.allowed_programs = {"echo", "sh"}});
   auto approved = with_sh.check(ShellJob("echo hi").candidate());
   ASSERT_TRUE(approved) << approved.error().message;
-  EXPECT_EQ(approved->program, real("/bin/sh").string());
+  EXPECT_EQ(approved->program.path, real("/bin/sh").string());
 }
 
 TEST_F(CommandPolicyTest, WithoutAllowedProgramsNothingIsResolved) {
   auto policy = make({});
   auto approved = policy.check(ArgvJob({"anything-at-all"}).candidate());
   ASSERT_TRUE(approved) << approved.error().message;
-  EXPECT_EQ(approved->program, "");  // spawning looks it up, and says if it is missing
+  EXPECT_EQ(approved->program.path, "");  // spawning looks it up, and says if it is missing
+}
+
+// ---- loader variables
+
+TEST_F(CommandPolicyTest, WithAllowedProgramsNoLoaderVariableReachesAJobUnlessNamed) {
+  auto policy = make({.allowed_programs = {"echo"}, .shell = false});
+  for (const char* entry :
+       {"LD_PRELOAD=/tmp/evil.so", "LD_LIBRARY_PATH=/tmp", "LD_AUDIT=/x.so", "GCONV_PATH=/tmp",
+        "GLIBC_TUNABLES=glibc.malloc.check=3", "LD_ANYTHING_NEW=1"}) {
+    auto refused = policy.check(ArgvJob({"echo", "hi"}, {"PATH=/usr/bin:/bin", entry}).candidate());
+    ASSERT_FALSE(refused) << entry;
+    std::string name = std::string(entry).substr(0, std::string(entry).find('='));
+    EXPECT_EQ(refused.error().rule, "allowed_loader_env: " + name);
+    EXPECT_NE(refused.error().message.find("env sets " + name), std::string::npos)
+        << refused.error().message;
+    EXPECT_NE(refused.error().message.find("allowed_loader_env"), std::string::npos);
+  }
+  // Not loader variables: interpreters' own, TMPDIR, lower case, a name that merely contains LD_.
+  for (const char* entry : {"PYTHONPATH=/tmp", "NODE_OPTIONS=--require=/x.js", "TMPDIR=/tmp",
+                            "ld_preload=/x.so", "OLD_PATH=/x", "BUILD_DIR=/x"}) {
+    EXPECT_TRUE(policy.check(ArgvJob({"echo", "hi"}, {entry}).candidate())) << entry;
+  }
+  EXPECT_FALSE(policy.loader_variable_allowed("LD_PRELOAD"));
+  EXPECT_TRUE(policy.loader_variable_allowed("PATH"));
+
+  auto named = make(
+      {.allowed_programs = {"echo"}, .shell = false, .allowed_loader_env = {"LD_LIBRARY_PATH"}});
+  EXPECT_TRUE(named.check(ArgvJob({"echo"}, {"LD_LIBRARY_PATH=/opt/lib"}).candidate()));
+  EXPECT_FALSE(named.check(ArgvJob({"echo"}, {"LD_PRELOAD=/x.so"}).candidate()));
+}
+
+TEST_F(CommandPolicyTest, WithoutAllowedProgramsLoaderVariablesAreNoBoundaryToKeep) {
+  // Any program may run, so a preloaded library runs nothing that could not run as a program.
+  auto policy = make({});
+  EXPECT_TRUE(policy.check(ArgvJob({"echo"}, {"LD_PRELOAD=/x.so"}).candidate()));
+  EXPECT_TRUE(policy.loader_variable_allowed("LD_PRELOAD"));
+}
+
+TEST_F(CommandPolicyTest, AllowedLoaderEnvTakesOnlyLoaderVariables) {
+  auto error = create_error({.allowed_loader_env = {"LD_PRELOAD", "PYTHONPATH"}});
+  EXPECT_NE(error.find("allowed_loader_env: 'PYTHONPATH' is not a variable of the dynamic loader"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("GCONV_PATH"), std::string::npos) << error;
 }
 
 // ---- allowed roots
@@ -281,13 +325,13 @@ TEST_F(CommandPolicyTest, TheDefaultRootIsTheWorkingDirectory) {
   auto policy = make({});
   auto default_cwd = policy.resolve_cwd(std::nullopt);
   ASSERT_TRUE(default_cwd);
-  EXPECT_EQ(*default_cwd, work_);
+  EXPECT_EQ(default_cwd->real_path, work_);
   auto sub = policy.resolve_cwd("sub");
   ASSERT_TRUE(sub) << sub.error().message;
-  EXPECT_EQ(*sub, work_ / "sub");
+  EXPECT_EQ(sub->real_path, work_ / "sub");
   auto absolute_inside = policy.resolve_cwd((work_ / "sub").string());
   ASSERT_TRUE(absolute_inside);
-  EXPECT_EQ(*absolute_inside, work_ / "sub");
+  EXPECT_EQ(absolute_inside->real_path, work_ / "sub");
 }
 
 TEST_F(CommandPolicyTest, EscapesByDotDotSymlinkOrAbsolutePathAreRefused) {
@@ -319,7 +363,7 @@ TEST_F(CommandPolicyTest, EscapesByDotDotSymlinkOrAbsolutePathAreRefused) {
   // ".." that stays inside is fine.
   auto back_inside = policy.resolve_cwd("sub/..");
   ASSERT_TRUE(back_inside);
-  EXPECT_EQ(*back_inside, work_);
+  EXPECT_EQ(back_inside->real_path, work_);
 }
 
 TEST_F(CommandPolicyTest, SeveralRootsAndALinkBetweenThem) {
@@ -328,7 +372,7 @@ TEST_F(CommandPolicyTest, SeveralRootsAndALinkBetweenThem) {
   auto policy = make({.allowed_roots = {work_, dir_ / "other"}});
   auto through_link = policy.resolve_cwd("to-other");
   ASSERT_TRUE(through_link);
-  EXPECT_EQ(*through_link, dir_ / "other");  // the job runs in the real directory
+  EXPECT_EQ(through_link->real_path, dir_ / "other");  // the job runs in the real directory
 }
 
 TEST_F(CommandPolicyTest, ACwdThatDoesNotExistOrIsAFileIsAnOrdinaryFailure) {
@@ -348,8 +392,8 @@ TEST_F(CommandPolicyTest, AllowAllLetsAnythingRunAnywhere) {
   auto policy = CommandPolicy::allow_all(work_);
   auto approved = policy.check(ShellJob("rm -rf /nonexistent-mcpbg", "/").candidate());
   ASSERT_TRUE(approved) << approved.error().message;
-  EXPECT_EQ(approved->cwd, fs::path("/"));
-  EXPECT_EQ(approved->program, "");
+  EXPECT_EQ(approved->cwd.real_path, fs::path("/"));
+  EXPECT_EQ(approved->program.path, "");
 }
 
 

@@ -137,5 +137,18 @@ TEST(Environment, FilteringOnceThenBuildingPerJobGivesTheSameEnvironment) {
   }
 }
 
+TEST(LoaderVariables, EveryLdNameAndGlibcsUnsecureListButTmpdir) {
+  for (const char* name :
+       {"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "LD_DEBUG_OUTPUT", "LD_PROFILE", "LD_",
+        "GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH",
+        "MALLOC_TRACE", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF", "RES_OPTIONS", "TZDIR"}) {
+    EXPECT_TRUE(is_loader_variable(name)) << name;
+  }
+  for (const char* name : {"TMPDIR", "PATH", "ld_preload", "OLD_PWD", "LDFLAGS", "PYTHONPATH",
+                           "NODE_OPTIONS", "PERL5OPT", "RUBYOPT", "TZ", ""}) {
+    EXPECT_FALSE(is_loader_variable(name)) << name;
+  }
+}
+
 }  // namespace
 }  // namespace policy

@@ -19,6 +19,7 @@
 #include "helpers/fd_leak_check.h"
 #include "sys/cgroup.h"
 #include "sys/landlock.h"
+#include "sys/metadata_filter.h"
 #include "sys/process.h"
 #include "sys/spawn.h"
 
@@ -217,6 +218,42 @@ TEST_F(LandlockTest, WritesOnlyBeneathTheRootsReadsEverywhere) {
   EXPECT_TRUE(fs::exists(allowed.path() / "sub" / "moved"));
   EXPECT_FALSE(fs::exists(outside.path() / "new"));
   EXPECT_FALSE(fs::exists(outside.path() / "d"));
+}
+
+TEST_F(LandlockTest, DeviceNodesAreMadeNowhereFifosInsideTheRoots) {
+  ScratchDir allowed;
+  auto ruleset = build_landlock_ruleset({.writable = {allowed.path()}});
+  ASSERT_TRUE(ruleset.has_value()) << ruleset.error().message;
+  SpawnConfinement confinement;
+  confinement.landlock_ruleset_fd = ruleset->get();
+  std::string in = allowed.path().string();
+  Finished run = run_confined("mknod " + in + "/c c 1 3 2>/dev/null || echo char-denied; " +
+                                  "mknod " + in + "/b b 7 0 2>/dev/null || echo block-denied; " +
+                                  "mkfifo " + in + "/p && echo fifo-ok",
+                              confinement);
+  EXPECT_EQ(run.out, "char-denied\nblock-denied\nfifo-ok\n") << run.err;
+}
+
+TEST(MetadataFilter, ExtendedAttributesAndIoUringAreRefusedOtherMetadataIsNot) {
+  ScratchDir dir;
+  std::string file = (dir.path() / "f").string();
+  std::ofstream(file) << "x\n";
+  SpawnConfinement confinement;
+  confinement.seccomp_filter = &metadata_filter();
+  auto process = spawn_process(
+      {{TEST_CHILD_PATH, "metadata", "setxattr", file}, "/", {}, std::nullopt, confinement});
+  ASSERT_TRUE(process.has_value()) << process.error().message;
+  EXPECT_EQ(read_to_end(process->stdout_fd.get()), "setxattr: Operation not supported\n");
+  wait_exit(process->pidfd.get());
+  // Nor through io_uring, which the filter cannot look into: no ring at all.
+  auto uring = spawn_process(
+      {{TEST_CHILD_PATH, "metadata", "uring-setxattr", file}, "/", {}, std::nullopt, confinement});
+  ASSERT_TRUE(uring.has_value()) << uring.error().message;
+  EXPECT_EQ(read_to_end(uring->stdout_fd.get()), "uring-setxattr: Function not implemented\n");
+  wait_exit(uring->pidfd.get());
+  Finished chmod =
+      run_confined("chmod 600 " + file + " && touch " + file + " && echo ok", confinement);
+  EXPECT_EQ(chmod.out, "ok\n") << chmod.err;
 }
 
 TEST_F(LandlockTest, TheDeniedWriteFailsWithEacces) {

@@ -7,8 +7,13 @@
 
 #include <csignal>
 
+#include <filesystem>
+
+#include <fmt/format.h>
+
 #include "helpers/fd_leak_check.h"
 #include "sys/process.h"
+#include "sys/small_file.h"
 
 namespace sys {
 namespace {
@@ -198,6 +203,47 @@ TEST_P(Spawn, ATerminalThatCannotStartLeavesNothingOpen) {
   ASSERT_FALSE(missing.has_value());
   EXPECT_NE(missing.error().message.find("does not exist"), std::string::npos);
   EXPECT_EQ(test::open_fd_count(), fds_before);
+}
+
+TEST_P(Spawn, ADirectoryAndAProgramGivenAsDescriptorsAreWhatIsUsedWhateverTheirNamesBecome) {
+  char pattern[] = "/tmp/mcpbg-spawn-fd-XXXXXX";
+  std::filesystem::path dir = ::mkdtemp(pattern);
+  std::filesystem::create_directory(dir / "checked");
+  base::UniqueFd cwd(::open((dir / "checked").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  base::UniqueFd program(::open("/bin/sh", O_PATH | O_CLOEXEC));
+  ASSERT_TRUE(cwd && program);
+  // Both names now lead elsewhere: the directory moved, a link to / in its place, and the
+  // program path given for messages names nothing at all.
+  std::filesystem::rename(dir / "checked", dir / "moved");
+  std::filesystem::create_directory_symlink("/", dir / "checked");
+  size_t fds_before = test::open_fd_count();
+  {
+    auto process = spawn({.argv = {"sh", "-c", "pwd -P; echo \"$0\""},
+                          .cwd = dir / "checked",
+                          .env = {"PATH=/usr/bin:/bin"},
+                          .program = "/nonexistent/sh",
+                          .cwd_fd = cwd.get(),
+                          .program_fd = program.get()});
+    ASSERT_TRUE(process.has_value()) << process.error().message;
+    EXPECT_EQ(read_to_end(process->stdout_fd.get()), (dir / "moved").string() + "\nsh\n");
+    EXPECT_EQ(wait_exit(process->pidfd.get()).exit_code, 0);
+  }
+  EXPECT_EQ(test::open_fd_count(), fds_before);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SpawnByDescriptor, TheProcessIsNamedAfterItsProgram) {
+  base::UniqueFd program(::open("/bin/sleep", O_PATH | O_CLOEXEC));
+  auto process = spawn_process({.argv = {"sleep", "5"},
+                                .cwd = "/",
+                                .env = {},
+                                .program = "/bin/sleep",
+                                .program_fd = program.get()});
+  ASSERT_TRUE(process.has_value()) << process.error().message;
+  std::string comm = read_small_file(fmt::format("/proc/{}/comm", process->pid));
+  EXPECT_EQ(comm, "sleep\n");
+  ::kill(process->pid, SIGKILL);
+  wait_exit(process->pidfd.get());
 }
 
 }  // namespace
