@@ -1,5 +1,5 @@
 // libFuzzer target: one arbitrary message (a line of stdio, or an HTTP body) into
-// mcp::McpServer::handle_message, the loop run until the answer is out, and the invariants
+// mcp::McpServer::handle (after mcp::decode), the loop run until the answer is out, and the invariants
 // server.cc promises checked on everything it sent.
 //
 // No process is ever started: the engine's policy refuses every job (refuse_every_job.h), and each
@@ -56,7 +56,7 @@ struct Engine {
 
 std::shared_ptr<const policy::CommandPolicy> g_policy;
 
-// What the server must answer to `input`, read from server.cc's handle_message: parse error and
+// What the server must answer to `input`, read from server.cc's handle: parse error and
 // non-object messages get one error with id null; a stray response gets nothing; a notification
 // (no "id") gets nothing; every other message gets exactly one response, carrying its id if the
 // id is valid (a string or an integer), null otherwise.
@@ -131,8 +131,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<std::string> sent;
   {
     mcp::McpServer server(engine.io.get_executor(), engine.jobs, mcp::ToolLimits{}, "0.0.0-fuzz",
-                          [&](std::string message) { sent.push_back(std::move(message)); });
-    server.handle_message(input);
+                          [&](mcp::Outgoing message) { sent.push_back(mcp::serialize(message.message)); });
+    server.handle(mcp::decode(input));
 
     Expected expected = expected_for(input);
     auto count_responses = [&] {

@@ -274,11 +274,12 @@ int run_server(int argc, char** argv) {
     stdio.emplace(
         io.get_executor(), STDIN_FILENO, STDOUT_FILENO, config.max_message_size,
         transport::StdioTransport::Handlers{
-            .on_message = [&](std::string_view line) { server->handle_message(line); },
+            .on_message = [&](std::string_view line) { server->handle(mcp::decode(line)); },
             .on_oversized =
                 [&](uint64_t size) { server->reject_oversized(size, config.max_message_size); },
             .on_closed = [&] { stop("stdin closed"); }});
-    server = make_server([&](std::string message) { stdio->send(std::move(message)); }, "stdio");
+    server = make_server(
+        [&](mcp::Outgoing message) { stdio->send(mcp::serialize(message.message)); }, "stdio");
   }
 
   asio::signal_set signals(io, SIGTERM, SIGINT);

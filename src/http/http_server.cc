@@ -12,12 +12,14 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "http/mirrored_headers.h"
 #include "http/request_guard.h"
 #include "http/session_id.h"
 #include "mcp/json_rpc.h"
+#include "mcp/message.h"
 
 namespace http {
 
@@ -34,8 +36,6 @@ constexpr std::string_view kSessionHeader = "Mcp-Session-Id";
 constexpr std::string_view kVersionHeader = "MCP-Protocol-Version";
 constexpr std::string_view kMethodHeader = "Mcp-Method";
 constexpr std::string_view kNameHeader = "Mcp-Name";
-constexpr std::string_view kModernVersion = mcp::kModernVersion;
-constexpr std::string_view kProtocolVersionKey = "io.modelcontextprotocol/protocolVersion";
 // What the watch for a vanished client reads at most while a request waits (a pipelined
 // request's first bytes, kept for the parser).
 constexpr size_t kWatchBytes = 4096;
@@ -52,14 +52,6 @@ bool accepts(std::string_view accept, std::string_view type) {
     if (beast::iequals(accept.substr(at, type.size()), type)) return true;
   }
   return false;
-}
-
-// Whether the body carries the 2026-07-28 envelope: params._meta names a protocol version.
-bool has_modern_envelope(const Json& message) {
-  auto params = message.find("params");
-  if (params == message.end() || !params->is_object()) return false;
-  auto meta = params->find("_meta");
-  return meta != params->end() && meta->is_object() && meta->contains(kProtocolVersionKey);
 }
 
 bool is_json(std::string_view content_type) {
@@ -572,35 +564,37 @@ HttpServer::Response HttpServer::post_mcp(const Request& request) {
     return error_response(bhttp::status::unsupported_media_type, mcp::error_code::kInvalidRequest,
                           "the body must be application/json");
   }
-  const std::string& body = message.body();
-  Json parsed = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) {
-    return error_response(bhttp::status::bad_request, mcp::error_code::kParseError,
-                          "parse error: the body is not valid JSON");
-  }
-  if (!parsed.is_object()) {
-    return error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
-                          parsed.is_array() ? "batched requests are not supported; send one "
-                                              "JSON-RPC message per request"
-                                            : "invalid request: expected a JSON object");
-  }
-  // Before anything copies or dumps the value (the 2026-07-28 path does both): recursion per
-  // level would overflow the stack.
-  if (mcp::nested_deeper_than(body)) {
-    return error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
-                          fmt::format("invalid request: arrays and objects nest deeper than {} "
-                                      "levels",
-                                      mcp::kMaxNesting));
+  // The one decode of the body: the session or endpoint below hands it on as it is.
+  mcp::Message decoded = mcp::decode(message.body());
+  switch (decoded.problem) {
+    case mcp::Message::Problem::kNone:
+      break;
+    case mcp::Message::Problem::kNotJson:
+      return error_response(bhttp::status::bad_request, mcp::error_code::kParseError,
+                            "parse error: the body is not valid JSON");
+    case mcp::Message::Problem::kBatch:
+      return error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
+                            "batched requests are not supported; send one JSON-RPC message per "
+                            "request");
+    case mcp::Message::Problem::kNotObject:
+      return error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
+                            "invalid request: expected a JSON object");
+    case mcp::Message::Problem::kTooDeep:
+      return error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
+                            fmt::format("invalid request: arrays and objects nest deeper than {} "
+                                        "levels",
+                                        mcp::kMaxNesting));
   }
   bool may_stream = accepts(message[bhttp::field::accept], "text/event-stream");
+  const Json& parsed = decoded.body;
   bool is_initialize = parsed.contains("id") && parsed.value("method", Json()) == "initialize";
   std::string_view version_header = message[kVersionHeader];
   // The era: a 2026-07-28 version (in the header or the body's _meta) is modern, whatever
   // session id the request also carries (the specification says to ignore it); anything else
   // is legacy, where initialize opens a session.
   bool modern_header = !version_header.empty() && !legacy_protocol_version_supported(version_header);
-  if (modern_header || has_modern_envelope(parsed)) {
-    return post_modern(request, std::move(parsed), may_stream);
+  if (modern_header || decoded.era == mcp::Era::kModern) {
+    return post_modern(request, std::move(decoded), may_stream);
   }
   std::string_view session_header = message[kSessionHeader];
 
@@ -618,11 +612,10 @@ HttpServer::Response HttpServer::post_mcp(const Request& request) {
     }
     session = std::make_shared<McpSession>(new_session_id(), executor_, make_server_,
                                            settings_.max_streams_per_session);
-    Submitted submitted = session->submit(body, parsed, may_stream);
+    Submitted submitted = session->submit(std::move(decoded), may_stream);
     Response response = from_submitted(std::move(submitted));
     // initialize is answered at once; a result (not an error) opens the session.
-    auto answer = Json::parse(response.body, nullptr, false);
-    if (response.exchange || (answer.is_object() && answer.contains("result"))) {
+    if (response.exchange || session->initialized()) {
       response.session_id = session->id();
       sessions_.emplace(session->id(), session);
       spdlog::info("http: session {} started", session->id());
@@ -645,16 +638,17 @@ HttpServer::Response HttpServer::post_mcp(const Request& request) {
   if (!legacy_protocol_version_supported(version_header)) {
     return error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
                           fmt::format("Bad Request: unsupported MCP-Protocol-Version {}; "
-                                      "supported: 2025-11-25, 2025-06-18, 2025-03-26",
-                                      std::string(version_header)));
+                                      "supported: {}",
+                                      std::string(version_header),
+                                      fmt::join(mcp::kLegacyVersions, ", ")));
   }
-  return from_submitted(session_found->submit(body, parsed, may_stream));
+  return from_submitted(session_found->submit(std::move(decoded), may_stream));
 }
 
-HttpServer::Response HttpServer::post_modern(const Request& request, Json message,
+HttpServer::Response HttpServer::post_modern(const Request& request, mcp::Message decoded,
                                              bool may_stream) {
-  bool is_request = message.contains("method") && message.contains("id");
-  if (is_request) {
+  const Json& message = decoded.body;
+  if (decoded.is_request()) {
     const auto& headers = request.message;
     MirroredHeaders mirrored{.protocol_version = headers[kVersionHeader],
                              .method = headers[kMethodHeader],
@@ -666,7 +660,7 @@ HttpServer::Response HttpServer::post_modern(const Request& request, Json messag
                             id.is_string() || id.is_number_integer() ? id : Json());
     }
   }
-  return from_submitted(stateless_->submit(std::move(message), may_stream));
+  return from_submitted(stateless_->submit(std::move(decoded), may_stream));
 }
 
 HttpServer::Response HttpServer::get_mcp(const Request& request) {

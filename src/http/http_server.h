@@ -92,7 +92,7 @@ class HttpServer {
   boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socket);
   Response handle(const Request& request);
   Response post_mcp(const Request& request);
-  Response post_modern(const Request& request, mcp::Json message, bool may_stream);
+  Response post_modern(const Request& request, mcp::Message message, bool may_stream);
   Response get_mcp(const Request& request);
   Response delete_mcp(const Request& request);
   Response healthz() const;

@@ -12,13 +12,9 @@ using mcp::Json;
 namespace {
 
 // The progress token a request asked for, or null.
-Json progress_token(const Json& message) {
-  auto params = message.find("params");
-  if (params == message.end() || !params->is_object()) return nullptr;
-  auto meta = params->find("_meta");
-  if (meta == params->end() || !meta->is_object()) return nullptr;
-  auto token = meta->find("progressToken");
-  if (token == meta->end() || !(token->is_string() || token->is_number_integer())) return nullptr;
+Json progress_token(const mcp::Message& message) {
+  const Json* token = message.meta_entry(mcp::meta_key::kProgressToken);
+  if (token == nullptr || !(token->is_string() || token->is_number_integer())) return nullptr;
   return *token;
 }
 
@@ -30,9 +26,7 @@ McpSession::McpSession(std::string id, const asio::any_io_executor& executor,
       executor_(executor),
       max_streams_(max_streams),
       last_used_(std::chrono::steady_clock::now()),
-      server_(make_server([this](std::string message) { route(std::move(message)); }, id_)) {
-  server_->set_respond([this](Json response) { answer(std::move(response)); });
-}
+      server_(make_server([this](mcp::Outgoing message) { route(std::move(message)); }, id_)) {}
 
 McpSession::~McpSession() = default;
 
@@ -44,20 +38,25 @@ size_t McpSession::pending() const {
   return pending_.size() + streams;
 }
 
-void McpSession::route(std::string message) {
-  // Only notifications come this way (responses go to answer()): small, so parsing is cheap.
-  Json parsed = Json::parse(message, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_object()) return;
-  auto method = parsed.find("method");
-  if (method == parsed.end()) return;
+void McpSession::route(mcp::Outgoing message) {
+  if (message.kind == mcp::Outgoing::Kind::kResponse) {
+    answer(std::move(message.message));
+  } else {
+    notify(std::move(message.message));
+  }
+}
+
+void McpSession::notify(Json message) {
+  auto method = message.find("method");
+  if (method == message.end()) return;
   if (*method == "notifications/progress") {
     // Progress belongs to its request's stream; a request answered with JSON gets none.
-    const Json& params = parsed["params"];
+    const Json& params = message["params"];
     auto token = params.is_object() ? params.find("progressToken") : params.end();
     if (token == params.end()) return;
     auto it = progress_.find(token->dump());
     if (it == progress_.end()) return;
-    if (auto exchange = it->second.lock()) exchange->push(std::move(message));
+    if (auto exchange = it->second.lock()) exchange->push(mcp::serialize(message));
     return;
   }
   // Sent unasked: the newest stream still open carries it (the specification wants each message
@@ -65,7 +64,7 @@ void McpSession::route(std::string message) {
   for (auto it = streams_.rbegin(); it != streams_.rend(); ++it) {
     auto stream = it->lock();
     if (stream && stream->outcome() == Exchange::Outcome::kPending) {
-      stream->push(std::move(message));
+      stream->push(mcp::serialize(message));
       return;
     }
   }
@@ -92,19 +91,19 @@ void McpSession::answer(Json response) {
   exchange->answer(mcp::serialize(response));
 }
 
-Submitted McpSession::submit(std::string_view text, const Json& message, bool may_stream) {
+Submitted McpSession::submit(mcp::Message message, bool may_stream) {
   last_used_ = std::chrono::steady_clock::now();
   if (ended_) {
     return {404, mcp::serialize(mcp::make_error(nullptr, mcp::error_code::kInvalidRequest,
                                                 "session not found: it has ended")),
             nullptr};
   }
-  bool is_request = message.contains("method") && message.contains("id");
+  bool is_request = message.is_request();
   Json token = is_request ? progress_token(message) : Json();
   auto exchange = std::make_shared<Exchange>(executor_, may_stream && !token.is_null());
   std::string key;
   if (is_request) {
-    const Json& id = message["id"];
+    const Json& id = message.body["id"];
     if (id.is_string() || id.is_number_integer()) {
       key = id.dump();
       if (pending_.contains(key)) {
@@ -118,16 +117,21 @@ Submitted McpSession::submit(std::string_view text, const Json& message, bool ma
       if (exchange->streaming()) progress_[token.dump()] = exchange;
     }
   }
+  // What the session still needs of a notification once the server has it: whom it cancels.
+  std::string cancelled_key;
+  if (!is_request && message.body.value("method", Json()) == "notifications/cancelled" &&
+      message.body.contains("params") && message.body["params"].is_object() &&
+      message.body["params"].contains("requestId")) {
+    cancelled_key = message.body["params"]["requestId"].dump();
+  }
   current_ = exchange;
-  server_->handle_message(text);
+  server_->handle(std::move(message));
   current_.reset();
 
   if (!is_request) {
-    if (message.value("method", Json()) == "notifications/cancelled" &&
-        message.contains("params") && message["params"].is_object() &&
-        message["params"].contains("requestId")) {
+    if (!cancelled_key.empty()) {
       // The server sends nothing for a cancelled call; the HTTP request waiting for it ends.
-      if (auto it = pending_.find(message["params"]["requestId"].dump()); it != pending_.end()) {
+      if (auto it = pending_.find(cancelled_key); it != pending_.end()) {
         it->second->withdraw();
         pending_.erase(it);
       }

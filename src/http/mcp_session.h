@@ -17,6 +17,7 @@
 
 #include "http/exchange.h"
 #include "mcp/json_rpc.h"
+#include "mcp/message.h"
 #include "mcp/server.h"
 
 namespace http {
@@ -40,9 +41,11 @@ class McpSession {
   /// True once the server has no calls running: it may be destroyed.
   bool idle() const { return server_->calls_in_flight() == 0; }
 
-  /// Hands `text` (already parsed as `message`, a JSON object) to the server. `may_stream`: the
-  /// client accepts an SSE answer (it is used when the request asked for progress).
-  Submitted submit(std::string_view text, const mcp::Json& message, bool may_stream);
+  /// Hands `message` (decoded, a JSON object) to the server. `may_stream`: the client accepts an
+  /// SSE answer (it is used when the request asked for progress).
+  Submitted submit(mcp::Message message, bool may_stream);
+  /// Whether the session's initialize succeeded (its server has a session open).
+  bool initialized() const { return server_->in_session(); }
 
   /// GET: a stream for what the server sends unasked. Null when max_streams are open already.
   std::shared_ptr<Exchange> open_stream();
@@ -53,8 +56,9 @@ class McpSession {
   void end(unsigned status, std::string_view why);
 
  private:
-  void route(std::string message);  // a notification from the server
-  void answer(mcp::Json response);  // a response from the server
+  void route(mcp::Outgoing message);  // what the server sends
+  void notify(mcp::Json message);     // a notification from the server
+  void answer(mcp::Json response);    // a response from the server
 
   std::string id_;
   boost::asio::any_io_executor executor_;

@@ -6,6 +6,8 @@
 #include <boost/archive/iterators/transform_width.hpp>
 #include <fmt/format.h>
 
+#include "mcp/protocol.h"
+
 namespace http {
 
 using mcp::Json;
@@ -79,10 +81,10 @@ std::optional<std::string> mirrored_header_problem(const MirroredHeaders& header
   if (headers.protocol_version.empty()) {
     return "Header mismatch: the MCP-Protocol-Version header is required (2026-07-28)";
   }
-  auto body_version = body_string(meta, "io.modelcontextprotocol/protocolVersion");
+  auto body_version = body_string(meta, mcp::meta_key::kProtocolVersion);
   // A body without the envelope is not a header problem: the endpoint refuses it as invalid
   // params, which tells the client what the body lacks.
-  if (meta.contains("io.modelcontextprotocol/protocolVersion") &&
+  if (meta.contains(mcp::meta_key::kProtocolVersion) &&
       (!body_version || *body_version != headers.protocol_version)) {
     return mismatch("MCP-Protocol-Version", headers.protocol_version, body_version);
   }

@@ -17,7 +17,6 @@ namespace {
 namespace bhttp = boost::beast::http;
 
 constexpr std::array<std::string_view, 3> kLoopbackNames{"localhost", "127.0.0.1", "[::1]"};
-constexpr std::array<std::string_view, 3> kLegacyVersions{"2025-11-25", "2025-06-18", "2025-03-26"};
 constexpr std::string_view kChallenge = "Bearer realm=\"mcp-background-job\"";
 // Browsers cap how long they cache a preflight (Chromium at 2 hours); asking more buys nothing.
 constexpr std::string_view kPreflightMaxAge = "7200";
@@ -175,12 +174,6 @@ HeaderList RequestGuard::cors_headers(const bhttp::request_header<>& request) co
   return {{"Access-Control-Allow-Origin", std::string(origin)},
           {"Vary", "Origin"},
           {"Access-Control-Expose-Headers", std::string(kExposedHeaders)}};
-}
-
-bool legacy_protocol_version_supported(std::string_view version) {
-  if (version.empty()) return true;
-  return std::find(kLegacyVersions.begin(), kLegacyVersions.end(), version) !=
-         kLegacyVersions.end();
 }
 
 }  // namespace http

@@ -28,6 +28,8 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
 
+#include "mcp/protocol.h"
+
 namespace http {
 
 struct GuardSettings {
@@ -81,6 +83,6 @@ class RequestGuard {
 
 /// MCP-Protocol-Version on a legacy session's requests after initialize: absent (the
 /// specification says to assume 2025-03-26) or one of the legacy versions the server speaks.
-bool legacy_protocol_version_supported(std::string_view version);
+using mcp::legacy_protocol_version_supported;
 
 }  // namespace http

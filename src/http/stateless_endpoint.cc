@@ -10,11 +10,11 @@ using mcp::Json;
 
 namespace {
 
-constexpr std::string_view kSubscriptionIdKey = "io.modelcontextprotocol/subscriptionId";
-constexpr std::string_view kProtocolVersionKey = "io.modelcontextprotocol/protocolVersion";
-constexpr std::string_view kCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities";
+constexpr std::string_view kSubscriptionIdKey = mcp::meta_key::kSubscriptionId;
+constexpr std::string_view kProtocolVersionKey = mcp::meta_key::kProtocolVersion;
+constexpr std::string_view kCapabilitiesKey = mcp::meta_key::kClientCapabilities;
 
-// Where a message's _meta keeps `key`, or null.
+// Where a notification's _meta keeps `key`, or null.
 Json* meta_entry(Json& message, std::string_view key) {
   auto params = message.find("params");
   if (params == message.end() || !params->is_object()) return nullptr;
@@ -35,9 +35,7 @@ StatelessEndpoint::StatelessEndpoint(const asio::any_io_executor& executor,
                                      const McpSession::MakeServer& make_server)
     : executor_(executor),
       // No session: `list {mine}` matches a modern caller by the client name in its _meta.
-      server_(make_server([this](std::string message) { route(std::move(message)); }, "")) {
-  server_->set_respond([this](Json response) { answer(std::move(response)); });
-}
+      server_(make_server([this](mcp::Outgoing message) { route(std::move(message)); }, "")) {}
 
 StatelessEndpoint::~StatelessEndpoint() = default;
 
@@ -54,26 +52,25 @@ unsigned StatelessEndpoint::status_for(const Json& answer) {
   return 200;
 }
 
-Submitted StatelessEndpoint::submit(Json message, bool may_stream) {
+Submitted StatelessEndpoint::submit(mcp::Message message, bool may_stream) {
   if (stopped_) return {503, refusal("the server is shutting down"), nullptr};
-  bool is_request = message.contains("method") && message.contains("id");
-  const Json& id = is_request ? message["id"] : Json();
+  bool is_request = message.is_request();
+  Json id = is_request ? message.body["id"] : Json();  // a scalar, if valid
   if (!is_request || !(id.is_string() || id.is_number_integer())) {
     // A notification (202 unless refused), or a request the server will refuse at once.
     auto exchange = std::make_shared<Exchange>(executor_, false);
     current_ = exchange;
-    server_->handle_message(mcp::serialize(message));
+    server_->handle(std::move(message));
     current_.reset();
     if (exchange->outcome() == Exchange::Outcome::kAnswered) {
-      unsigned status = is_request ? StatelessEndpoint::status_for(Json::parse(exchange->body()))
-                                   : 400;
+      // answer() gave the exchange the status of the error it carries.
+      unsigned status = is_request ? exchange->status() : 400;
       return {status, std::move(exchange->body()), nullptr};
     }
     return {202, {}, nullptr};
   }
 
-  if (meta_entry(message, kProtocolVersionKey) == nullptr ||
-      meta_entry(message, kCapabilitiesKey) == nullptr) {
+  if (message.era != mcp::Era::kModern || message.meta_entry(kCapabilitiesKey) == nullptr) {
     // Without the envelope the server would take the request for a legacy one; the transport
     // answers a malformed envelope with 400, like every request it cannot serve.
     return {400,
@@ -85,7 +82,7 @@ Submitted StatelessEndpoint::submit(Json message, bool may_stream) {
                             mcp::kModernVersion, kProtocolVersionKey))),
             nullptr};
   }
-  bool listen = message["method"] == "subscriptions/listen";
+  bool listen = message.body["method"] == "subscriptions/listen";
   if (listen && !may_stream) {
     return {400,
             mcp::serialize(mcp::make_error(id, mcp::error_code::kInvalidRequest,
@@ -95,14 +92,15 @@ Submitted StatelessEndpoint::submit(Json message, bool may_stream) {
   }
   std::string ours = "~" + std::to_string(++next_id_);
   Pending pending{id, nullptr, nullptr};
-  if (Json* token = meta_entry(message, "progressToken");
+  // The decoded message is edited in place: our id and token replace the client's.
+  if (Json* token = message.meta_entry(mcp::meta_key::kProgressToken);
       token != nullptr && (token->is_string() || token->is_number_integer())) {
     pending.token = std::exchange(*token, ours);
   }
   bool streaming = may_stream && (listen || !pending.token.is_null());
   auto exchange = std::make_shared<Exchange>(executor_, streaming);
   pending.exchange = exchange;
-  message["id"] = ours;
+  message.body["id"] = ours;
   // Closing the connection is how a 2026-07-28 client cancels over HTTP.
   exchange->on_abandoned = [this, ours, alive = std::weak_ptr<int>(alive_)] {
     if (alive.expired()) return;
@@ -112,7 +110,7 @@ Submitted StatelessEndpoint::submit(Json message, bool may_stream) {
   pending_.emplace(ours, std::move(pending));
 
   current_ = exchange;
-  server_->handle_message(mcp::serialize(message));
+  server_->handle(std::move(message));
   current_.reset();
   if (exchange->outcome() != Exchange::Outcome::kPending) {
     exchange->on_abandoned = nullptr;
@@ -122,9 +120,15 @@ Submitted StatelessEndpoint::submit(Json message, bool may_stream) {
   return {0, {}, std::move(exchange)};
 }
 
-void StatelessEndpoint::route(std::string message) {
-  // Only notifications come this way (responses go to answer()).
-  Json parsed = Json::parse(message, nullptr, /*allow_exceptions=*/false);
+void StatelessEndpoint::route(mcp::Outgoing message) {
+  if (message.kind == mcp::Outgoing::Kind::kResponse) {
+    answer(std::move(message.message));
+  } else {
+    notify(std::move(message.message));
+  }
+}
+
+void StatelessEndpoint::notify(Json parsed) {
   if (!parsed.is_object() || !parsed.contains("method")) return;
   // Progress names its request by token; a subscription's notifications by subscription id.
   bool progress = parsed["method"] == "notifications/progress";

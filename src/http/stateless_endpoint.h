@@ -18,6 +18,7 @@
 #include "http/exchange.h"
 #include "http/mcp_session.h"
 #include "mcp/json_rpc.h"
+#include "mcp/message.h"
 #include "mcp/server.h"
 
 namespace http {
@@ -30,9 +31,9 @@ class StatelessEndpoint {
   StatelessEndpoint(const StatelessEndpoint&) = delete;
   StatelessEndpoint& operator=(const StatelessEndpoint&) = delete;
 
-  /// `message` is a JSON object whose headers were checked (see mirrored_headers.h).
+  /// `message` is a decoded JSON object whose headers were checked (see mirrored_headers.h).
   /// `may_stream`: the client accepts an SSE answer.
-  Submitted submit(mcp::Json message, bool may_stream);
+  Submitted submit(mcp::Message message, bool may_stream);
 
   /// Requests and subscriptions still open.
   size_t pending() const { return pending_.size(); }
@@ -54,8 +55,9 @@ class StatelessEndpoint {
     std::shared_ptr<Exchange> exchange;
   };
 
-  void route(std::string message);  // a notification from the server
-  void answer(mcp::Json response);  // a response from the server
+  void route(mcp::Outgoing message);  // what the server sends
+  void notify(mcp::Json message);     // a notification from the server
+  void answer(mcp::Json response);    // a response from the server
 
   boost::asio::any_io_executor executor_;
   uint64_t next_id_ = 0;

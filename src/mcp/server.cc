@@ -1,7 +1,5 @@
 #include "mcp/server.h"
 
-#include <array>
-
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <fmt/format.h>
@@ -13,17 +11,15 @@
 namespace mcp {
 namespace {
 
-constexpr std::array<std::string_view, 3> kLegacyVersions{"2025-11-25", "2025-06-18",
-                                                          "2025-03-26"};
-constexpr std::string_view kVersionKey = "io.modelcontextprotocol/protocolVersion";
-constexpr std::string_view kCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities";
-constexpr std::string_view kServerInfoKey = "io.modelcontextprotocol/serverInfo";
+constexpr std::string_view kVersionKey = meta_key::kProtocolVersion;
+constexpr std::string_view kCapabilitiesKey = meta_key::kClientCapabilities;
+constexpr std::string_view kServerInfoKey = meta_key::kServerInfo;
 // A tool error is at most this long (or max_read_bytes, if less), and a name quoted in a
 // JSON-RPC error at most kMaxQuotedBytes: both may quote what a client sent.
 constexpr uint64_t kMaxErrorBytes = 4096;
 constexpr size_t kMaxQuotedBytes = 200;
 // 2026-07-28 has no initialize: the client may name itself in every request's _meta.
-constexpr std::string_view kClientInfoKey = "io.modelcontextprotocol/clientInfo";
+constexpr std::string_view kClientInfoKey = meta_key::kClientInfo;
 // Our tool list changes only with the binary; clients may cache it for an hour.
 constexpr int64_t kToolListTtlMs = int64_t{3600} * 1000;
 
@@ -70,11 +66,7 @@ McpServer::McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jo
           safeguards.redactor) {}
 
 void McpServer::send_response(Json response) {
-  if (respond_) {
-    respond_(std::move(response));
-  } else {
-    send_(serialize(response));
-  }
+  send_(Outgoing{Outgoing::Kind::kResponse, std::move(response)});
 }
 
 void McpServer::send_result(const Json& id, Json result, Era era) {
@@ -112,29 +104,30 @@ void McpServer::cancel(const Json& id) {
   it->second->cancel.emit(boost::asio::cancellation_type::terminal);
 }
 
-void McpServer::handle_message(std::string_view text) {
-  Json message = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (message.is_discarded()) {
-    send_error(nullptr, error_code::kParseError, "parse error: the message is not valid JSON");
-    return;
-  }
-  if (message.is_array()) {
-    send_error(nullptr, error_code::kInvalidRequest,
-               "batched requests are not supported; send one JSON-RPC message per line");
-    return;
-  }
-  if (!message.is_object()) {
-    send_error(nullptr, error_code::kInvalidRequest, "invalid request: expected a JSON object");
-    return;
-  }
-  if (nested_deeper_than(text, kMaxNesting)) {
-    auto id = message.find("id");
-    if (id == message.end()) return;  // a notification (or a stray response): never answered
-    // A valid id is a string or an integer: a scalar, safe to copy.
-    send_error(
-        is_valid_id(*id) ? *id : Json(), error_code::kInvalidRequest,
-        fmt::format("invalid request: arrays and objects nest deeper than {} levels", kMaxNesting));
-    return;
+void McpServer::handle(Message decoded) {
+  Json& message = decoded.body;
+  switch (decoded.problem) {
+    case Message::Problem::kNone:
+      break;
+    case Message::Problem::kNotJson:
+      send_error(nullptr, error_code::kParseError, "parse error: the message is not valid JSON");
+      return;
+    case Message::Problem::kBatch:
+      send_error(nullptr, error_code::kInvalidRequest,
+                 "batched requests are not supported; send one JSON-RPC message per line");
+      return;
+    case Message::Problem::kNotObject:
+      send_error(nullptr, error_code::kInvalidRequest, "invalid request: expected a JSON object");
+      return;
+    case Message::Problem::kTooDeep: {
+      auto id = message.find("id");
+      if (id == message.end()) return;  // a notification (or a stray response): never answered
+      // A valid id is a string or an integer: a scalar, safe to copy.
+      send_error(is_valid_id(*id) ? *id : Json(), error_code::kInvalidRequest,
+                 fmt::format("invalid request: arrays and objects nest deeper than {} levels",
+                             kMaxNesting));
+      return;
+    }
   }
   Json id = message.contains("id") ? message["id"] : Json();
   bool has_method = message.contains("method") && message["method"].is_string();
@@ -166,7 +159,7 @@ void McpServer::handle_message(std::string_view text) {
                "invalid request: 'id' must be a string or an integer");
     return;
   }
-  handle_request(id, method, params);
+  handle_request(id, method, params, decoded.era);
 }
 
 void McpServer::handle_notification(const std::string& method, const Json& params) {
@@ -179,15 +172,16 @@ void McpServer::handle_notification(const std::string& method, const Json& param
   // Any other notification is ignored, as the specification asks.
 }
 
-void McpServer::handle_request(const Json& id, const std::string& method, const Json& params) {
-  // The era is decided per request: the 2026-07-28 envelope in _meta makes it modern.
-  Era era = Era::kLegacy;
+void McpServer::handle_request(const Json& id, const std::string& method, const Json& params,
+                               Era era) {
+  // The era was decided per request by decode(): the 2026-07-28 envelope in _meta makes it
+  // modern.
   auto meta = params.find("_meta");
   bool has_meta = meta != params.end() && meta->is_object();
   // server/discover exists only in the modern era, and a _meta that carries the modern client
   // keys without the version is a modern request with its version missing: both must be
   // rejected as the 2026-07-28 specification says (-32602), not served as legacy requests.
-  if (!(has_meta && meta->contains(kVersionKey)) &&
+  if (era == Era::kLegacy &&
       (method == "server/discover" ||
        (has_meta && (meta->contains(kCapabilitiesKey) || meta->contains(kClientInfoKey))))) {
     send_error(id, error_code::kInvalidParams,
@@ -196,8 +190,7 @@ void McpServer::handle_request(const Json& id, const std::string& method, const 
                            method, kVersionKey, kModernVersion, kCapabilitiesKey));
     return;
   }
-  if (has_meta && meta->contains(kVersionKey)) {
-    era = Era::kModern;
+  if (era == Era::kModern) {
     const Json& requested = (*meta)[std::string(kVersionKey)];
     if (!requested.is_string() || requested.get<std::string>() != kModernVersion) {
       Json supported = Json::array({kModernVersion});
@@ -369,7 +362,8 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
       if (state->answered || state->cancelled) return;
       Json params{{"progressToken", token}, {"progress", progress}, {"message", std::move(message)}};
       if (total) params["total"] = *total;
-      send_(serialize(make_notification("notifications/progress", std::move(params))));
+      send_(Outgoing{Outgoing::Kind::kNotification,
+                     make_notification("notifications/progress", std::move(params))});
     };
   } else {
     report_progress = [](double, std::optional<double>, const std::string&) {};

@@ -18,6 +18,7 @@
 #include "jobs/job_manager.h"
 #include "mcp/audit.h"
 #include "mcp/json_rpc.h"
+#include "mcp/message.h"
 #include "mcp/notifier.h"
 #include "mcp/tool.h"
 #include "observe/metrics.h"
@@ -25,9 +26,6 @@
 #include "policy/redactor.h"
 
 namespace mcp {
-
-inline constexpr std::string_view kModernVersion = "2026-07-28";
-inline constexpr std::string_view kLatestLegacyVersion = "2025-11-25";
 
 /// What watches over what leaves the server (main wires them from the Config; both outlive the
 /// server).
@@ -47,20 +45,15 @@ struct Placement {
 
 class McpServer {
  public:
-  using Send = std::function<void(std::string message)>;
-  /// Where responses go when the transport routes them by id (HTTP): the message before it is
-  /// serialized, so the router reads (and may rewrite) its id without parsing the text again.
-  using Respond = std::function<void(Json response)>;
+  /// The outbox: every message the server sends (responses and notifications alike), as JSON.
+  /// The transport serializes it once (stdio), or routes it by id or token first (HTTP).
+  using Send = std::function<void(Outgoing message)>;
 
   McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jobs, ToolLimits limits,
             std::string version, Send send, Safeguards safeguards = {}, Placement placement = {});
 
-  /// From now on responses go to `respond`; notifications still go to `send`. Unset (stdio):
-  /// everything goes to `send`.
-  void set_respond(Respond respond) { respond_ = std::move(respond); }
-
-  /// One message exactly as received (a line of stdio, or an HTTP body).
-  void handle_message(std::string_view text);
+  /// One message, decoded once by its transport (see decode()).
+  void handle(Message message);
 
   /// The transport dropped a message larger than the limit; tell the client.
   void reject_oversized(uint64_t size, uint64_t limit);
@@ -77,9 +70,10 @@ class McpServer {
   /// Calls whose completion is still to come: their handlers refer to this server, so it must
   /// outlive them.
   size_t calls_in_flight() const { return in_flight_.size(); }
+  /// Whether initialize succeeded: a legacy session is open.
+  bool in_session() const { return !legacy_version_.empty(); }
 
  private:
-  enum class Era { kLegacy, kModern };
   struct InFlight {
     boost::asio::cancellation_signal cancel;
     bool cancelled = false;
@@ -91,7 +85,7 @@ class McpServer {
     Json id;  // The listen request's id: every notification on it carries it.
   };
 
-  void handle_request(const Json& id, const std::string& method, const Json& params);
+  void handle_request(const Json& id, const std::string& method, const Json& params, Era era);
   void handle_notification(const std::string& method, const Json& params);
   Json initialize_result(const Json& params);
   Json discover_result() const;
@@ -116,7 +110,6 @@ class McpServer {
   ToolLimits limits_;
   std::string version_;
   Send send_;
-  Respond respond_;  // see set_respond
   std::vector<Tool> tools_;
   std::unordered_map<std::string, std::unique_ptr<InFlight>> in_flight_;  // by id.dump()
   bool initialized_ = false;

@@ -12,7 +12,7 @@ namespace {
 // "Resource not found" up to 2025-11-25; 2026-07-28 answers it with -32602 instead (SEP-2164).
 constexpr int kResourceNotFound = -32002;
 // Stamped on a subscription's notifications and on its final result.
-constexpr std::string_view kSubscriptionIdKey = "io.modelcontextprotocol/subscriptionId";
+constexpr std::string_view kSubscriptionIdKey = meta_key::kSubscriptionId;
 // The templates change only with the binary; the jobs (and so the list and every read) at any
 // time.
 constexpr int64_t kTemplatesTtlMs = int64_t{3600} * 1000;
@@ -23,7 +23,8 @@ void McpServer::notify(std::string method, Json params) {
   // Only a legacy session has a channel for unasked messages; in 2026-07-28 they travel on
   // subscriptions/listen (see listen below), each subscription with its own Notifier.
   if (legacy_version_.empty()) return;
-  send_(serialize(make_notification(std::move(method), std::move(params))));
+  send_(Outgoing{Outgoing::Kind::kNotification,
+                 make_notification(std::move(method), std::move(params))});
 }
 
 void McpServer::serve_resources(const Json& id, const std::string& method, const Json& params,
@@ -59,9 +60,9 @@ void McpServer::serve_resources(const Json& id, const std::string& method, const
         id, error_code::kMethodNotFound,
         fmt::format("method not found: {} is not part of protocol {}; {}", method, kModernVersion,
                     method == "logging/setLevel"
-                        ? "set _meta[\"io.modelcontextprotocol/logLevel\"] per request"
-                        : "resource subscriptions travel on subscriptions/listen (params.notifications."
-                          "resourceSubscriptions)"));
+                        ? fmt::format("set _meta[\"{}\"] per request", meta_key::kLogLevel)
+                        : std::string("resource subscriptions travel on subscriptions/listen "
+                                      "(params.notifications.resourceSubscriptions)")));
     return;
   }
 
@@ -130,7 +131,8 @@ void McpServer::listen(const Json& id, const Json& params) {
   // Every notification on the subscription names it: a client may hold several.
   auto stamp = [this, id](std::string method, Json params) {
     params["_meta"][std::string(kSubscriptionIdKey)] = id;
-    send_(serialize(make_notification(std::move(method), std::move(params))));
+    send_(Outgoing{Outgoing::Kind::kNotification,
+                 make_notification(std::move(method), std::move(params))});
   };
   state->subscription =
       std::make_unique<Notifier>(executor_, jobs_, stamp, safeguards_.redactor);

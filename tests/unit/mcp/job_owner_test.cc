@@ -81,12 +81,14 @@ class JobOwnerTest : public ::testing::Test {
   std::unique_ptr<McpServer> make(Client& client, const std::string& session) {
     return std::make_unique<McpServer>(
         io_.get_executor(), jobs_, ToolLimits{}, "9.9.9",
-        [&client](std::string message) { client.sent.push_back(Json::parse(message)); },
+        [&client](mcp::Outgoing message) {
+          client.sent.push_back(Json::parse(mcp::serialize(message.message)));
+        },
         Safeguards{}, Placement{.session_id = session, .metrics = &metrics_});
   }
 
   Json request(Client& client, const Json& message) {
-    client.server->handle_message(message.dump());
+    client.server->handle(mcp::decode(message.dump()));
     Json found;
     EXPECT_TRUE(test::run_until(io_, [&] {
       for (const auto& m : client.sent) {
@@ -175,14 +177,14 @@ TEST_F(JobOwnerTest, CountsToolCallsByToolAndOutcome) {
   EXPECT_EQ(call(a_, "status", {{"job_id", "not-an-id"}})["isError"], true);
   EXPECT_EQ(call(a_, "status", {{"job_id", id}, {"extra", 1}})["isError"], true);  // schema
   call(a_, "status", {{"job_id", id}});
-  a_.server->handle_message(Json{{"jsonrpc", "2.0"}, {"id", "slow"}, {"method", "tools/call"},
+  a_.server->handle(mcp::decode(Json{{"jsonrpc", "2.0"}, {"id", "slow"}, {"method", "tools/call"},
                                  {"params", {{"name", "wait"},
                                              {"arguments", {{"job_id", id},
                                                             {"timeout_seconds", 30}}}}}}
-                                .dump());
+                                .dump()));
   io_.poll();
-  a_.server->handle_message(
-      R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow"}})");
+  a_.server->handle(mcp::decode(
+      R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow"}})"));
   ASSERT_TRUE(test::run_until(io_, [&] { return a_.server->calls_in_flight() == 0; }));
 
   std::string text = metrics_.render();

@@ -30,8 +30,9 @@ class ServerResourcesTest : public ::testing::Test {
     stop();
     jobs_ = std::make_unique<jobs::JobManager>(io_.get_executor(), std::move(settings));
     server_ = std::make_unique<McpServer>(io_.get_executor(), *jobs_, limits, "9.9.9",
-                                          [this](std::string message) {
-                                            sent_.push_back(Json::parse(message));
+                                          [this](mcp::Outgoing message) {
+                                            sent_.push_back(
+                                                Json::parse(mcp::serialize(message.message)));
                                             sent_at_.push_back(Clock::now());
                                           });
     sent_.clear();
@@ -50,8 +51,8 @@ class ServerResourcesTest : public ::testing::Test {
   // Sends a request and drives the loop until its response arrives.
   Json request(const std::string& method, Json params = Json::object()) {
     int id = ++next_id_;
-    server_->handle_message(
-        Json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}}.dump());
+    server_->handle(mcp::decode(
+        Json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}}.dump()));
     Json found;
     EXPECT_TRUE(test::run_until(io_,
                                 [&] {
@@ -67,7 +68,7 @@ class ServerResourcesTest : public ::testing::Test {
     request("initialize", Json{{"protocolVersion", "2025-11-25"},
                                {"capabilities", Json::object()},
                                {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
-    server_->handle_message(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+    server_->handle(mcp::decode(R"({"jsonrpc":"2.0","method":"notifications/initialized"})"));
   }
   Json call(const std::string& tool, const Json& arguments) {
     return request("tools/call", Json{{"name", tool}, {"arguments", arguments}})["result"];

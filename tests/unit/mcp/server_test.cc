@@ -17,7 +17,9 @@ class ServerTest : public ::testing::Test {
   ServerTest()
       : jobs_(io_.get_executor(), jobs::EngineSettings{.working_dir = "/tmp"}),
         server_(io_.get_executor(), jobs_, ToolLimits{}, "9.9.9",
-                [this](std::string message) { sent_.push_back(Json::parse(message)); }) {}
+                [this](mcp::Outgoing message) {
+                  sent_.push_back(Json::parse(mcp::serialize(message.message)));
+                }) {}
 
   ~ServerTest() override {
     for (const auto& job : jobs_.jobs_newest_first()) {
@@ -28,7 +30,7 @@ class ServerTest : public ::testing::Test {
 
   // Sends one message and returns the response with that id (driving the loop until it comes).
   Json request(const Json& message) {
-    server_.handle_message(message.dump());
+    server_.handle(mcp::decode(message.dump()));
     Json id = message["id"];
     Json found;
     test::run_until(io_, [&] {
@@ -133,23 +135,23 @@ TEST_F(ServerTest, RejectsModernRequestsThatLackTheirVersion) {
 }
 
 TEST_F(ServerTest, AnswersMalformedMessagesWithTheRightErrors) {
-  server_.handle_message("{not json");
+  server_.handle(mcp::decode("{not json"));
   EXPECT_EQ(last()["error"]["code"], -32700);
   EXPECT_TRUE(last()["id"].is_null());
-  server_.handle_message(R"({"id":1,"method":"ping"})");  // no jsonrpc
+  server_.handle(mcp::decode(R"({"id":1,"method":"ping"})"));  // no jsonrpc
   EXPECT_EQ(last()["error"]["code"], -32600);
   EXPECT_EQ(last()["id"], 1);
-  server_.handle_message(R"([{"jsonrpc":"2.0","id":1,"method":"ping"}])");
+  server_.handle(mcp::decode(R"([{"jsonrpc":"2.0","id":1,"method":"ping"}])"));
   EXPECT_EQ(last()["error"]["code"], -32600);
-  server_.handle_message(R"("just a string")");
+  server_.handle(mcp::decode(R"("just a string")"));
   EXPECT_EQ(last()["error"]["code"], -32600);
-  server_.handle_message(R"({"jsonrpc":"2.0","id":{"a":1},"method":"ping"})");
+  server_.handle(mcp::decode(R"({"jsonrpc":"2.0","id":{"a":1},"method":"ping"})"));
   EXPECT_EQ(last()["error"]["code"], -32600);
-  server_.handle_message(R"({"jsonrpc":"2.0","id":9,"method":"no/such"})");
+  server_.handle(mcp::decode(R"({"jsonrpc":"2.0","id":9,"method":"no/such"})"));
   EXPECT_EQ(last()["error"]["code"], -32601);
   size_t before = sent_.size();
-  server_.handle_message(R"({"jsonrpc":"2.0","method":"notifications/whatever"})");
-  server_.handle_message(R"({"jsonrpc":"2.0","id":5,"result":{}})");  // a stray response
+  server_.handle(mcp::decode(R"({"jsonrpc":"2.0","method":"notifications/whatever"})"));
+  server_.handle(mcp::decode(R"({"jsonrpc":"2.0","id":5,"result":{}})"));  // a stray response
   EXPECT_EQ(sent_.size(), before);
   server_.reject_oversized(5000000, 4194304);
   EXPECT_EQ(last()["error"]["code"], -32600);
@@ -158,7 +160,7 @@ TEST_F(ServerTest, AnswersMalformedMessagesWithTheRightErrors) {
 // What fuzz_mcp_message found (fuzz/corpus/fuzz_mcp_message/ keeps the inputs): each one ended
 // the server (an uncaught exception, a stack overflow) or was undefined behaviour.
 TEST_F(ServerTest, SurvivesWhatTheFuzzerFound) {
-  server_.handle_message(R"({"jsonrpc":2,"id":1,"method":"ping"})");
+  server_.handle(mcp::decode(R"({"jsonrpc":2,"id":1,"method":"ping"})"));
   EXPECT_EQ(last()["error"]["code"], -32600);
   EXPECT_EQ(last()["id"], 1);
   auto init = request(Json::parse(
@@ -167,13 +169,13 @@ TEST_F(ServerTest, SurvivesWhatTheFuzzerFound) {
   // 800 KB, under max_message_size: Json's recursive copy overflowed the stack.
   std::string deep(400000, '[');
   deep.append(400000, ']');
-  server_.handle_message(R"({"jsonrpc":"2.0","id":3,"method":"ping","params":{"x":)" + deep + "}}");
+  server_.handle(mcp::decode(R"({"jsonrpc":"2.0","id":3,"method":"ping","params":{"x":)" + deep + "}}"));
   EXPECT_EQ(last()["error"]["code"], -32600);
   EXPECT_EQ(last()["id"], 3);
   size_t before = sent_.size();
-  server_.handle_message(
+  server_.handle(mcp::decode(
       R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":)" + deep +
-      "}}");
+      "}}"));
   EXPECT_EQ(sent_.size(), before);
   // 1e300 cast to int64_t: an integer check, a time limit, a wait.
   auto huge_bytes = call("output", Json::parse(R"({"job_id":"x","max_bytes":1e300})"));
@@ -220,15 +222,15 @@ TEST_F(ServerTest, ToolResultsCarryStructuredContentAndTheSameJsonAsText) {
 TEST_F(ServerTest, CancelledCallsGetNoResponse) {
   auto started = call("execute", Json{{"argv", {"cat"}}});
   std::string id = started["result"]["structuredContent"]["job_id"];
-  server_.handle_message(Json{{"jsonrpc", "2.0"}, {"id", "slow"}, {"method", "tools/call"},
+  server_.handle(mcp::decode(Json{{"jsonrpc", "2.0"}, {"id", "slow"}, {"method", "tools/call"},
                               {"params", {{"name", "interact"},
                                           {"arguments", {{"job_id", id}, {"input", ""},
                                                          {"newline", false}, {"wait_ms", 30000}}}}}}
-                             .dump());
+                             .dump()));
   io_.poll();
   size_t before = sent_.size();
-  server_.handle_message(
-      R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow"}})");
+  server_.handle(mcp::decode(
+      R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow"}})"));
   // Were the wait still going, the job's end would make interact answer: end the job and
   // check that no answer ever comes for the cancelled request.
   auto killed = call("kill", Json{{"job_id", id}, {"signal", "KILL"}});
