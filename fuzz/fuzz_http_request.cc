@@ -22,7 +22,7 @@
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
-#include "http/http_server.h"
+#include "transport/http/http_server.h"
 #include "jobs/job_manager.h"
 #include "mcp/server.h"
 #include "refuse_every_job.h"

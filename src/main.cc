@@ -22,7 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/config.h"
-#include "http/http_server.h"
+#include "transport/http/http_server.h"
 #include "jobs/job_manager.h"
 #include "mcp/server.h"
 #include "observe/metrics.h"

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "base/uuid.h"
+#include "mcp/protocol.h"
 #include "mcp/tools/common.h"
 
 namespace mcp::tools {
@@ -46,10 +47,11 @@ boost::asio::awaitable<ToolOutcome> list(Json arguments, ToolContext& context) {
   std::string wanted = arguments.value("status", "");
   bool mine = arguments.value("mine", false);
   if (mine && context.caller.session.empty() && context.caller.client.empty()) {
-    co_return ToolOutcome::fail(
+    co_return ToolOutcome::fail(fmt::format(
         "'mine' needs to know who you are, and this request has no session and names no client: "
-        "send your name in _meta[\"io.modelcontextprotocol/clientInfo\"], or leave 'mine' out "
-        "and tell your jobs apart by their client and session fields");
+        "send your name in _meta[\"{}\"], or leave 'mine' out and tell your jobs apart by their "
+        "client and session fields",
+        meta_key::kClientInfo));
   }
   auto jobs = context.jobs.jobs_newest_first();
   auto first = jobs.begin();

@@ -15,7 +15,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
-#include "http/exchange.h"
+#include "transport/http/exchange.h"
 #include "mcp/json_rpc.h"
 #include "mcp/message.h"
 #include "mcp/server.h"

@@ -1,4 +1,4 @@
-#include "http/http_server.h"
+#include "transport/http/http_server.h"
 
 #include <algorithm>
 #include <array>
@@ -15,9 +15,9 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
-#include "http/mirrored_headers.h"
-#include "http/request_guard.h"
-#include "http/session_id.h"
+#include "transport/http/mirrored_headers.h"
+#include "transport/http/request_guard.h"
+#include "transport/http/session_id.h"
 #include "mcp/json_rpc.h"
 #include "mcp/message.h"
 

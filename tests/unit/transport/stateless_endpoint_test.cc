@@ -1,6 +1,6 @@
 // The 2026-07-28 endpoint routes one shared McpServer's messages back to the right HTTP request:
 // real jobs underneath, exchanges inspected as a connection would drain them.
-#include "http/stateless_endpoint.h"
+#include "transport/http/stateless_endpoint.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "http/mcp_session.h"
+#include "transport/http/mcp_session.h"
 
 #include <algorithm>
 

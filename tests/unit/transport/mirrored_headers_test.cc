@@ -1,4 +1,4 @@
-#include "http/mirrored_headers.h"
+#include "transport/http/mirrored_headers.h"
 
 #include <gtest/gtest.h>
 

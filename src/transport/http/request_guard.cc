@@ -1,4 +1,4 @@
-#include "http/request_guard.h"
+#include "transport/http/request_guard.h"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,4 @@
-#include "http/session_id.h"
+#include "transport/http/session_id.h"
 
 #include <array>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "http/stateless_endpoint.h"
+#include "transport/http/stateless_endpoint.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

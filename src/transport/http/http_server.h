@@ -34,10 +34,10 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "base/result.h"
-#include "http/exchange.h"
-#include "http/mcp_session.h"
-#include "http/stateless_endpoint.h"
-#include "http/request_guard.h"
+#include "transport/http/exchange.h"
+#include "transport/http/mcp_session.h"
+#include "transport/http/stateless_endpoint.h"
+#include "transport/http/request_guard.h"
 #include "jobs/job_manager.h"
 #include "observe/metrics.h"
 

@@ -1,10 +1,10 @@
-#include "http/request_guard.h"
+#include "transport/http/request_guard.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "http/session_id.h"
+#include "transport/http/session_id.h"
 
 namespace http {
 namespace {

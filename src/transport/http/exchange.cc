@@ -1,4 +1,4 @@
-#include "http/exchange.h"
+#include "transport/http/exchange.h"
 
 #include <utility>
 

@@ -15,8 +15,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
-#include "http/exchange.h"
-#include "http/mcp_session.h"
+#include "transport/http/exchange.h"
+#include "transport/http/mcp_session.h"
 #include "mcp/json_rpc.h"
 #include "mcp/message.h"
 #include "mcp/server.h"
