@@ -4,15 +4,15 @@
 
 namespace http {
 
-Exchange::Exchange(const boost::asio::any_io_executor& executor, bool streaming)
-    : streaming_(streaming), news_(executor) {
+Exchange::Exchange(const boost::asio::any_io_executor& executor, Delivery delivery)
+    : delivery_(delivery), news_(executor) {
   news_.expires_at(boost::asio::steady_timer::time_point::max());
 }
 
 void Exchange::push(std::string message) {
   // A JSON answer has no room for anything before it: such messages are dropped (the
   // specification sends progress only where it can travel).
-  if (!streaming_ || outcome_ != Outcome::kPending) return;
+  if (!streaming() || outcome_ != Outcome::kPending) return;
   if (events_.size() >= kMaxQueuedEvents) {
     events_.pop_front();
     ++dropped_events_;

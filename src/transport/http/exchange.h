@@ -18,6 +18,13 @@
 
 namespace http {
 
+/// How a request's answer goes out: one JSON body, or an SSE stream carrying the events before it.
+enum class Delivery { kJson, kStream };
+
+/// What a client's Accept header allows for the answer to its POST: JSON only, or an SSE stream
+/// too (used when the request asks for progress, and for subscriptions/listen).
+enum class ClientAccepts { kJsonOnly, kEventStream };
+
 class Exchange {
  public:
   enum class Outcome {
@@ -30,10 +37,9 @@ class Exchange {
   /// reader that fell behind loses only intermediate steps.
   static constexpr size_t kMaxQueuedEvents = 256;
 
-  /// `streaming`: the answer goes out as an SSE stream, with the events before it.
-  Exchange(const boost::asio::any_io_executor& executor, bool streaming);
+  Exchange(const boost::asio::any_io_executor& executor, Delivery delivery);
 
-  bool streaming() const { return streaming_; }
+  bool streaming() const { return delivery_ == Delivery::kStream; }
 
   // The router's side. Nothing may follow the first of answer/refuse/withdraw.
   void push(std::string message);
@@ -59,7 +65,7 @@ class Exchange {
  private:
   void finish(Outcome outcome, unsigned status, std::string body);
 
-  bool streaming_;
+  Delivery delivery_;
   std::deque<std::string> events_;
   size_t dropped_events_ = 0;
   Outcome outcome_ = Outcome::kPending;

@@ -585,7 +585,9 @@ HttpServer::Response HttpServer::post_mcp(const Request& request) {
                                         "levels",
                                         mcp::kMaxNesting));
   }
-  bool may_stream = accepts(message[bhttp::field::accept], "text/event-stream");
+  ClientAccepts may_stream = accepts(message[bhttp::field::accept], "text/event-stream")
+                                 ? ClientAccepts::kEventStream
+                                 : ClientAccepts::kJsonOnly;
   const Json& parsed = decoded.body;
   bool is_initialize = parsed.contains("id") && parsed.value("method", Json()) == "initialize";
   std::string_view version_header = message[kVersionHeader];
@@ -624,17 +626,12 @@ HttpServer::Response HttpServer::post_mcp(const Request& request) {
     }
     return response;
   }
-  if (session_header.empty()) {
-    return error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
-                          "Bad Request: Mcp-Session-Id header is required (send initialize "
-                          "first to get one, or use protocol 2026-07-28, which needs none)");
-  }
-  auto session_found = find_session(session_header);
-  if (!session_found) {
-    return error_response(bhttp::status::not_found, mcp::error_code::kInvalidRequest,
-                          "session not found: it ended or never existed; send initialize to "
-                          "start a new one");
-  }
+  Response refusal;
+  auto session_found = session_named(
+      session_header,
+      " (send initialize first to get one, or use protocol 2026-07-28, which needs none)",
+      ": it ended or never existed; send initialize to start a new one", refusal);
+  if (!session_found) return refusal;
   if (!legacy_protocol_version_supported(version_header)) {
     return error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
                           fmt::format("Bad Request: unsupported MCP-Protocol-Version {}; "
@@ -646,7 +643,7 @@ HttpServer::Response HttpServer::post_mcp(const Request& request) {
 }
 
 HttpServer::Response HttpServer::post_modern(const Request& request, mcp::Message decoded,
-                                             bool may_stream) {
+                                             ClientAccepts may_stream) {
   const Json& message = decoded.body;
   if (decoded.is_request()) {
     const auto& headers = request.message;
@@ -671,16 +668,11 @@ HttpServer::Response HttpServer::get_mcp(const Request& request) {
     return Response{.status = bhttp::status::method_not_allowed, .allow = "POST"};
   }
   std::string_view session_header = message[kSessionHeader];
-  if (session_header.empty()) {
-    return error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
-                          "Bad Request: Mcp-Session-Id header is required: the GET stream "
-                          "belongs to a session (send initialize first)");
-  }
-  auto session = find_session(session_header);
-  if (!session) {
-    return error_response(bhttp::status::not_found, mcp::error_code::kInvalidRequest,
-                          "session not found: it ended or never existed");
-  }
+  Response refusal;
+  auto session = session_named(
+      session_header, ": the GET stream belongs to a session (send initialize first)",
+      ": it ended or never existed", refusal);
+  if (!session) return refusal;
   if (!accepts(message[bhttp::field::accept], "text/event-stream")) {
     return error_response(bhttp::status::not_acceptable, mcp::error_code::kInvalidRequest,
                           "Not Acceptable: the GET stream is text/event-stream; send Accept: "
@@ -702,15 +694,9 @@ HttpServer::Response HttpServer::delete_mcp(const Request& request) {
     return Response{.status = bhttp::status::method_not_allowed, .allow = "POST"};
   }
   std::string_view header = request.message[kSessionHeader];
-  if (header.empty()) {
-    return error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
-                          "Bad Request: Mcp-Session-Id header is required");
-  }
-  auto session = find_session(header);
-  if (!session) {
-    return error_response(bhttp::status::not_found, mcp::error_code::kInvalidRequest,
-                          "session not found");
-  }
+  Response refusal;
+  auto session = session_named(header, "", "", refusal);
+  if (!session) return refusal;
   sessions_.erase(session->id());
   spdlog::info("http: session {} ended by the client", session->id());
   retire(std::move(session));
@@ -740,6 +726,24 @@ std::shared_ptr<McpSession> HttpServer::find_session(std::string_view header) co
   if (!is_session_id(header)) return nullptr;
   auto it = sessions_.find(std::string(header));
   return it == sessions_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<McpSession> HttpServer::session_named(std::string_view header,
+                                                      std::string_view if_missing,
+                                                      std::string_view if_unknown,
+                                                      Response& refusal) const {
+  if (header.empty()) {
+    refusal = error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
+                             fmt::format("Bad Request: {} header is required{}", kSessionHeader,
+                                         if_missing));
+    return nullptr;
+  }
+  auto session = find_session(header);
+  if (!session) {
+    refusal = error_response(bhttp::status::not_found, mcp::error_code::kInvalidRequest,
+                             fmt::format("session not found{}", if_unknown));
+  }
+  return session;
 }
 
 bool HttpServer::make_room() {

@@ -92,7 +92,7 @@ class HttpServer {
   boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socket);
   Response handle(const Request& request);
   Response post_mcp(const Request& request);
-  Response post_modern(const Request& request, mcp::Message message, bool may_stream);
+  Response post_modern(const Request& request, mcp::Message message, ClientAccepts accepts);
   Response get_mcp(const Request& request);
   Response delete_mcp(const Request& request);
   Response healthz() const;
@@ -119,6 +119,10 @@ class HttpServer {
   void sweep_retired();
   // The session an Mcp-Session-Id header names, or null (unknown, ended, or not an id at all).
   std::shared_ptr<McpSession> find_session(std::string_view header) const;
+  // The session a legacy request names; null with `refusal` set when it names none: 400 without
+  // the header, 404 for a session unknown or ended. The hints end the two messages.
+  std::shared_ptr<McpSession> session_named(std::string_view header, std::string_view if_missing,
+                                            std::string_view if_unknown, Response& refusal) const;
   // Makes room for a new session: drops the least recently used one with nothing pending.
   bool make_room();
 

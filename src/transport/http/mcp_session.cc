@@ -91,7 +91,7 @@ void McpSession::answer(Json response) {
   exchange->answer(mcp::serialize(response));
 }
 
-Submitted McpSession::submit(mcp::Message message, bool may_stream) {
+Submitted McpSession::submit(mcp::Message message, ClientAccepts accepts) {
   last_used_ = std::chrono::steady_clock::now();
   if (ended_) {
     return {404, mcp::serialize(mcp::make_error(nullptr, mcp::error_code::kInvalidRequest,
@@ -100,7 +100,9 @@ Submitted McpSession::submit(mcp::Message message, bool may_stream) {
   }
   bool is_request = message.is_request();
   Json token = is_request ? progress_token(message) : Json();
-  auto exchange = std::make_shared<Exchange>(executor_, may_stream && !token.is_null());
+  auto exchange = std::make_shared<Exchange>(
+      executor_, accepts == ClientAccepts::kEventStream && !token.is_null() ? Delivery::kStream
+                                                                            : Delivery::kJson);
   std::string key;
   if (is_request) {
     const Json& id = message.body["id"];
@@ -157,7 +159,7 @@ std::shared_ptr<Exchange> McpSession::open_stream() {
     return !stream || stream->outcome() != Exchange::Outcome::kPending;
   });
   if (ended_ || streams_.size() >= max_streams_) return nullptr;
-  auto stream = std::make_shared<Exchange>(executor_, /*streaming=*/true);
+  auto stream = std::make_shared<Exchange>(executor_, Delivery::kStream);
   streams_.push_back(stream);
   return stream;
 }

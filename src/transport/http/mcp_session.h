@@ -41,9 +41,9 @@ class McpSession {
   /// True once the server has no calls running: it may be destroyed.
   bool idle() const { return server_->calls_in_flight() == 0; }
 
-  /// Hands `message` (decoded, a JSON object) to the server. `may_stream`: the client accepts an
-  /// SSE answer (it is used when the request asked for progress).
-  Submitted submit(mcp::Message message, bool may_stream);
+  /// Hands `message` (decoded, a JSON object) to the server. An SSE answer, if the client
+  /// `accepts` one, is used when the request asked for progress.
+  Submitted submit(mcp::Message message, ClientAccepts accepts);
   /// Whether the session's initialize succeeded (its server has a session open).
   bool initialized() const { return server_->in_session(); }
 

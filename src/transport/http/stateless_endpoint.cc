@@ -52,13 +52,14 @@ unsigned StatelessEndpoint::status_for(const Json& answer) {
   return 200;
 }
 
-Submitted StatelessEndpoint::submit(mcp::Message message, bool may_stream) {
+Submitted StatelessEndpoint::submit(mcp::Message message, ClientAccepts accepts) {
+  const bool may_stream = accepts == ClientAccepts::kEventStream;
   if (stopped_) return {503, refusal("the server is shutting down"), nullptr};
   bool is_request = message.is_request();
   Json id = is_request ? message.body["id"] : Json();  // a scalar, if valid
   if (!is_request || !(id.is_string() || id.is_number_integer())) {
     // A notification (202 unless refused), or a request the server will refuse at once.
-    auto exchange = std::make_shared<Exchange>(executor_, false);
+    auto exchange = std::make_shared<Exchange>(executor_, Delivery::kJson);
     current_ = exchange;
     server_->handle(std::move(message));
     current_.reset();
@@ -97,8 +98,9 @@ Submitted StatelessEndpoint::submit(mcp::Message message, bool may_stream) {
       token != nullptr && (token->is_string() || token->is_number_integer())) {
     pending.token = std::exchange(*token, ours);
   }
-  bool streaming = may_stream && (listen || !pending.token.is_null());
-  auto exchange = std::make_shared<Exchange>(executor_, streaming);
+  auto exchange = std::make_shared<Exchange>(
+      executor_, may_stream && (listen || !pending.token.is_null()) ? Delivery::kStream
+                                                                    : Delivery::kJson);
   pending.exchange = exchange;
   message.body["id"] = ours;
   // Closing the connection is how a 2026-07-28 client cancels over HTTP.

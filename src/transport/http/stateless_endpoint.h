@@ -32,8 +32,8 @@ class StatelessEndpoint {
   StatelessEndpoint& operator=(const StatelessEndpoint&) = delete;
 
   /// `message` is a decoded JSON object whose headers were checked (see mirrored_headers.h).
-  /// `may_stream`: the client accepts an SSE answer.
-  Submitted submit(mcp::Message message, bool may_stream);
+  /// `accepts`: whether the client accepts an SSE answer.
+  Submitted submit(mcp::Message message, ClientAccepts accepts);
 
   /// Requests and subscriptions still open.
   size_t pending() const { return pending_.size(); }

@@ -48,7 +48,7 @@ class StatelessEndpointTest : public ::testing::Test {
 
   // Submits and drives the loop until the answer; returns the parsed body.
   Json answer(Json message, unsigned* status = nullptr) {
-    Submitted submitted = endpoint_->submit(mcp::decode(message.dump()), false);
+    Submitted submitted = endpoint_->submit(mcp::decode(message.dump()), ClientAccepts::kJsonOnly);
     if (submitted.exchange) {
       EXPECT_TRUE(test::run_until(io_, [&] {
         return submitted.exchange->outcome() != Exchange::Outcome::kPending;
@@ -96,7 +96,7 @@ TEST_F(StatelessEndpointTest, TwoRequestsWithOneIdEachGetTheirOwnAnswer) {
   std::string job = start_job("exec sleep 30");
   Json wait = modern(1, "tools/call",
                      {{"name", "wait"}, {"arguments", {{"job_id", job}, {"timeout_seconds", 30}}}});
-  Submitted waiting = endpoint_->submit(mcp::decode(wait.dump()), false);
+  Submitted waiting = endpoint_->submit(mcp::decode(wait.dump()), ClientAccepts::kJsonOnly);
   ASSERT_TRUE(waiting.exchange);
   Json status = answer(modern(1, "tools/call", {{"name", "status"}, {"arguments", {{"job_id", job}}}}));
   EXPECT_EQ(status["id"], 1);
@@ -115,7 +115,7 @@ TEST_F(StatelessEndpointTest, ProgressGoesToItsStreamUnderTheClientsToken) {
   Json wait = modern(2, "tools/call",
                      {{"name", "wait"}, {"arguments", {{"job_id", job}, {"timeout_seconds", 30}}}},
                      {{"progressToken", 42}});
-  Submitted waiting = endpoint_->submit(mcp::decode(wait.dump()), /*may_stream=*/true);
+  Submitted waiting = endpoint_->submit(mcp::decode(wait.dump()), ClientAccepts::kEventStream);
   ASSERT_TRUE(waiting.exchange);
   ASSERT_TRUE(waiting.exchange->streaming());
   ASSERT_TRUE(test::run_until(io_, [&] { return waiting.exchange->has_news(); }, 5s));
@@ -134,10 +134,10 @@ TEST_F(StatelessEndpointTest, ProgressGoesToItsStreamUnderTheClientsToken) {
 TEST_F(StatelessEndpointTest, ListenIsStampedWithTheClientsIdAndEndsWithAResultAtShutdown) {
   Json listen = modern("sub", "subscriptions/listen",
                        {{"notifications", {{"resourcesListChanged", true}}}});
-  Submitted without_stream = endpoint_->submit(mcp::decode(listen.dump()), /*may_stream=*/false);
+  Submitted without_stream = endpoint_->submit(mcp::decode(listen.dump()), ClientAccepts::kJsonOnly);
   EXPECT_EQ(without_stream.status, 400u);
 
-  Submitted listening = endpoint_->submit(mcp::decode(listen.dump()), /*may_stream=*/true);
+  Submitted listening = endpoint_->submit(mcp::decode(listen.dump()), ClientAccepts::kEventStream);
   ASSERT_TRUE(listening.exchange);
   auto ack = listening.exchange->take_events();
   ASSERT_EQ(ack.size(), 1u);
@@ -155,7 +155,7 @@ TEST_F(StatelessEndpointTest, ListenIsStampedWithTheClientsIdAndEndsWithAResultA
   Json final_result = Json::parse(listening.exchange->body());
   EXPECT_EQ(final_result["id"], "sub");
   EXPECT_EQ(final_result["result"]["_meta"]["io.modelcontextprotocol/subscriptionId"], "sub");
-  EXPECT_EQ(endpoint_->submit(mcp::decode(modern(9, "tools/list").dump()), false).status, 503u);
+  EXPECT_EQ(endpoint_->submit(mcp::decode(modern(9, "tools/list").dump()), ClientAccepts::kJsonOnly).status, 503u);
 }
 
 }  // namespace
