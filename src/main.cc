@@ -22,15 +22,17 @@
 #include <spdlog/spdlog.h>
 
 #include "config/config.h"
-#include "transport/http/http_server.h"
+#include "history/job_history.h"
 #include "jobs/job_manager.h"
 #include "mcp/server.h"
 #include "observe/metrics.h"
 #include "policy/audit_log.h"
 #include "policy/redactor.h"
 #include "mcp/tools/common.h"
+#include "store/state_dir.h"
 #include "sys/process.h"
 #include "sys/watchdog.h"
+#include "transport/http/http_server.h"
 #include "transport/stdio_transport.h"
 
 #ifndef MCPBG_VERSION
@@ -200,6 +202,28 @@ int run_server(int argc, char** argv) {
     std::fprintf(stderr, "mcp-background-job: %s\n", confined.error().message.c_str());
     return 2;
   }
+  // The history of jobs, so that list, status, output and tail outlive this server. A state
+  // directory the operator named must work, or the server does not start; the default one is
+  // worth a warning only.
+  std::unique_ptr<history::JobHistory> job_history;
+  {
+    std::filesystem::path state_dir =
+        config.state_dir.value_or(store::default_state_dir(config::current_environment()));
+    if (!state_dir.empty()) {
+      auto opened = history::JobHistory::open(state_dir, jobs, config.redact ? &*redactor : nullptr);
+      if (opened) {
+        job_history = std::move(*opened);
+        spdlog::info("history: {}", job_history->database().string());
+      } else if (config.state_dir) {
+        std::fprintf(stderr, "mcp-background-job: state_dir: %s\n", opened.error().message.c_str());
+        return 2;
+      } else {
+        spdlog::warn("no history of jobs is kept ({}); set state_dir to a usable directory, or "
+                     "to none to silence this",
+                     opened.error().message);
+      }
+    }
+  }
   // Should the watchdog die (it never exits while we live), reap it and say so.
   asio::posix::stream_descriptor watchdog_exit(io);
   if (watchdog) {
@@ -226,7 +250,9 @@ int run_server(int argc, char** argv) {
   auto make_server = [&](mcp::McpServer::Send send, const std::string& session_id) {
     return std::make_unique<mcp::McpServer>(
         io.get_executor(), jobs, tool_limits, MCPBG_VERSION, std::move(send), safeguards,
-        mcp::Placement{.session_id = session_id, .metrics = metrics ? &*metrics : nullptr});
+        mcp::Placement{.session_id = session_id,
+                       .metrics = metrics ? &*metrics : nullptr,
+                       .history = job_history.get()});
   };
 
   std::unique_ptr<mcp::McpServer> server;

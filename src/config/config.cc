@@ -263,6 +263,35 @@ Setting directory_setting(Names names, std::string help) {
                  apply_directory};
 }
 
+// The state directory: a path (created if missing), or "none" to keep no history.
+Setting state_dir_setting(Names names, std::string help) {
+  return Setting{std::move(names),
+                 "DIR",
+                 std::move(help),
+                 "$XDG_STATE_HOME/mcp-background-job (else ~/.local/state/mcp-background-job)",
+                 "a directory, created 0700 if missing (a relative path in the config file is "
+                 "relative to the file's directory), or none to keep no history",
+                 TomlForm::kStringOnly,
+                 [](std::string_view text, const ValueContext& context,
+                    Config& config) -> base::Result<void> {
+                   if (trim(text) == "none") {
+                     config.state_dir = std::filesystem::path();
+                     return {};
+                   }
+                   if (trim(text).empty()) {
+                     config.state_dir.reset();
+                     return {};
+                   }
+                   auto path = resolve_path(text, context);
+                   if (!path) return tl::unexpected(path.error());
+                   std::error_code error;
+                   auto absolute = std::filesystem::absolute(*path, error);
+                   if (error) return base::fail(fmt::format("{}: {}", quote(text), error.message()));
+                   config.state_dir = absolute.lexically_normal();
+                   return {};
+                 }};
+}
+
 // A list setting reads comma-separated text from flags and the environment and an array of
 // strings (or the same text) from the config file; both reach `apply_list`.
 Setting list_setting(Names names, std::string type_name, std::string help, std::string default_text,
@@ -720,6 +749,10 @@ const std::vector<Setting>& settings() {
                    "Beyond this size the audit log is renamed to PATH.1 (replacing the last one) "
                    "and a new one started.",
                    &Config::audit_log_max_size, 4 * kKiB, 64 * kGiB),
+      state_dir_setting({"state_dir", "--state-dir", "MCP_BG_STATE_DIR"},
+                        "Directory (0700) of the history database: every job is recorded there, "
+                        "so list, status, output and tail still answer for jobs of earlier "
+                        "servers (within retention and max_finished). none keeps nothing."),
       http_setting({"http", "--http", "MCP_BG_HTTP"},
                    "Serve MCP over Streamable HTTP at /mcp on this address instead of stdio."),
       token_file_setting({"auth_token_file", "--auth-token-file", "MCP_BG_AUTH_TOKEN_FILE"},

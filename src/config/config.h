@@ -116,6 +116,11 @@ struct Config {
   // Beyond this size the audit log is renamed to PATH.1 and a new one started.
   uint64_t audit_log_max_size = 10ull << 20;
 
+  // ---- What outlives the server.
+  // Where the history database lives. Unset: $XDG_STATE_HOME/mcp-background-job (else
+  // ~/.local/state/...), resolved by main; an empty path: keep nothing ("none").
+  std::optional<std::filesystem::path> state_dir;
+
   // ---- Transport.
   // Set: serve MCP over Streamable HTTP at this address instead of stdio. A non-loopback address
   // needs auth_token.

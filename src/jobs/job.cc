@@ -51,6 +51,8 @@ std::string_view to_string(JobStatus status) {
       return "timed_out";
     case JobStatus::kCancelled:
       return "cancelled";
+    case JobStatus::kLost:
+      return "lost";
   }
   return "unknown";
 }
@@ -61,6 +63,8 @@ std::string_view to_string(EndReason reason) {
       return "";
     case EndReason::kMemoryLimit:
       return "memory_limit";
+    case EndReason::kServerGone:
+      return "server_gone";
   }
   return "";
 }
@@ -93,6 +97,24 @@ base::Result<std::shared_ptr<Job>> Job::start(const asio::any_io_executor& execu
 std::shared_ptr<Job> Job::create_queued(const asio::any_io_executor& executor, JobSpec spec,
                                         JobLimits limits, Events events) {
   return std::make_shared<Job>(PrivateTag{}, executor, std::move(spec), limits, std::move(events));
+}
+
+std::shared_ptr<Job> Job::from_history(const asio::any_io_executor& executor, Recorded recorded) {
+  auto job = std::make_shared<Job>(PrivateTag{}, executor, std::move(recorded.spec), JobLimits{},
+                                   Events{});
+  job->from_history_ = true;
+  job->id_ = std::move(recorded.id);
+  job->status_ = recorded.status;
+  job->exit_.exit_code = recorded.exit_code;
+  job->exit_.term_signal = recorded.term_signal;
+  job->end_reason_ = recorded.end_reason;
+  job->start_error_ = std::move(recorded.start_error);
+  job->pid_ = recorded.pid;
+  job->queued_at_ = recorded.queued_at;
+  job->started_ = recorded.started;
+  job->ended_ = recorded.ended;
+  job->output_ = std::move(recorded.output);
+  return job;
 }
 
 void Job::cancel() {
@@ -307,7 +329,8 @@ void Job::on_exit(const sys::ExitInfo& exit) {
 
 Job::SignalResult Job::kill(int sig, std::chrono::milliseconds grace) {
   // No process, no group: never signal pid -1 or 0 (which would reach everything we may signal).
-  if (!has_started()) return SignalResult::kAlreadyTerminated;
+  // A job from the history has only the pid an earlier server saw, long since free for reuse.
+  if (!has_started() || from_history_) return SignalResult::kAlreadyTerminated;
   refresh_processes();
   if (!running()) {
     // The main process is gone, but what it left behind is still the job's: each process found

@@ -38,9 +38,10 @@ namespace jobs {
 namespace asio = boost::asio;
 
 // A job is queued (waiting for a slot under max_jobs) or running until it reaches one of the
-// final states; a queued job that is cancelled ends `cancelled` without ever having run.
-enum class JobStatus { kQueued, kRunning, kCompleted, kFailed, kKilled, kTimedOut, kCancelled };
-inline constexpr size_t kJobStatusCount = static_cast<size_t>(JobStatus::kCancelled) + 1;
+// final states; a queued job that is cancelled ends `cancelled` without ever having run. `lost`
+// is only ever read from the history: a job whose server stopped without recording its end.
+enum class JobStatus { kQueued, kRunning, kCompleted, kFailed, kKilled, kTimedOut, kCancelled, kLost };
+inline constexpr size_t kJobStatusCount = static_cast<size_t>(JobStatus::kLost) + 1;
 std::string_view to_string(JobStatus status);
 
 /// Who asked for a job, as the caller names itself: a client name (empty if it never said) and
@@ -71,8 +72,9 @@ struct JobSpec {
   JobOwner owner;
 };
 
-/// Why a job ended, beyond its status, when the server ended it for a limit other than time.
-enum class EndReason { kNone, kMemoryLimit };
+/// Why a job ended, beyond its status, when the server ended it for a limit other than time, or
+/// (read from the history) why its end is unknown: its server went away without recording it.
+enum class EndReason { kNone, kMemoryLimit, kServerGone };
 std::string_view to_string(EndReason reason);
 
 struct JobLimits {
@@ -98,6 +100,28 @@ class Job : public std::enable_shared_from_this<Job> {
   /// Spawns the process and starts watching it. On failure nothing is left running.
   static base::Result<std::shared_ptr<Job>> start(const asio::any_io_executor& executor, JobSpec spec,
                                                   JobLimits limits, Events events);
+
+  /// What the history kept of a job that is not this server's (an earlier server's, or one
+  /// this server forgot), to show it again.
+  struct Recorded {
+    std::string id;
+    JobSpec spec;
+    JobStatus status = JobStatus::kCompleted;
+    std::optional<int> exit_code;
+    std::optional<int> term_signal;
+    EndReason end_reason = EndReason::kNone;
+    std::string start_error;
+    pid_t pid = -1;  // -1: it never started
+    base::WallClock::time_point queued_at;
+    base::WallClock::time_point started;
+    std::optional<base::WallClock::time_point> ended;
+    OutputLog output;
+  };
+  /// A finished job rebuilt from the history: it has no process, its output is what was kept,
+  /// and nothing done to it reaches any process (kill finds it already ended).
+  static std::shared_ptr<Job> from_history(const asio::any_io_executor& executor,
+                                           Recorded recorded);
+  bool from_history() const { return from_history_; }
 
   /// A job in the queued state: it has an id and a spec but no process until launch().
   static std::shared_ptr<Job> create_queued(const asio::any_io_executor& executor, JobSpec spec,
@@ -264,6 +288,7 @@ class Job : public std::enable_shared_from_this<Job> {
   Events events_;
 
   pid_t pid_ = -1;
+  bool from_history_ = false;
   JobStatus status_ = JobStatus::kQueued;
   base::WallClock::time_point queued_at_ = base::WallClock::now();
   std::string start_error_;

@@ -128,6 +128,7 @@ class JobManager {
   };
   Totals totals() const;
   const EngineSettings& settings() const { return settings_; }
+  const asio::any_io_executor& executor() const { return executor_; }
 
   /// Checks that the confinement the settings ask for can be enforced here and prepares it
   /// (Landlock rulesets, the pids cgroup). main() calls it at start-up and fails on an error;

@@ -45,6 +45,18 @@ OutputLog::OutputLog(uint64_t max_bytes)
       tail_capacity_(max_bytes - max_bytes / 4),
       block_size_(std::clamp<uint64_t>(tail_capacity_ / 8, 4096, uint64_t{64} * 1024)) {}
 
+OutputLog OutputLog::restored(std::string_view head, uint64_t tail_offset, std::string_view tail) {
+  OutputLog log(0);
+  log.head_capacity_ = head.size();
+  log.tail_capacity_ = tail.size();
+  log.block_size_ = std::clamp<uint64_t>(tail.size() / 8, 4096, uint64_t{64} * 1024);
+  if (!head.empty()) log.append_to_head(Stream::kStdout, head);
+  log.total_ = std::max<uint64_t>(tail_offset, head.size());
+  log.tail_start_ = log.total_;
+  if (!tail.empty()) log.append_to_tail(Stream::kStdout, tail);
+  return log;
+}
+
 void OutputLog::append(Stream stream, std::string_view bytes) {
   if (head_.size() < head_capacity_) {
     size_t n = std::min<uint64_t>(head_capacity_ - head_.size(), bytes.size());

@@ -21,6 +21,9 @@ enum class StreamFilter : uint8_t { kBoth, kStdout, kStderr };
 class OutputLog {
  public:
   explicit OutputLog(uint64_t max_bytes);
+  /// A log rebuilt from what the history kept of a finished job: `head` from offset 0 and
+  /// `tail` from `tail_offset` (at least head.size()), as stdout; what lay between was dropped.
+  static OutputLog restored(std::string_view head, uint64_t tail_offset, std::string_view tail);
 
   void append(Stream stream, std::string_view bytes);
 

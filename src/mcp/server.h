@@ -41,6 +41,7 @@ struct Placement {
   // stateless requests (2026-07-28), whose callers are known by their client name only.
   std::string session_id;
   observe::Metrics* metrics = nullptr;  // Null: nothing is counted.
+  history::JobHistory* history = nullptr;  // Null: past jobs are not found (state_dir none).
 };
 
 class McpServer {

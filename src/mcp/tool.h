@@ -12,6 +12,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "history/job_history.h"
 #include "jobs/job_manager.h"
 #include "mcp/json_rpc.h"
 #include "policy/redactor.h"
@@ -49,6 +50,9 @@ struct ToolContext {
   /// Who is calling: the client's name and the session (see Placement). execute records it on
   /// the job; list {mine: true} matches it.
   jobs::JobOwner caller;
+  /// Where jobs this server does not hold are found (earlier servers', forgotten ones); null
+  /// when the operator keeps no history.
+  history::JobHistory* history = nullptr;
 };
 
 /// A handler's answer: structured content, or an error the model can act on (isError: true).

@@ -41,7 +41,9 @@ constexpr const char* kMigrations[] = {
         keeper_start INTEGER,
         keeper_boot TEXT,
         output_bytes INTEGER NOT NULL,
-        dropped_bytes INTEGER NOT NULL
+        dropped_bytes INTEGER NOT NULL,
+        server_start INTEGER NOT NULL,
+        server_boot TEXT NOT NULL
       );
       CREATE INDEX jobs_open ON jobs(seq) WHERE ended_ms IS NULL;
       CREATE INDEX jobs_finished ON jobs(seq) WHERE ended_ms IS NOT NULL;
@@ -60,7 +62,8 @@ static_assert(std::size(kMigrations) == kSchemaVersion);
 constexpr const char* kColumns =
     "seq, id, server_id, server_pid, client, session, command, cwd, label, pty, persisted, "
     "status, exit_code, signal, reason, start_error, created_ms, started_ms, ended_ms, pid, "
-    "pid_start, pid_boot, keeper_pid, keeper_start, keeper_boot, output_bytes, dropped_bytes";
+    "pid_start, pid_boot, keeper_pid, keeper_start, keeper_boot, output_bytes, dropped_bytes, "
+    "server_start, server_boot";
 
 // What a person can act on, for the SQLite error codes that mean something about the file.
 std::string explain(const std::filesystem::path& file, const SQLite::Exception& e) {
@@ -145,7 +148,7 @@ JobRecord read_record(SQLite::Statement& row) {
   job.seq = row.getColumn(0).getInt64();
   job.id = row.getColumn(1).getString();
   job.server_id = row.getColumn(2).getString();
-  job.server_pid = row.getColumn(3).getInt();
+  job.server.pid = row.getColumn(3).getInt();
   job.client = row.getColumn(4).getString();
   job.session = row.getColumn(5).getString();
   job.command = row.getColumn(6).getString();
@@ -165,6 +168,8 @@ JobRecord read_record(SQLite::Statement& row) {
   job.keeper = identity_at(row, 22);
   job.output_bytes = static_cast<uint64_t>(row.getColumn(25).getInt64());
   job.dropped_bytes = static_cast<uint64_t>(row.getColumn(26).getInt64());
+  job.server.start_ticks = static_cast<uint64_t>(row.getColumn(27).getInt64());
+  job.server.boot_id = row.getColumn(28).getString();
   return job;
 }
 
@@ -235,9 +240,10 @@ base::Result<void> HistoryDb::save(const JobRecord& job) {
   return guarded(file_, [&]() -> base::Result<void> {
     SQLite::Statement statement(
         *db_, fmt::format("INSERT INTO jobs ({}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                          "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                          "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                           "ON CONFLICT(id) DO UPDATE SET "
                           "server_id=excluded.server_id, server_pid=excluded.server_pid, "
+                          "server_start=excluded.server_start, server_boot=excluded.server_boot, "
                           "client=excluded.client, session=excluded.session, "
                           "command=excluded.command, cwd=excluded.cwd, label=excluded.label, "
                           "pty=excluded.pty, persisted=excluded.persisted, "
@@ -253,7 +259,7 @@ base::Result<void> HistoryDb::save(const JobRecord& job) {
                           kColumns));
     statement.bind(1, job.id);
     statement.bind(2, job.server_id);
-    statement.bind(3, job.server_pid);
+    statement.bind(3, job.server.pid);
     statement.bind(4, job.client);
     statement.bind(5, job.session);
     statement.bind(6, job.command);
@@ -274,6 +280,8 @@ base::Result<void> HistoryDb::save(const JobRecord& job) {
     bind_identity(statement, 22, job.keeper);
     statement.bind(25, static_cast<int64_t>(job.output_bytes));
     statement.bind(26, static_cast<int64_t>(job.dropped_bytes));
+    statement.bind(27, static_cast<int64_t>(job.server.start_ticks));
+    statement.bind(28, job.server.boot_id);
     statement.exec();
     return {};
   });

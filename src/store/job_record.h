@@ -26,8 +26,8 @@ struct JobRecord {
   int64_t seq = 0;  // Assigned by the database: creation order across every server sharing it.
 
   // Who started it.
-  std::string server_id;  // The server instance (a UUID per server process).
-  int server_pid = 0;
+  std::string server_id;    // The server instance (a UUID per server process).
+  ProcessIdentity server;  // Its process: whether it still runs tells an open row's truth.
   std::string client;
   std::string session;
 

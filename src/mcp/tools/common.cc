@@ -10,8 +10,9 @@
 
 namespace mcp::tools {
 
-base::Result<std::shared_ptr<jobs::Job>> find_job(const jobs::JobManager& manager,
+base::Result<std::shared_ptr<jobs::Job>> find_job(const ToolContext& context,
                                                   const Json& arguments) {
+  const jobs::JobManager& manager = context.jobs;
   const std::string& id = arguments.at("job_id").get_ref<const std::string&>();
   if (!base::looks_like_uuid(id)) {
     return base::fail(fmt::format(
@@ -19,9 +20,13 @@ base::Result<std::shared_ptr<jobs::Job>> find_job(const jobs::JobManager& manage
         "returned by execute; call list to see the jobs",
         id.size() > 80 ? id.substr(0, 77) + "..." : id));
   }
-  auto job = manager.find(id);
-  if (!job) return base::fail(unknown_job(manager, id));
-  return job;
+  if (auto job = manager.find(id)) return job;
+  if (context.history) {
+    auto past = context.history->find(id);
+    if (!past) return tl::unexpected(past.error());
+    if (*past) return *past;
+  }
+  return base::fail(unknown_job(manager, id));
 }
 
 std::string unknown_job(const jobs::JobManager& manager, std::string_view id) {
@@ -69,10 +74,12 @@ Json end_reason_or_null(const jobs::Job& job) {
 
 Json end_reason_schema() {
   return Json{{"type", {"string", "null"}},
-              {"enum", {"memory_limit", nullptr}},
+              {"enum", {"memory_limit", "server_gone", nullptr}},
               {"description",
                "Why the server ended the job, beyond its status: memory_limit (it used more "
-               "resident memory than its limit, and was killed; status failed). null otherwise."}};
+               "resident memory than its limit, and was killed; status failed); server_gone "
+               "(status lost: the server running it stopped without recording its end, e.g. "
+               "killed with SIGKILL; its watchdog ended the job's processes). null otherwise."}};
 }
 
 Json shown_session(const std::string& session) {
@@ -158,6 +165,7 @@ Json job_status(const jobs::Job& job, const jobs::JobManager& manager,
     status["left_pids"] = std::move(pids);
   }
   status["separate_streams"] = job.separate_streams();
+  if (job.from_history()) status["from_history"] = true;
   return status;
 }
 
@@ -232,7 +240,8 @@ Json matches_schema() {
 
 Json status_schema() {
   return Json{{"type", "string"},
-              {"enum", {"queued", "running", "completed", "failed", "killed", "timed_out", "cancelled"}}};
+              {"enum", {"queued", "running", "completed", "failed", "killed", "timed_out", "cancelled",
+                        "lost"}}};
 }
 
 Json processes_left_schema() {

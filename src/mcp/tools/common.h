@@ -17,8 +17,10 @@
 namespace mcp::tools {
 
 /// The job named by `arguments.job_id`, or an error that tells a malformed id ("not a job id")
-/// from an unknown one ("no such job").
-base::Result<std::shared_ptr<jobs::Job>> find_job(const jobs::JobManager& manager,
+/// from an unknown one ("no such job"). A job this server does not hold is looked for in the
+/// history (a finished job of an earlier server, or one this server forgot): it comes back as
+/// a finished job without processes (Job::from_history).
+base::Result<std::shared_ptr<jobs::Job>> find_job(const ToolContext& context,
                                                   const Json& arguments);
 
 /// Why `id` (a well-formed job id) names no job: forgotten, or never one of this server's (it may

@@ -106,7 +106,7 @@ Tool make_interact_tool(const ToolLimits& limits) {
   uint64_t max_read = limits.max_read_bytes;
   tool.handler = [default_wait, max_read](Json arguments, ToolContext& context)
       -> boost::asio::awaitable<ToolOutcome> {
-    auto found = find_job(context.jobs, arguments);
+    auto found = find_job(context, arguments);
     if (!found) co_return ToolOutcome::fail(found.error().message);
     std::shared_ptr<jobs::Job> job = *found;
     if (job->finished()) {

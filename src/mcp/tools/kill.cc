@@ -9,7 +9,7 @@ namespace {
 constexpr double kDefaultGraceSeconds = 5.0;
 
 boost::asio::awaitable<ToolOutcome> kill(Json arguments, ToolContext& context) {
-  auto job = find_job(context.jobs, arguments);
+  auto job = find_job(context, arguments);
   if (!job) co_return ToolOutcome::fail(job.error().message);
   // Recorded before the cancel, whose job-end record would otherwise come first.
   if ((*job)->queued() && context.acted) context.acted(**job);

@@ -43,8 +43,68 @@ std::optional<Cursor> parse_cursor(const std::string& text) {
   return cursor;
 }
 
+// The cursor of a page that ended in the history: the place of its last job there.
+constexpr std::string_view kHistoryCursor = "history:";
+
+std::optional<int64_t> parse_history_cursor(const std::string& text) {
+  if (!text.starts_with(kHistoryCursor)) return std::nullopt;
+  int64_t seq = 0;
+  const char* begin = text.data() + kHistoryCursor.size();
+  const char* end = text.data() + text.size();
+  auto [stop, error] = std::from_chars(begin, end, seq);
+  if (error != std::errc() || stop != end || begin == end) return std::nullopt;
+  return seq;
+}
+
+// Adds rows to a page until it is full; then `next_cursor` says where the next page starts.
+class PageBuilder {
+ public:
+  PageBuilder(const Json& arguments, const ToolContext& context)
+      : wanted_(arguments.value("status", "")),
+        mine_(arguments.value("mine", false)),
+        context_(context),
+        page_bytes_(std::min(kPageBytes, context.limits.max_read_bytes)) {}
+
+  // False once the page is full (`job` was not added; `cursor` is where the next page starts).
+  bool add(const jobs::Job& job, const std::function<std::string()>& cursor_before_job) {
+    if (!wanted_.empty() && jobs::to_string(job.status()) != wanted_) return true;
+    if (mine_ && !started_by(job.spec().owner, context_.caller)) return true;
+    Json row = job_summary(job, context_.redactor, kListedCommandBytes);
+    add_queue_state(row, job, context_.jobs, context_.redactor);
+    if (row.contains("start_error")) {
+      row["start_error"] = cut_text(row["start_error"].get<std::string>(), kListedCommandBytes);
+    }
+    if (job.from_history()) row["from_history"] = true;
+    uint64_t size = row.dump().size();
+    if (rows_.size() == kPageJobs || (!rows_.empty() && bytes_ + size > page_bytes_)) {
+      next_cursor_ = cursor_before_job();
+      return false;
+    }
+    bytes_ += size;
+    rows_.push_back(std::move(row));
+    return true;
+  }
+  bool full() const { return !next_cursor_.empty(); }
+  size_t room() const { return kPageJobs - rows_.size(); }
+  void end_at(std::string cursor) { next_cursor_ = std::move(cursor); }
+
+  Json result() && {
+    Json result{{"jobs", std::move(rows_)}};
+    if (!next_cursor_.empty()) result["next_cursor"] = next_cursor_;
+    return result;
+  }
+
+ private:
+  std::string wanted_;
+  bool mine_;
+  const ToolContext& context_;
+  uint64_t page_bytes_;
+  Json rows_ = Json::array();
+  uint64_t bytes_ = 0;
+  std::string next_cursor_;
+};
+
 boost::asio::awaitable<ToolOutcome> list(Json arguments, ToolContext& context) {
-  std::string wanted = arguments.value("status", "");
   bool mine = arguments.value("mine", false);
   if (mine && context.caller.session.empty() && context.caller.client.empty()) {
     co_return ToolOutcome::fail(fmt::format(
@@ -53,51 +113,59 @@ boost::asio::awaitable<ToolOutcome> list(Json arguments, ToolContext& context) {
         "client and session fields",
         meta_key::kClientInfo));
   }
+  // This server's jobs come first, newest first; then the history's (earlier servers', other
+  // servers', and this one's forgotten jobs), newest first.
   auto jobs = context.jobs.jobs_newest_first();
   auto first = jobs.begin();
+  std::optional<int64_t> history_before;
+  bool in_history = false;
   if (arguments.contains("cursor")) {
-    auto cursor = parse_cursor(arguments["cursor"].get<std::string>());
-    if (!cursor) {
+    const auto& text = arguments["cursor"].get_ref<const std::string&>();
+    if (auto seq = parse_history_cursor(text)) {
+      in_history = true;
+      history_before = *seq;
+    } else if (auto cursor = parse_cursor(text)) {
+      auto named = std::find_if(jobs.begin(), jobs.end(),
+                                [&](const auto& job) { return job->id() == cursor->job_id; });
+      if (named != jobs.end()) {
+        first = std::next(named);
+      } else {
+        // That job was forgotten meanwhile: go on with the jobs created before it.
+        first = std::find_if(jobs.begin(), jobs.end(), [&](const auto& job) {
+          return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     job->queued_at().time_since_epoch())
+                     .count() < cursor->created_ns;
+        });
+      }
+    } else {
       co_return ToolOutcome::fail(
           "argument 'cursor' is not a cursor from list: pass the next_cursor of a previous list "
           "result as it was, or leave 'cursor' out for the first page");
     }
-    auto named = std::find_if(jobs.begin(), jobs.end(),
-                              [&](const auto& job) { return job->id() == cursor->job_id; });
-    if (named != jobs.end()) {
-      first = std::next(named);
-    } else {
-      // That job was forgotten meanwhile: go on with the jobs created before it.
-      first = std::find_if(jobs.begin(), jobs.end(), [&](const auto& job) {
-        return std::chrono::duration_cast<std::chrono::nanoseconds>(
-                   job->queued_at().time_since_epoch())
-                   .count() < cursor->created_ns;
-      });
+  }
+  PageBuilder page(arguments, context);
+  if (!in_history) {
+    const jobs::Job* last_listed = nullptr;
+    for (auto it = first; it != jobs.end(); ++it) {
+      if (!page.add(**it, [&] { return cursor_after(*last_listed); })) {
+        co_return ToolOutcome::ok(std::move(page).result());
+      }
+      last_listed = it->get();
     }
   }
-  const uint64_t page_bytes = std::min(kPageBytes, context.limits.max_read_bytes);
-  Json rows = Json::array();
-  uint64_t bytes = 0;
-  const jobs::Job* last_listed = nullptr;
-  for (auto it = first; it != jobs.end(); ++it) {
-    const auto& job = *it;
-    if (!wanted.empty() && jobs::to_string(job->status()) != wanted) continue;
-    if (mine && !started_by(job->spec().owner, context.caller)) continue;
-    Json row = job_summary(*job, context.redactor, kListedCommandBytes);
-    add_queue_state(row, *job, context.jobs, context.redactor);
-    if (row.contains("start_error")) {
-      row["start_error"] = cut_text(row["start_error"].get<std::string>(), kListedCommandBytes);
+  if (context.history) {
+    // Past jobs are filtered after they are read, so a page of them may come back short.
+    auto past = context.history->list(history_before, page.room() + 1);
+    if (!past) co_return ToolOutcome::fail(past.error().message);
+    std::optional<int64_t> last_seq = history_before;
+    for (size_t i = 0; i < past->jobs.size(); ++i) {
+      auto before = [&] { return fmt::format("{}{}", kHistoryCursor, last_seq.value_or(INT64_MAX)); };
+      if (!page.add(*past->jobs[i], before)) co_return ToolOutcome::ok(std::move(page).result());
+      last_seq = past->seqs[i];
     }
-    uint64_t size = row.dump().size();
-    if (rows.size() == kPageJobs || (!rows.empty() && bytes + size > page_bytes)) {
-      co_return ToolOutcome::ok(
-          Json{{"jobs", std::move(rows)}, {"next_cursor", cursor_after(*last_listed)}});
-    }
-    bytes += size;
-    rows.push_back(std::move(row));
-    last_listed = job.get();
+    if (past->more) page.end_at(fmt::format("{}{}", kHistoryCursor, *last_seq));
   }
-  co_return ToolOutcome::ok(Json{{"jobs", std::move(rows)}});
+  co_return ToolOutcome::ok(std::move(page).result());
 }
 
 }  // namespace
@@ -119,7 +187,10 @@ Tool make_list_tool(const ToolLimits&) {
       "starts next) and started null. A page holds at most 50 jobs and 64 KiB; when more "
       "remain, the result has next_cursor: pass it as `cursor` for the next page. Filter with "
       "`status`, and with `mine: true` for only the jobs you started. Use it to recover a lost "
-      "job_id or see what is still running.";
+      "job_id or see what is still running. After this server's jobs come those of the "
+      "history (from_history: true): jobs of earlier and other servers and jobs this server "
+      "forgot, newest first, kept for the retention time and max_finished; status, output and "
+      "tail answer for them.";
   tool.input_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
@@ -148,7 +219,9 @@ Tool make_list_tool(const ToolLimits&) {
           "ended": {"type": ["string", "null"]},
           "waiting_for_input": {"type": "boolean"},
           "rss_bytes": {"type": ["integer", "null"]},
-          "cpu_seconds": {"type": ["number", "null"]}
+          "cpu_seconds": {"type": ["number", "null"]},
+          "from_history": {"type": "boolean",
+                           "description": "true for a job this server does not hold, read from the history: an earlier or another server's, or one this server forgot."}
         },
         "required": ["job_id", "label", "command", "status", "exit_code", "started", "ended",
                      "waiting_for_input", "rss_bytes", "cpu_seconds", "reason", "client",

@@ -71,7 +71,7 @@ Tool make_output_tool(const ToolLimits& limits) {
   tool.annotations = read_only_annotations(tool.title);
   tool.handler = [default_max](Json arguments,
                                ToolContext& context) -> boost::asio::awaitable<ToolOutcome> {
-    auto job = find_job(context.jobs, arguments);
+    auto job = find_job(context, arguments);
     if (!job) co_return ToolOutcome::fail(job.error().message);
     const auto& log = (*job)->output();
     auto filter = stream_filter(arguments, **job);

@@ -5,7 +5,7 @@ namespace mcp::tools {
 namespace {
 
 boost::asio::awaitable<ToolOutcome> status(Json arguments, ToolContext& context) {
-  auto job = find_job(context.jobs, arguments);
+  auto job = find_job(context, arguments);
   if (!job) co_return ToolOutcome::fail(job.error().message);
   co_return ToolOutcome::ok(
       job_status(**job, context.jobs, context.redactor, context.limits.max_read_bytes));
@@ -28,7 +28,9 @@ Tool make_status_tool(const ToolLimits&) {
       "start_error), killed (stopped by the kill tool or server shutdown), timed_out (ran past "
       "its timeout_seconds), queued (waiting for a free slot under max_jobs: queue_position 1 "
       "starts next; pid and started are null until it starts) or cancelled (killed while "
-      "queued, never ran). reason is memory_limit for a job the server killed for using more "
+      "queued, never ran) or lost (its server stopped without recording its end; reason "
+      "server_gone). from_history is true for a job read from the history (an earlier "
+      "server's). reason is memory_limit for a job the server killed for using more "
       "memory than its limit (status failed), else null. For a running "
       "job, waiting_for_input is true when one of its processes is blocked reading its stdin "
       "(read from /proc, not guessed from the output): answer it with interact. rss_bytes and "
@@ -68,7 +70,8 @@ Tool make_status_tool(const ToolLimits&) {
       "waiting_for_input": {"type": "boolean"},
       "rss_bytes": {"type": ["integer", "null"]},
       "cpu_seconds": {"type": ["number", "null"]},
-      "left_pids": {"type": "array", "items": {"type": "integer"}}
+      "left_pids": {"type": "array", "items": {"type": "integer"}},
+      "from_history": {"type": "boolean"}
     },
     "required": ["job_id", "label", "command", "cwd", "status", "pid", "exit_code", "signal",
                  "started", "ended", "duration_seconds", "output_bytes", "dropped_bytes", "pty",

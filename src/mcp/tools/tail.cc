@@ -56,7 +56,7 @@ Tool make_tail_tool(const ToolLimits& limits) {
   uint64_t max_bytes = limits.max_read_bytes;
   tool.handler = [max_bytes](Json arguments,
                              ToolContext& context) -> boost::asio::awaitable<ToolOutcome> {
-    auto job = find_job(context.jobs, arguments);
+    auto job = find_job(context, arguments);
     if (!job) co_return ToolOutcome::fail(job.error().message);
     const auto& log = (*job)->output();
     auto filter = stream_filter(arguments, **job);

@@ -90,7 +90,7 @@ Tool make_wait_tool(const ToolLimits& limits) {
   auto digests = std::make_shared<DigestCache>();
   tool.handler = [default_max, digests](
                      Json arguments, ToolContext& context) -> boost::asio::awaitable<ToolOutcome> {
-    auto found = find_job(context.jobs, arguments);
+    auto found = find_job(context, arguments);
     if (!found) co_return ToolOutcome::fail(found.error().message);
     std::shared_ptr<jobs::Job> job = *found;
     const auto& log = job->output();

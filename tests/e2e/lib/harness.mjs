@@ -55,12 +55,17 @@ export function child(...args) {
   return [testChild(), ...args.map(String)];
 }
 
-/** The environment the server is started with: ours, minus every MCP_BG_* variable, plus `extra`. */
+/**
+ * The environment the server is started with: ours, minus every MCP_BG_* variable, plus `extra`.
+ * No history is kept unless a test asks for it (MCP_BG_STATE_DIR or XDG_STATE_HOME in `extra`):
+ * servers of parallel tests would otherwise share one database, and each list the others' jobs.
+ */
 export function serverEnvironment(extra = {}) {
   const env = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (!key.startsWith('MCP_BG_') && value !== undefined) env[key] = value;
   }
+  if (!('MCP_BG_STATE_DIR' in extra) && !('XDG_STATE_HOME' in extra)) env.MCP_BG_STATE_DIR = 'none';
   return { ...env, ...extra };
 }
 

@@ -20,7 +20,7 @@ JobRecord sample(const std::string& id, EpochMillis created = 1000) {
   JobRecord job;
   job.id = id;
   job.server_id = "server-1";
-  job.server_pid = 4242;
+  job.server = ProcessIdentity{.pid = 4242, .start_ticks = 31, .boot_id = "boot-a"};
   job.client = "claude-code";
   job.session = "stdio";
   job.command = "make test";
@@ -67,7 +67,9 @@ TEST_F(HistoryDbTest, SavesAndFindsEveryField) {
   const JobRecord& got = **found;
   EXPECT_GT(got.seq, 0);
   EXPECT_EQ(got.server_id, "server-1");
-  EXPECT_EQ(got.server_pid, 4242);
+  EXPECT_EQ(got.server.pid, 4242);
+  EXPECT_EQ(got.server.start_ticks, 31u);
+  EXPECT_EQ(got.server.boot_id, "boot-a");
   EXPECT_EQ(got.client, "claude-code");
   EXPECT_EQ(got.command, "make test");
   EXPECT_EQ(got.cwd, "/src/project");

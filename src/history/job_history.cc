@@ -1,0 +1,261 @@
+#include "history/job_history.h"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "base/uuid.h"
+#include "store/state_dir.h"
+#include "sys/proc_stats.h"
+#include "sys/process.h"
+#include "sys/small_file.h"
+
+namespace history {
+namespace {
+
+using base::WallClock;
+
+// A write waits this long for another server's write to the same file before it fails.
+constexpr store::BusyTimeout kBusy{2000};
+
+store::EpochMillis to_millis(WallClock::time_point when) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count();
+}
+
+WallClock::time_point from_millis(store::EpochMillis millis) {
+  return WallClock::time_point(std::chrono::milliseconds(millis));
+}
+
+std::optional<jobs::JobStatus> parse_status(std::string_view text) {
+  for (size_t i = 0; i < jobs::kJobStatusCount; ++i) {
+    auto status = static_cast<jobs::JobStatus>(i);
+    if (jobs::to_string(status) == text) return status;
+  }
+  return std::nullopt;
+}
+
+jobs::EndReason parse_reason(std::string_view text) {
+  if (text == jobs::to_string(jobs::EndReason::kMemoryLimit)) return jobs::EndReason::kMemoryLimit;
+  if (text == jobs::to_string(jobs::EndReason::kServerGone)) return jobs::EndReason::kServerGone;
+  return jobs::EndReason::kNone;
+}
+
+std::string redacted(const policy::Redactor* redactor, std::string_view text) {
+  return redactor ? redactor->redact(text) : std::string(text);
+}
+
+// The kept bytes of `log` in [from, to), both streams, in one string.
+std::string kept_bytes(const jobs::OutputLog& log, uint64_t from, uint64_t to) {
+  std::string bytes;
+  while (from < to) {
+    auto slice = log.read(from, to - from, jobs::StreamFilter::kBoth);
+    if (slice.bytes.empty()) break;
+    bytes += slice.bytes;
+    from = slice.next_offset;
+  }
+  return bytes;
+}
+
+// The first kKeptHeadBytes and the last kKeptTailBytes of what the job printed, redacted.
+store::StoredOutput kept_output(const jobs::OutputLog& log, const policy::Redactor* redactor) {
+  store::StoredOutput kept;
+  kept.total_bytes = log.total_bytes();
+  uint64_t head_end = std::min(log.head_size(), kKeptHeadBytes);
+  // The last kKeptTailBytes that are kept: in the head still, or in the live log's tail (never
+  // in the middle it dropped).
+  uint64_t tail_from = log.total_bytes() > kKeptTailBytes ? log.total_bytes() - kKeptTailBytes : 0;
+  if (tail_from >= log.head_size() && tail_from < log.tail_start()) tail_from = log.tail_start();
+  if (tail_from <= head_end) {  // Everything kept fits: one piece.
+    kept.head = redacted(redactor, kept_bytes(log, 0, log.total_bytes()));
+    kept.tail_offset = kept.head.size();
+    return kept;
+  }
+  kept.head = redacted(redactor, kept_bytes(log, 0, head_end));
+  kept.tail = redacted(redactor, kept_bytes(log, tail_from, log.total_bytes()));
+  kept.tail_offset = tail_from;
+  return kept;
+}
+
+// Whether the process `identity` names runs now, in this boot.
+bool alive(const store::ProcessIdentity& identity, const std::string& boot_id) {
+  return identity.boot_id == boot_id &&
+         sys::process_alive(sys::ProcessId{identity.pid, identity.start_ticks});
+}
+
+}  // namespace
+
+std::string current_boot_id() {
+  std::string id = sys::read_small_file("/proc/sys/kernel/random/boot_id");
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  return id;
+}
+
+base::Result<std::unique_ptr<JobHistory>> JobHistory::open(const std::filesystem::path& state_dir,
+                                                           jobs::JobManager& manager,
+                                                           const policy::Redactor* redactor) {
+  if (auto prepared = store::prepare_state_dir(state_dir); !prepared) {
+    return tl::unexpected(prepared.error());
+  }
+  auto file = state_dir / "history.sqlite3";
+  auto reader = store::HistoryDb::open(file, kBusy);
+  if (!reader) return tl::unexpected(reader.error());
+  auto writer = store::HistoryDb::open(file, kBusy);
+  if (!writer) return tl::unexpected(writer.error());
+  std::unique_ptr<JobHistory> history(
+      new JobHistory(std::move(*reader), std::move(*writer), manager, redactor));
+  history->prune();
+  return history;
+}
+
+JobHistory::JobHistory(store::HistoryDb reader, store::HistoryDb writer,
+                       jobs::JobManager& manager, const policy::Redactor* redactor)
+    : reader_(std::move(reader)),
+      writer_(std::move(writer)),
+      manager_(manager),
+      redactor_(redactor),
+      server_id_(base::new_uuid_v4()) {
+  server_.pid = ::getpid();
+  if (auto self = sys::read_process(server_.pid)) server_.start_ticks = self->id.start_ticks;
+  server_.boot_id = current_boot_id();
+  manager_.on_jobs_changed(
+      [this](const std::string& id) {
+        if (auto job = manager_.find(id)) {
+          record(*job, false);
+        } else {
+          prune();  // Forgotten by the engine: the same rule applies to the database.
+        }
+      },
+      alive_);
+  manager_.on_job_end([this](const jobs::Job& job) { record(job, true); }, alive_);
+}
+
+JobHistory::~JobHistory() { writer_.close(); }
+
+void JobHistory::record(const jobs::Job& job, bool with_output) {
+  store::JobRecord row;
+  row.id = job.id();
+  row.server_id = server_id_;
+  row.server = server_;
+  row.client = job.spec().owner.client;
+  row.session = job.spec().owner.session;
+  row.command = redacted(redactor_, job.spec().command);
+  row.cwd = job.spec().cwd.string();
+  row.label = redacted(redactor_, job.spec().label);
+  row.pty = job.has_terminal();
+  row.status = std::string(jobs::to_string(job.status()));
+  row.exit_code = job.exit_code();
+  if (job.term_signal()) row.signal = sys::signal_name(*job.term_signal());
+  row.reason = std::string(jobs::to_string(job.end_reason()));
+  row.start_error = redacted(redactor_, job.start_error());
+  row.created = to_millis(job.queued_at());
+  if (job.has_started()) {
+    row.started = to_millis(job.started());
+    row.process = store::ProcessIdentity{.pid = job.pid(), .boot_id = server_.boot_id};
+  }
+  if (job.ended()) row.ended = to_millis(*job.ended());
+  row.output_bytes = job.output().total_bytes();
+  row.dropped_bytes = job.output().dropped_bytes();
+  std::optional<store::StoredOutput> output;
+  if (with_output) output = kept_output(job.output(), redactor_);
+  writer_.submit([row = std::move(row), output = std::move(output)](store::HistoryDb& db) {
+    if (auto saved = db.save(row); !saved) return saved;
+    if (output) return db.save_output(row.id, *output);
+    return base::Result<void>{};
+  });
+}
+
+void JobHistory::prune() {
+  const auto& settings = manager_.settings();
+  auto ended_before = to_millis(WallClock::now() - settings.retention);
+  auto keep = static_cast<size_t>(settings.max_finished);
+  writer_.submit([keep, ended_before](store::HistoryDb& db) -> base::Result<void> {
+    auto removed = db.prune(keep, ended_before);
+    if (!removed) return tl::unexpected(removed.error());
+    return {};
+  });
+}
+
+base::Result<bool> JobHistory::settle(store::JobRecord& row) {
+  if (row.ended) return true;
+  if (row.server_id == server_id_ || alive(row.server, server_.boot_id)) return false;
+  std::string reason = std::string(jobs::to_string(jobs::EndReason::kServerGone));
+  auto now = to_millis(WallClock::now());
+  auto marked = reader_.mark_lost(row.id, reason, now);
+  if (!marked) return tl::unexpected(marked.error());
+  auto again = reader_.find(row.id);  // Marked by us, or ended by its writer meanwhile.
+  if (!again) return tl::unexpected(again.error());
+  if (*again) row = **again;
+  return row.ended.has_value();
+}
+
+std::shared_ptr<jobs::Job> JobHistory::rebuild(
+    const store::JobRecord& row, const std::optional<store::StoredOutput>& output) const {
+  jobs::Job::Recorded recorded{.output = jobs::OutputLog(0)};
+  recorded.id = row.id;
+  recorded.spec.command = row.command;
+  recorded.spec.cwd = row.cwd;
+  recorded.spec.label = row.label;
+  recorded.spec.owner = jobs::JobOwner{row.client, row.session};
+  if (row.pty) recorded.spec.terminal = sys::TerminalSize{};
+  recorded.status = parse_status(row.status).value_or(jobs::JobStatus::kLost);
+  recorded.exit_code = row.exit_code;
+  if (!row.signal.empty()) recorded.term_signal = sys::parse_signal_name(row.signal);
+  recorded.end_reason = parse_reason(row.reason);
+  recorded.start_error = row.start_error;
+  if (row.process) recorded.pid = row.process->pid;
+  recorded.queued_at = from_millis(row.created);
+  recorded.started = from_millis(row.started.value_or(row.created));
+  if (row.ended) recorded.ended = from_millis(*row.ended);
+  if (output) {
+    recorded.output = jobs::OutputLog::restored(output->head, output->tail_offset, output->tail);
+  } else {
+    // Not stored (a lost job, or a page of list): the counts alone, nothing kept.
+    recorded.output = jobs::OutputLog::restored({}, row.output_bytes, {});
+  }
+  return jobs::Job::from_history(manager_.executor(), std::move(recorded));
+}
+
+base::Result<std::shared_ptr<jobs::Job>> JobHistory::find(std::string_view id) {
+  auto found = reader_.find(std::string(id));
+  if (!found) return tl::unexpected(found.error());
+  if (!*found) return std::shared_ptr<jobs::Job>();
+  store::JobRecord row = std::move(**found);
+  auto settled = settle(row);
+  if (!settled) return tl::unexpected(settled.error());
+  if (!*settled) {
+    return base::fail(fmt::format(
+        "job {} is {} under another server (pid {}, client {}), which is still running: only "
+        "that server can act on it or show its output; ask it, or wait for the job to end and "
+        "read it here then",
+        row.id, row.status, row.server.pid, row.client.empty() ? "unnamed" : row.client));
+  }
+  auto output = reader_.find_output(row.id);
+  if (!output) return tl::unexpected(output.error());
+  return rebuild(row, *output);
+}
+
+base::Result<JobHistory::Page> JobHistory::list(std::optional<int64_t> before_seq, size_t limit) {
+  Page page;
+  store::ListQuery query{.limit = limit, .before_seq = before_seq};
+  while (page.jobs.size() < limit) {
+    auto rows = reader_.list(query);
+    if (!rows) return tl::unexpected(rows.error());
+    for (auto& row : rows->rows) {
+      query.before_seq = row.seq;
+      if (manager_.find(row.id)) continue;  // This server's own: listed from memory.
+      if (auto settled = settle(row); !settled) return tl::unexpected(settled.error());
+      if (page.jobs.size() == limit) {
+        page.more = true;
+        return page;
+      }
+      page.jobs.push_back(rebuild(row, std::nullopt));
+      page.seqs.push_back(row.seq);
+    }
+    if (!rows->more) return page;
+  }
+  page.more = true;
+  return page;
+}
+
+}  // namespace history

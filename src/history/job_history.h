@@ -1,0 +1,88 @@
+#pragma once
+/// The history of jobs, kept in the state directory's database so that it outlives the server:
+/// every job this server runs is recorded as it starts and ends (with what it printed, bounded),
+/// and jobs this server does not hold (an earlier server's, another running server's, or its own
+/// forgotten ones) are found there again. Bridges the engine (jobs) and the database (store):
+/// writes go through a HistoryWriter thread, reads are made on the event loop's thread.
+///
+/// A row without an end whose server is gone (killed with SIGKILL, or the machine rebooted) is
+/// not left `running` for ever: the first server that reads it marks it `lost`, reason
+/// server_gone. Its processes were ended by that server's watchdog; how they ended is unknown.
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "jobs/job.h"
+#include "jobs/job_manager.h"
+#include "policy/redactor.h"
+#include "store/history_db.h"
+#include "store/history_writer.h"
+
+namespace history {
+
+/// How much of a finished job's output the history keeps: its first bytes and its last ones.
+inline constexpr uint64_t kKeptHeadBytes = uint64_t{16} * 1024;
+inline constexpr uint64_t kKeptTailBytes = uint64_t{64} * 1024;
+
+class JobHistory {
+ public:
+  /// Prepares `state_dir` (0700) and opens its database; records the jobs of `manager` from now
+  /// on. `redactor` (may be null) is applied to commands, labels and output before they are
+  /// stored, so the file holds what the tools would show. Marks open rows of servers that are
+  /// gone as lost.
+  static base::Result<std::unique_ptr<JobHistory>> open(const std::filesystem::path& state_dir,
+                                                        jobs::JobManager& manager,
+                                                        const policy::Redactor* redactor);
+  ~JobHistory();
+  JobHistory(const JobHistory&) = delete;
+  JobHistory& operator=(const JobHistory&) = delete;
+
+  const std::filesystem::path& database() const { return reader_.file(); }
+
+  /// A job the manager does not hold, rebuilt from its row (a finished job, or one marked lost
+  /// now); null if the database has no such id. An error for a row that cannot be shown as a
+  /// finished job (it runs under another server that is still alive), saying so.
+  base::Result<std::shared_ptr<jobs::Job>> find(std::string_view id);
+
+  /// A page of the jobs recorded in the database that the manager does not hold, newest first,
+  /// rebuilt as in find() (without their output). `before_seq`: the cursor.
+  struct Page {
+    std::vector<std::shared_ptr<jobs::Job>> jobs;
+    std::vector<int64_t> seqs;  // each job's place, for the next cursor
+    bool more = false;
+  };
+  base::Result<Page> list(std::optional<int64_t> before_seq, size_t limit);
+
+  /// Waits until everything recorded so far is in the database (at shutdown, and in tests).
+  void flush() { writer_.flush(); }
+  /// Changes that failed to reach the database, and the last error (naming the file).
+  store::HistoryWriter::Stats write_stats() const { return writer_.stats(); }
+
+ private:
+  JobHistory(store::HistoryDb reader, store::HistoryDb writer, jobs::JobManager& manager,
+             const policy::Redactor* redactor);
+  void record(const jobs::Job& job, bool with_output);
+  void prune();
+  // Marks `row` lost if it has no end and its server is gone; true if it may be shown.
+  base::Result<bool> settle(store::JobRecord& row);
+  std::shared_ptr<jobs::Job> rebuild(const store::JobRecord& row,
+                                     const std::optional<store::StoredOutput>& output) const;
+
+  store::HistoryDb reader_;
+  store::HistoryWriter writer_;
+  jobs::JobManager& manager_;
+  const policy::Redactor* redactor_;
+  std::string server_id_;
+  store::ProcessIdentity server_;
+  std::shared_ptr<void> alive_ = std::make_shared<int>(0);  // owns the manager's observers
+};
+
+/// This boot's id (/proc/sys/kernel/random/boot_id): a pid and start time mean nothing across
+/// a reboot.
+std::string current_boot_id();
+
+}  // namespace history
