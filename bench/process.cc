@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "base/unique_fd.h"
+#include "sys/posix_spawn_setup.h"
 #include "fds.h"
 
 extern char** environ;
@@ -19,33 +20,8 @@ extern char** environ;
 namespace bench {
 namespace {
 
-// posix_spawn's attributes and file actions, destroyed on every path out of spawn().
-class SpawnSetup {
- public:
-  SpawnSetup() {
-    ::posix_spawnattr_init(&attr_);
-    ::posix_spawn_file_actions_init(&actions_);
-  }
-  ~SpawnSetup() {
-    ::posix_spawn_file_actions_destroy(&actions_);
-    ::posix_spawnattr_destroy(&attr_);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-
-  posix_spawnattr_t* attr() { return &attr_; }
-  posix_spawn_file_actions_t* actions() { return &actions_; }
-
- private:
-  posix_spawnattr_t attr_;
-  posix_spawn_file_actions_t actions_;
-};
-
-// The posix_spawn* functions return an error number instead of setting errno.
-base::Result<void> check_spawn_call(int error, std::string_view what) {
-  if (error != 0) return base::fail_errno(what, error);
-  return {};
-}
+using sys::check_spawn_call;
+using sys::SpawnSetup;
 
 base::Result<base::UniqueFd> open_pidfd(pid_t pid) {
   // glibc 2.36's <sys/pidfd.h> cannot be included from C++, hence the raw system call.

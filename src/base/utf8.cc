@@ -40,7 +40,12 @@ size_t valid_sequence_length(std::string_view s, size_t i) {
 
 std::string sanitize_utf8(std::string_view bytes) {
   std::string out;
-  out.reserve(bytes.size());
+  append_sanitized_utf8(out, bytes);
+  return out;
+}
+
+void append_sanitized_utf8(std::string& out, std::string_view bytes) {
+  out.reserve(out.size() + bytes.size());
   size_t i = 0;
   while (i < bytes.size()) {
     // Fast path for ASCII runs, which is nearly all build and test output.
@@ -57,7 +62,6 @@ std::string sanitize_utf8(std::string_view bytes) {
       i += len;
     }
   }
-  return out;
 }
 
 size_t incomplete_utf8_tail(std::string_view bytes) {

@@ -5,6 +5,11 @@
 #include <array>
 #include <cstdint>
 #include <cstdlib>
+#include <stdexcept>
+
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/string_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
 
 namespace base {
 
@@ -23,31 +28,19 @@ std::array<uint8_t, 16> random_128_bits() {
 }
 
 std::string new_uuid_v4() {
-  std::array<uint8_t, 16> bytes = random_128_bits();
-  bytes[6] = (bytes[6] & 0x0F) | 0x40;  // version 4
-  bytes[8] = (bytes[8] & 0x3F) | 0x80;  // RFC 4122 variant
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[bytes[i] >> 4]);
-    out.push_back(kHex[bytes[i] & 0x0F]);
-  }
-  return out;
+  // Boost's generator draws from getrandom too, and sets the version and variant bits.
+  return boost::uuids::to_string(boost::uuids::random_generator()());
 }
 
 bool looks_like_uuid(std::string_view text) {
+  // 36 characters rule out the other forms the parser takes (no dashes, braces).
   if (text.size() != 36) return false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-      return false;
-    }
+  try {
+    (void)boost::uuids::string_generator()(text.begin(), text.end());
+    return true;
+  } catch (const std::runtime_error&) {
+    return false;
   }
-  return true;
 }
 
 }  // namespace base

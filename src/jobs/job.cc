@@ -1,7 +1,6 @@
 #include "jobs/job.h"
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -18,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/uuid.h"
+#include "sys/process.h"
 #include "sys/spawn.h"
 #include "sys/watchdog.h"
 
@@ -183,9 +183,10 @@ base::Result<void> Job::launch(std::optional<sys::SpawnConfinement> confinement,
     auto input = sys::duplicate_fd(process->terminal_fd.get());
     if (!input) {
       // Without both directions the job cannot be driven; do not leave it running unwatched.
-      ::kill(-process->pid, SIGKILL);
+      // Not waited for here: its SIGCHLD has the manager reap it as an orphan (its pid was never
+      // registered as a job's), so the server never blocks on it.
+      (void)sys::signal_group(process->pid, SIGKILL);
       if (cgroup) cgroup->signal_all(SIGKILL);
-      ::waitpid(process->pid, nullptr, 0);
       return tl::unexpected(input.error());
     }
     process->stdout_fd = std::move(process->terminal_fd);

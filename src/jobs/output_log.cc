@@ -135,66 +135,78 @@ std::vector<OutputLog::Piece> OutputLog::pieces(uint64_t from, uint64_t to,
   return out;
 }
 
-OutputLog::Slice OutputLog::read(uint64_t offset, uint64_t max_bytes, StreamFilter filter) const {
-  Slice slice;
+OutputLog::Window OutputLog::read_window(uint64_t offset, uint64_t max_bytes,
+                                         StreamFilter filter) const {
+  Window window;
   uint64_t start = std::min(offset, total_);
   bool gap = dropped_bytes() > 0;
   if (gap && start >= head_.size() && start < tail_start_) start = tail_start_;
   uint64_t region_end = (gap && start < head_.size()) ? head_.size() : total_;
-  slice.offset = start;
-  slice.next_offset = region_end;
+  window.from = start;
+  window.to = region_end;
 
-  auto found = pieces(start, region_end, filter);
+  // Only the count and the last few bytes taken matter for where the window ends: a character
+  // split by the cut shows in its last 3 bytes.
+  uint64_t taken = 0;
+  std::string last;  // The last (up to 3) bytes taken.
+  auto keep_last = [&last](std::string_view bytes) {
+    if (bytes.size() >= 3) {
+      last.assign(bytes.substr(bytes.size() - 3));
+    } else {
+      last.append(bytes);
+      if (last.size() > 3) last.erase(0, last.size() - 3);
+    }
+  };
   uint64_t last_piece_offset = start;
   bool cut = false;
-  for (const Piece& piece : found) {
-    uint64_t room = max_bytes - slice.bytes.size();
+  for (const Piece& piece : pieces(start, region_end, filter)) {
+    uint64_t room = max_bytes - taken;
     if (room == 0) {
-      slice.next_offset = piece.offset;
+      window.to = piece.offset;
       cut = true;
       break;
     }
     last_piece_offset = piece.offset;
     if (piece.bytes.size() > room) {
-      slice.bytes.append(piece.bytes.substr(0, room));
-      slice.next_offset = piece.offset + room;
+      keep_last(piece.bytes.substr(0, room));
+      taken += room;
+      window.to = piece.offset + room;
       cut = true;
       break;
     }
-    slice.bytes.append(piece.bytes);
-    slice.next_offset = piece.offset + piece.bytes.size();
+    keep_last(piece.bytes);
+    taken += piece.bytes.size();
+    window.to = piece.offset + piece.bytes.size();
   }
-  if (!cut) slice.next_offset = region_end;
+  if (!cut) window.to = region_end;
   if (cut) {
     // Leave a character split by the cut for the next read, when it lies within the last piece.
-    size_t partial = base::incomplete_utf8_tail(slice.bytes);
-    if (partial > 0 && partial < slice.bytes.size() &&
-        slice.next_offset - partial >= last_piece_offset) {
-      slice.bytes.resize(slice.bytes.size() - partial);
-      slice.next_offset -= partial;
-    } else if (partial > 0 && partial == slice.bytes.size()) {
+    size_t partial = base::incomplete_utf8_tail(last);
+    if (partial > 0 && partial < taken && window.to - partial >= last_piece_offset) {
+      window.to -= partial;
+    } else if (partial > 0 && partial == taken) {
       // max_bytes smaller than the one character there is: return that character whole (a few
       // bytes over), never a part of it, and never nothing, which would never move on.
-      for (const Piece& piece : pieces(slice.next_offset, slice.next_offset + 3, filter)) {
-        if (piece.offset != slice.next_offset) break;
+      for (const Piece& piece : pieces(window.to, window.to + 3, filter)) {
+        if (piece.offset != window.to) break;
         for (char c : piece.bytes) {
-          if ((static_cast<uint8_t>(c) & 0xC0) != 0x80 ||
-              base::incomplete_utf8_tail(slice.bytes) == 0) {
+          if ((static_cast<uint8_t>(c) & 0xC0) != 0x80 || base::incomplete_utf8_tail(last) == 0) {
             break;
           }
-          slice.bytes.push_back(c);
-          ++slice.next_offset;
+          last.push_back(c);
+          ++window.to;
         }
-        if (base::incomplete_utf8_tail(slice.bytes) == 0) break;
+        if (base::incomplete_utf8_tail(last) == 0) break;
       }
     }
   }
-  slice.truncated = !pieces(slice.next_offset, total_, filter).empty();
-  return slice;
+  window.truncated = !pieces(window.to, total_, filter).empty();
+  return window;
 }
 
-OutputLog::Slice OutputLog::tail(uint64_t lines, uint64_t max_bytes, StreamFilter filter) const {
-  Slice slice;
+OutputLog::Window OutputLog::tail_window(uint64_t lines, uint64_t max_bytes,
+                                         StreamFilter filter) const {
+  Window window;
   uint64_t region_start = dropped_bytes() > 0 ? tail_start_ : 0;
   auto found = pieces(region_start, total_, filter);
   uint64_t start = found.empty() ? total_ : found.front().offset;
@@ -206,7 +218,7 @@ OutputLog::Slice OutputLog::tail(uint64_t lines, uint64_t max_bytes, StreamFilte
       uint64_t position = piece->offset + i;
       if (examined == max_bytes) {  // The byte after this one is the oldest that fits.
         start = position + 1;
-        slice.truncated = true;
+        window.truncated = true;
         complete = true;
         break;
       }
@@ -222,29 +234,56 @@ OutputLog::Slice OutputLog::tail(uint64_t lines, uint64_t max_bytes, StreamFilte
     }
   }
   // Ran out of kept bytes before finding enough lines: older lines were dropped, if any were.
-  if (!complete && dropped_bytes() > 0) slice.truncated = true;
+  if (!complete && dropped_bytes() > 0) window.truncated = true;
+  // A cut by max_bytes can land inside a character: start at the next whole one.
+  window.from = window.truncated ? character_start(start, filter) : start;
+  window.to = total_;
 
-  for (const Piece& piece : found) {
-    uint64_t end = piece.offset + piece.bytes.size();
-    if (end <= start) continue;
-    uint64_t skip = start > piece.offset ? start - piece.offset : 0;
-    slice.bytes.append(piece.bytes.substr(skip));
+  char last = '\n';
+  for (const Piece& piece : pieces(window.from, total_, filter)) {
+    window.lines +=
+        static_cast<uint64_t>(std::count(piece.bytes.begin(), piece.bytes.end(), '\n'));
+    if (!piece.bytes.empty()) last = piece.bytes.back();
   }
-  slice.offset = start;
-  if (slice.truncated) {
-    // A cut by max_bytes can land inside a character: start at the next whole one.
-    size_t lead = 0;
-    while (lead < 3 && lead < slice.bytes.size() &&
-           (static_cast<uint8_t>(slice.bytes[lead]) & 0xC0) == 0x80) {
-      ++lead;
+  if (last != '\n') ++window.lines;
+  return window;
+}
+
+uint64_t OutputLog::character_start(uint64_t position, StreamFilter filter) const {
+  // Offsets in the dropped middle (the end of the head included) stand for tail_start().
+  auto kept = [this](uint64_t offset) {
+    return dropped_bytes() > 0 && offset >= head_.size() && offset < tail_start_ ? tail_start_
+                                                                                 : offset;
+  };
+  position = kept(position);
+  // Past at most 3 continuation bytes of the filter: the rest of a character begun before.
+  uint64_t start = position;
+  int skipped = 0;
+  for (const Piece& piece : pieces(position, total_, filter)) {
+    for (size_t i = 0; i < piece.bytes.size(); ++i) {
+      if (skipped == 3 || (static_cast<uint8_t>(piece.bytes[i]) & 0xC0) != 0x80) return start;
+      ++skipped;
+      start = kept(piece.offset + i + 1);
     }
-    slice.bytes.erase(0, lead);
-    slice.offset += lead;
   }
-  slice.next_offset = total_;
-  slice.lines = static_cast<uint64_t>(std::count(slice.bytes.begin(), slice.bytes.end(), '\n'));
-  if (!slice.bytes.empty() && slice.bytes.back() != '\n') ++slice.lines;
-  return slice;
+  return start;
+}
+
+std::string OutputLog::bytes(uint64_t from, uint64_t to, StreamFilter filter) const {
+  std::string out;
+  for (const Piece& piece : pieces(from, to, filter)) out.append(piece.bytes);
+  return out;
+}
+
+OutputLog::Slice OutputLog::read(uint64_t offset, uint64_t max_bytes, StreamFilter filter) const {
+  Window window = read_window(offset, max_bytes, filter);
+  return Slice{bytes(window.from, window.to, filter), window.from, window.to, window.truncated, 0};
+}
+
+OutputLog::Slice OutputLog::tail(uint64_t lines, uint64_t max_bytes, StreamFilter filter) const {
+  Window window = tail_window(lines, max_bytes, filter);
+  return Slice{bytes(window.from, window.to, filter), window.from, window.to, window.truncated,
+               window.lines};
 }
 
 }  // namespace jobs

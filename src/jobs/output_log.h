@@ -42,22 +42,45 @@ class OutputLog {
   /// The kept bytes in [from, to) that pass `filter`, in order, as pieces of contiguous memory.
   std::vector<Piece> pieces(uint64_t from, uint64_t to, StreamFilter filter) const;
 
-  struct Slice {
-    std::string bytes;         // Raw bytes (may be invalid UTF-8; the caller sanitises).
-    uint64_t offset = 0;       // Where `bytes` begins (later than asked if that part was dropped).
-    uint64_t next_offset = 0;  // Where to continue reading.
-    bool truncated = false;    // More kept bytes (of the filter) remain after next_offset.
-    uint64_t lines = 0;        // For tail(): how many lines `bytes` holds.
+  /// A window on the kept output of one filter: where a read begins and ends, cut at character
+  /// boundaries, with nothing copied. Every reader takes one and renders [from, to) once (see
+  /// mcp/tools/redaction.h); `bytes()` copies it raw, for tests.
+  struct Window {
+    uint64_t from = 0;        // Where it begins (later than asked if that part was dropped).
+    uint64_t to = 0;          // Where it ends: where to continue reading.
+    bool truncated = false;   // read: more kept bytes (of the filter) remain after `to`;
+                              // tail: fewer lines than asked, or cut by max_bytes.
+    uint64_t lines = 0;       // For tail: how many lines the window holds.
   };
 
   /// Up to `max_bytes` bytes passing `filter`, starting at `offset`. A read never spans the
   /// dropped middle: it stops at the end of the head, and the next read resumes at tail_start().
   /// A character split by the max_bytes cut is left for the next read; a max_bytes smaller than
   /// the first character returns that character whole.
-  Slice read(uint64_t offset, uint64_t max_bytes, StreamFilter filter) const;
+  Window read_window(uint64_t offset, uint64_t max_bytes, StreamFilter filter) const;
 
   /// The last `lines` lines passing `filter` (a final line without '\n' counts), at most
-  /// `max_bytes` of them (the most recent bytes win).
+  /// `max_bytes` of them (the most recent bytes win), beginning at a whole character.
+  Window tail_window(uint64_t lines, uint64_t max_bytes, StreamFilter filter) const;
+
+  /// The first position at or after `position` that does not continue a character begun before
+  /// it (at most 3 bytes on), within the kept output of `filter`; a position in the dropped
+  /// middle counts from tail_start().
+  uint64_t character_start(uint64_t position, StreamFilter filter) const;
+
+  /// The kept bytes of `filter` in [from, to), raw (they may be invalid UTF-8).
+  std::string bytes(uint64_t from, uint64_t to, StreamFilter filter) const;
+
+  /// A window with its bytes copied: read_window and tail_window for a caller that wants the raw
+  /// bytes in hand (tests, mostly). Tools render the window instead.
+  struct Slice {
+    std::string bytes;         // Raw bytes (may be invalid UTF-8; the caller sanitises).
+    uint64_t offset = 0;       // Window::from.
+    uint64_t next_offset = 0;  // Window::to.
+    bool truncated = false;
+    uint64_t lines = 0;
+  };
+  Slice read(uint64_t offset, uint64_t max_bytes, StreamFilter filter) const;
   Slice tail(uint64_t lines, uint64_t max_bytes, StreamFilter filter) const;
 
  private:

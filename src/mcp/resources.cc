@@ -162,15 +162,8 @@ std::string output_text(const jobs::OutputLog& log, uint64_t max_bytes,
   const uint64_t total = log.total_bytes();
   const uint64_t not_shown = log.kept_bytes() > max_bytes ? log.kept_bytes() - max_bytes : 0;
   uint64_t start = not_shown < head_end ? not_shown : tail_start + (not_shown - head_end);
-  if (not_shown > 0) {
-    // The cut may land inside a character: begin at the next whole one.
-    for (int i = 0; i < 3 && start < total; ++i) {
-      auto first = log.pieces(start, start + 1, jobs::StreamFilter::kBoth);
-      if (first.empty() || (static_cast<uint8_t>(first[0].bytes[0]) & 0xC0) != 0x80) break;
-      ++start;
-      if (start == head_end) start = tail_start;
-    }
-  }
+  // The cut may land inside a character: begin at the next whole one.
+  if (not_shown > 0) start = log.character_start(start, jobs::StreamFilter::kBoth);
 
   std::string text;
   if (start > 0) {

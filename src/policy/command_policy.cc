@@ -13,7 +13,7 @@
 #include "base/paths.h"
 #include "policy/environment.h"
 #include "sys/path_fd.h"
-#include "sys/spawn.h"
+#include "sys/program_path.h"
 
 namespace policy {
 namespace {

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "sys/process.h"
 #include "sys/small_file.h"
 
 namespace sys {
@@ -118,8 +119,6 @@ base::Result<OwnCgroup> find_own_pids_cgroup() {
       "v2 appears in /proc/self/mountinfo)");
 }
 
-bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
-
 // Directories left by servers that were killed before they could remove them: empty ones go.
 // A server still running (its pid alive) keeps its own.
 void remove_stale_server_dirs(const fs::path& own) {
@@ -176,13 +175,13 @@ int JobCgroup::signal_all(int sig) const {
   for (int round = 0; round < rounds; ++round) {
     int sent = 0;
     for (pid_t pid : pids()) {
-      base::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+      auto pidfd = open_pidfd(pid);
       if (!pidfd) continue;  // exited meanwhile
       // The pidfd pins the process that had this pid when it was opened. If that process is
       // still alive now, /proc/<pid> is that process, and it must still be one of ours.
       bool member = contains(pid);
       if (!member) continue;
-      if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) == 0) ++sent;
+      if (auto delivered = signal_pidfd(pidfd->get(), sig); delivered && *delivered) ++sent;
     }
     total += sent;
     if (sent == 0) break;

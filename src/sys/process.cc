@@ -59,9 +59,30 @@ base::Result<bool> signal_group(pid_t pgid, int sig) {
   return base::fail_errno("kill");
 }
 
+bool group_exists(pid_t pgid) { return ::kill(-pgid, 0) == 0 || errno == EPERM; }
+
+bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
+
+base::Result<base::UniqueFd> open_pidfd(pid_t pid) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));  // always close-on-exec
+  if (fd < 0) return base::fail_errno(fmt::format("pidfd_open({})", pid));
+  return base::UniqueFd(fd);
+}
+
+base::Result<bool> signal_pidfd(int pidfd, int sig) {
+  if (::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) == 0) return true;
+  if (errno == ESRCH) return false;
+  return base::fail_errno("pidfd_send_signal");
+}
+
+void reap_ending_child(pid_t pid) {
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
 base::Result<bool> signal_process(const ProcessId& id, int sig) {
   if (id.pid <= 1) return base::fail("refusing to signal a process id <= 1");
-  base::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, id.pid, 0)));
+  auto pidfd = open_pidfd(id.pid);
   if (!pidfd) return false;  // gone
   // The pidfd pins whichever process had the pid when it was opened. If the process with that
   // pid is still the one `id` names now, it was that one then too (it has not exited since).
@@ -69,9 +90,11 @@ base::Result<bool> signal_process(const ProcessId& id, int sig) {
   if (!now || now->zombie() || (id.start_ticks != 0 && now->id.start_ticks != id.start_ticks)) {
     return false;
   }
-  if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) == 0) return true;
-  if (errno == ESRCH) return false;
-  return base::fail_errno(fmt::format("pidfd_send_signal({})", id.pid));
+  auto sent = signal_pidfd(pidfd->get(), sig);
+  if (!sent) {
+    return base::fail_errno(fmt::format("pidfd_send_signal({})", id.pid), sent.error().sys_errno);
+  }
+  return sent;
 }
 
 base::Result<void> add_signal_flags(int sig, int flags) {

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 #include "sys/proc_stats.h"
 
 namespace sys {
@@ -25,6 +26,22 @@ base::Result<std::optional<ExitInfo>> reap_exited(int pidfd);
 
 /// kill(-pgid, sig). ESRCH (the group is gone) is reported as `false`, not as an error.
 base::Result<bool> signal_group(pid_t pgid, int sig);
+
+/// Whether any process is in group `pgid` (kill(-pgid, 0); one we may not signal counts).
+bool group_exists(pid_t pgid);
+
+/// Whether a process with this pid exists (kill(pid, 0)), a zombie included.
+bool process_exists(pid_t pid);
+
+/// pidfd_open(pid): a descriptor (close-on-exec) that pins the process with this pid now.
+base::Result<base::UniqueFd> open_pidfd(pid_t pid);
+
+/// pidfd_send_signal. ESRCH (the process has exited) is reported as `false`, not as an error.
+base::Result<bool> signal_pidfd(int pidfd, int sig);
+
+/// Waits for our child `pid` to end and collects it (waitpid, EINTR retried). Blocks: only for a
+/// child that has been killed or has reported that it is exiting, never for a running job.
+void reap_ending_child(pid_t pid);
 
 /// Sends `sig` to the process `id` names, through a pidfd opened and then checked against the
 /// start time, so a recycled pid is never signalled. False when that process is gone (a zombie

@@ -89,12 +89,4 @@ struct SpawnedProcess {
 /// "permission denied ..."). Nothing is left running or open on failure.
 base::Result<SpawnedProcess> spawn_process(const SpawnRequest& request);
 
-/// Resolves a bare program name against a PATH value the way execvp would, checking that the
-/// candidate is an executable regular file. Names containing '/' are returned unchanged. With
-/// `relative_to` set, relative names and relative PATH entries (including the empty entry, which
-/// means ".") are taken from that directory, as the child will see them after its chdir, and the
-/// result is absolute.
-base::Result<std::string> resolve_program(const std::string& name, std::string_view path_value,
-                                          const std::filesystem::path& relative_to = {});
-
 }  // namespace sys

@@ -160,7 +160,7 @@ std::set<ProcessId> find_victims(const Registry& registry, const std::set<Proces
 
 void signal_groups(const Registry& registry, int sig) {
   for (const auto& [pgid, count] : registry.groups) {
-    if (pgid > 1) ::kill(-pgid, sig);
+    if (pgid > 1) (void)signal_group(pgid, sig);
   }
 }
 
@@ -173,7 +173,7 @@ bool any_alive(const Registry& registry, const std::set<ProcessId>& victims) {
     if (process_alive(victim)) return true;
   }
   for (const auto& [pgid, count] : registry.groups) {
-    if (::kill(-pgid, 0) == 0 || errno == EPERM) return true;
+    if (group_exists(pgid)) return true;
   }
   return false;
 }

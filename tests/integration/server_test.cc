@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "helpers/process_probe.h"
+#include "helpers/scratch_dir.h"
 #include "integration/server_process.h"
 
 namespace test {
@@ -68,8 +69,8 @@ TEST(Server, WritesOnlyProtocolMessagesToStdout) {
 }
 
 TEST(Server, ClosingStdinStopsEveryJobAndExitsZero) {
-  char pattern[] = "/tmp/mcpbg-int-XXXXXX";
-  std::string dir = ::mkdtemp(pattern);
+  test::ScratchDir scratch("mcpbg-int");
+  std::string dir = scratch.path().string();
   ServerProcess server({"--shutdown-grace", "300ms"});
   server.initialize();
   auto stubborn = server.call("execute", Json{{"argv", {TEST_CHILD_PATH, "ignore-term"}}});
@@ -88,7 +89,6 @@ TEST(Server, ClosingStdinStopsEveryJobAndExitsZero) {
   EXPECT_TRUE(process_gone(stubborn["pid"].get<pid_t>()));
   EXPECT_TRUE(process_gone(parent["pid"].get<pid_t>()));
   EXPECT_TRUE(eventually([&] { return process_gone(grandchild); }));
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Server, SigtermAndSigintStopJobsAndExitZero) {
@@ -149,8 +149,8 @@ TEST(Server, ExitsWhenTheClientClosesStdinAndNoLongerReads) {
 }
 
 TEST(Server, NoJobOutlivesAServerKilledWithSigkill) {
-  char pattern[] = "/tmp/mcpbg-int-XXXXXX";
-  std::string dir = ::mkdtemp(pattern);
+  test::ScratchDir scratch("mcpbg-int");
+  std::string dir = scratch.path().string();
   ServerProcess server;
   server.initialize();
   auto stubborn = server.call("execute", Json{{"argv", {TEST_CHILD_PATH, "ignore-term"}}});
@@ -171,7 +171,6 @@ TEST(Server, NoJobOutlivesAServerKilledWithSigkill) {
     EXPECT_TRUE(eventually([&] { return process_gone(pid); }, 3s)) << "pid " << pid << " survived";
   }
   EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Server, JobsDoNotInheritFdsTheServerInherited) {

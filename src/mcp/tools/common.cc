@@ -169,12 +169,16 @@ Json job_status(const jobs::Job& job, const jobs::JobManager& manager,
   return status;
 }
 
-Json read_only_annotations(const std::string& title) {
+Json tool_annotations(const std::string& title, const ToolEffects& effects) {
   return Json{{"title", title},
-              {"readOnlyHint", true},
-              {"destructiveHint", false},
-              {"idempotentHint", true},
-              {"openWorldHint", false}};
+              {"readOnlyHint", effects.read_only},
+              {"destructiveHint", effects.destructive},
+              {"idempotentHint", effects.idempotent},
+              {"openWorldHint", effects.open_world}};
+}
+
+Json read_only_annotations(const std::string& title) {
+  return tool_annotations(title, {.read_only = true, .idempotent = true});
 }
 
 Json job_id_schema() {

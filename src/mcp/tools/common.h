@@ -101,9 +101,19 @@ Json status_schema();
 Json client_schema();
 Json session_schema();
 
-/// Tool factories, one per file.
+/// What a tool's annotations hint to the client about its effects (MCP ToolAnnotations).
+struct ToolEffects {
+  bool read_only = false;
+  bool destructive = false;
+  bool idempotent = false;
+  bool open_world = false;
+};
+/// A tool's annotations: its title and the hints of `effects`.
+Json tool_annotations(const std::string& title, const ToolEffects& effects);
 /// The annotations of a tool that only reads: not destructive, idempotent, closed world.
 Json read_only_annotations(const std::string& title);
+
+/// Tool factories, one per file.
 
 Tool make_execute_tool(const ToolLimits& limits);
 Tool make_list_tool(const ToolLimits& limits);

@@ -109,11 +109,7 @@ uint64_t tail_begin(const jobs::OutputLog& log, uint64_t floor, uint64_t total, 
   std::string bytes = kept_bytes(log, start, total);
   size_t newline = bytes.find('\n');
   if (newline != std::string::npos && newline + 1 < bytes.size()) return start + newline + 1;
-  size_t lead = 0;
-  while (lead < 3 && lead < bytes.size() && (static_cast<uint8_t>(bytes[lead]) & 0xC0) == 0x80) {
-    ++lead;
-  }
-  return start + lead;
+  return std::min(log.character_start(start, jobs::StreamFilter::kBoth), total);
 }
 
 // The kept text of [from, to) as shown, with a line where the dropped middle lies within it.

@@ -249,11 +249,8 @@ Tool make_execute_tool(const ToolLimits& limits) {
     "required": ["job_id", "status", "pid", "started", "pty"]
   })json");
   tool.output_schema["properties"]["status"] = status_schema();
-  tool.annotations = Json{{"title", tool.title},
-                          {"readOnlyHint", false},
-                          {"destructiveHint", true},
-                          {"idempotentHint", false},
-                          {"openWorldHint", true}};
+  tool.annotations = tool_annotations(
+      tool.title, {.destructive = true, .open_world = true});
   tool.handler = execute;
   return tool;
 }

@@ -98,11 +98,7 @@ Tool make_interact_tool(const ToolLimits& limits) {
                  "next_offset", "truncated", "status", "exit_code", "stdin_open"]
   })json");
   tool.output_schema["properties"]["status"] = status_schema();
-  tool.annotations = Json{{"title", tool.title},
-                          {"readOnlyHint", false},
-                          {"destructiveHint", false},
-                          {"idempotentHint", false},
-                          {"openWorldHint", false}};
+  tool.annotations = tool_annotations(tool.title, {});
   uint64_t max_read = limits.max_read_bytes;
   tool.handler = [default_wait, max_read](Json arguments, ToolContext& context)
       -> boost::asio::awaitable<ToolOutcome> {
@@ -151,19 +147,18 @@ Tool make_interact_tool(const ToolLimits& limits) {
       }
     }
 
-    auto slice = log.read(offset, max_read, jobs::StreamFilter::kBoth);
-    co_return ToolOutcome::ok(Json{{"job_id", job->id()},
-                                   {"bytes_written", data.size()},
-                                   {"stdin_pending_bytes", job->stdin_pending_bytes()},
-                                   {"output", shown_output(context.redactor, log,
-                                                           jobs::StreamFilter::kBoth,
-                                                           slice.offset, slice.next_offset)},
-                                   {"offset", slice.offset},
-                                   {"next_offset", slice.next_offset},
-                                   {"truncated", slice.truncated},
-                                   {"status", jobs::to_string(job->status())},
-                                   {"exit_code", exit_code_or_null(*job)},
-                                   {"stdin_open", job->stdin_open()}});
+    auto window = log.read_window(offset, max_read, jobs::StreamFilter::kBoth);
+    Json result{{"job_id", job->id()},
+                {"bytes_written", data.size()},
+                {"stdin_pending_bytes", job->stdin_pending_bytes()},
+                {"offset", window.from},
+                {"next_offset", window.to},
+                {"truncated", window.truncated},
+                {"status", jobs::to_string(job->status())},
+                {"exit_code", exit_code_or_null(*job)},
+                {"stdin_open", job->stdin_open()}};
+    result["output"] = shown_output(context.redactor, log, jobs::StreamFilter::kBoth, window);
+    co_return ToolOutcome::ok(std::move(result));
   };
   return tool;
 }

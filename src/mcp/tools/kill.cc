@@ -75,11 +75,8 @@ Tool make_kill_tool(const ToolLimits&) {
     "required": ["job_id", "result", "signal", "status", "exit_code"]
   })json");
   tool.output_schema["properties"]["status"] = status_schema();
-  tool.annotations = Json{{"title", tool.title},
-                          {"readOnlyHint", false},
-                          {"destructiveHint", true},
-                          {"idempotentHint", true},
-                          {"openWorldHint", false}};
+  tool.annotations =
+      tool_annotations(tool.title, {.destructive = true, .idempotent = true});
   tool.handler = kill;
   return tool;
 }

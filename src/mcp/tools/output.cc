@@ -5,31 +5,12 @@
 
 #include "mcp/tools/common.h"
 #include "mcp/tools/lines.h"
-#include "mcp/tools/redaction.h"
+#include "mcp/tools/reading.h"
 
 namespace mcp::tools {
 namespace {
 
 constexpr uint64_t kDefaultMaxBytes = uint64_t{64} * 1024;
-
-Json output_schema() {
-  Json schema = Json::parse(R"json({
-    "type": "object",
-    "properties": {
-      "output": {"type": "string"},
-      "offset": {"type": "integer"},
-      "next_offset": {"type": "integer"},
-      "total_bytes": {"type": "integer"},
-      "dropped_bytes": {"type": "integer"},
-      "truncated": {"type": "boolean"},
-      "exit_code": {"type": ["integer", "null"]}
-    },
-    "required": ["output", "offset", "next_offset", "total_bytes", "dropped_bytes", "truncated",
-                 "status", "exit_code"]
-  })json");
-  schema["properties"]["status"] = status_schema();
-  return schema;
-}
 
 }  // namespace
 
@@ -66,8 +47,7 @@ Tool make_output_tool(const ToolLimits& limits) {
         {"context", context_schema()}}},
       {"required", {"job_id"}},
       {"additionalProperties", false}};
-  tool.output_schema = output_schema();
-  tool.output_schema["properties"]["matches"] = matches_schema();
+  tool.output_schema = read_result_schema("offset");
   tool.annotations = read_only_annotations(tool.title);
   tool.handler = [default_max](Json arguments,
                                ToolContext& context) -> boost::asio::awaitable<ToolOutcome> {
@@ -80,31 +60,18 @@ Tool make_output_tool(const ToolLimits& limits) {
     if (auto problem = check_offset(offset, log)) co_return ToolOutcome::fail(*problem);
     uint64_t max_bytes = arguments.value<uint64_t>("max_bytes", default_max);
     if (arguments.contains("grep")) {
-      std::unique_ptr<RE2> pattern;
-      if (auto problem = compile_pattern("grep", arguments["grep"].get<std::string>(), pattern)) {
-        co_return ToolOutcome::fail(*problem);
-      }
       if (offset >= log.head_size() && offset < log.tail_start()) offset = log.tail_start();
-      auto lines = collect_lines(log, offset, log.total_bytes(), *filter);
-      // The pattern sees what the client would: matching redacted text, it cannot probe a secret.
-      redact_lines(context.redactor, log, *filter, lines);
-      auto found = grep_forward(lines, *pattern, arguments.value<size_t>("context", 0), max_bytes);
-      Json result{{"output", output_text(found.text)},
-                  {"offset", offset},
-                  {"next_offset", found.truncated ? found.scanned_to : log.total_bytes()},
-                  {"truncated", found.truncated},
-                  {"matches", matches_json(found.matches)}};
-      add_output_state(result, **job);
+      auto grep = grep_input(arguments, context, log, *filter, offset);
+      if (!grep) co_return ToolOutcome::fail(grep.error().message);
+      auto found = grep_forward(grep->lines, *grep->pattern, grep->context, max_bytes);
+      Json result = grep_result(found, **job);
+      result["offset"] = offset;
+      result["next_offset"] = found.truncated ? found.scanned_to : log.total_bytes();
       co_return ToolOutcome::ok(std::move(result));
     }
-    auto slice = log.read(offset, max_bytes, *filter);
-    (*job)->note_shown(slice.next_offset);
-    Json result{
-        {"output", shown_output(context.redactor, log, *filter, slice.offset, slice.next_offset)},
-        {"offset", slice.offset},
-        {"next_offset", slice.next_offset},
-        {"truncated", slice.truncated}};
-    add_output_state(result, **job);
+    auto window = log.read_window(offset, max_bytes, *filter);
+    Json result = window_result(context, **job, *filter, window);
+    result["offset"] = window.from;
     co_return ToolOutcome::ok(std::move(result));
   };
   return tool;

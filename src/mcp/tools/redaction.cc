@@ -26,15 +26,24 @@ Extent with_context(const jobs::OutputLog& log, uint64_t from, uint64_t to) {
 
 }  // namespace
 
-std::string shown_output(const policy::Redactor* redactor, const jobs::OutputLog& log,
-                         jobs::StreamFilter filter, uint64_t from, uint64_t to) {
-  if (from >= to) return {};
-  std::string text;
+void append_shown_output(std::string& out, const policy::Redactor* redactor,
+                         const jobs::OutputLog& log, jobs::StreamFilter filter, uint64_t from,
+                         uint64_t to) {
+  if (from >= to) return;
   if (redactor == nullptr) {
-    for (const auto& piece : log.pieces(from, to, filter)) text.append(piece.bytes);
-    return base::sanitize_utf8(text);
+    auto pieces = log.pieces(from, to, filter);
+    if (pieces.size() == 1) {
+      base::append_sanitized_utf8(out, pieces.front().bytes);
+      return;
+    }
+    // A character may be split between two pieces: join them first.
+    std::string text;
+    for (const auto& piece : pieces) text.append(piece.bytes);
+    base::append_sanitized_utf8(out, text);
+    return;
   }
   auto extent = with_context(log, from, to);
+  std::string text;
   size_t begin = std::string::npos;
   size_t end = 0;
   for (const auto& piece : log.pieces(extent.from, extent.to, filter)) {
@@ -47,9 +56,21 @@ std::string shown_output(const policy::Redactor* redactor, const jobs::OutputLog
     }
     text.append(piece.bytes);
   }
-  if (begin == std::string::npos) return {};
-  return base::sanitize_utf8(
-      policy::Redactor::apply(text, begin, end, redactor->find(text, end)));
+  if (begin == std::string::npos) return;
+  base::append_sanitized_utf8(out,
+                              policy::Redactor::apply(text, begin, end, redactor->find(text, end)));
+}
+
+std::string shown_output(const policy::Redactor* redactor, const jobs::OutputLog& log,
+                         jobs::StreamFilter filter, uint64_t from, uint64_t to) {
+  std::string out;
+  append_shown_output(out, redactor, log, filter, from, to);
+  return out;
+}
+
+std::string shown_output(const policy::Redactor* redactor, const jobs::OutputLog& log,
+                         jobs::StreamFilter filter, const jobs::OutputLog::Window& window) {
+  return shown_output(redactor, log, filter, window.from, window.to);
 }
 
 void redact_lines(const policy::Redactor* redactor, const jobs::OutputLog& log,

@@ -21,10 +21,19 @@ namespace mcp::tools {
 /// dropped middle.
 inline constexpr uint64_t kRedactionContext = uint64_t{16} * 1024;
 
-/// The kept output of `filter` in [from, to), as text for the client. `redactor` may be null
-/// (redaction off).
+/// The one render of job output: the kept output of `filter` in [from, to), redacted and made
+/// valid UTF-8, appended to `out`. `redactor` may be null (redaction off). Without a redactor the
+/// log's bytes are encoded straight into `out` when they lie in one piece of memory.
+void append_shown_output(std::string& out, const policy::Redactor* redactor,
+                         const jobs::OutputLog& log, jobs::StreamFilter filter, uint64_t from,
+                         uint64_t to);
+
+/// The same, as a string of its own.
 std::string shown_output(const policy::Redactor* redactor, const jobs::OutputLog& log,
                          jobs::StreamFilter filter, uint64_t from, uint64_t to);
+/// A window of the log (OutputLog::read_window, tail_window), as shown.
+std::string shown_output(const policy::Redactor* redactor, const jobs::OutputLog& log,
+                         jobs::StreamFilter filter, const jobs::OutputLog::Window& window);
 
 /// Redacts consecutive `lines` of `filter` (as collect_lines returns them) in place, offsets
 /// unchanged; a secret spanning lines (a key block) is found too. The text stays bytes, to be

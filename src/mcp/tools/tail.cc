@@ -3,7 +3,7 @@
 
 #include "mcp/tools/common.h"
 #include "mcp/tools/lines.h"
-#include "mcp/tools/redaction.h"
+#include "mcp/tools/reading.h"
 
 namespace mcp::tools {
 
@@ -36,22 +36,7 @@ Tool make_tail_tool(const ToolLimits& limits) {
         {"context", context_schema()}}},
       {"required", {"job_id"}},
       {"additionalProperties", false}};
-  tool.output_schema = Json::parse(R"json({
-    "type": "object",
-    "properties": {
-      "output": {"type": "string"},
-      "lines": {"type": "integer"},
-      "next_offset": {"type": "integer"},
-      "total_bytes": {"type": "integer"},
-      "dropped_bytes": {"type": "integer"},
-      "truncated": {"type": "boolean"},
-      "exit_code": {"type": ["integer", "null"]}
-    },
-    "required": ["output", "lines", "next_offset", "total_bytes", "dropped_bytes", "truncated",
-                 "status", "exit_code"]
-  })json");
-  tool.output_schema["properties"]["status"] = status_schema();
-  tool.output_schema["properties"]["matches"] = matches_schema();
+  tool.output_schema = read_result_schema("lines");
   tool.annotations = read_only_annotations(tool.title);
   uint64_t max_bytes = limits.max_read_bytes;
   tool.handler = [max_bytes](Json arguments,
@@ -63,31 +48,17 @@ Tool make_tail_tool(const ToolLimits& limits) {
     if (!filter) co_return ToolOutcome::fail(filter.error().message);
     uint64_t wanted = arguments.value<uint64_t>("lines", 50);
     if (arguments.contains("grep")) {
-      std::unique_ptr<RE2> pattern;
-      if (auto problem = compile_pattern("grep", arguments["grep"].get<std::string>(), pattern)) {
-        co_return ToolOutcome::fail(*problem);
-      }
-      auto lines = collect_lines(log, 0, log.total_bytes(), *filter);
-      // The pattern sees what the client would: matching redacted text, it cannot probe a secret.
-      redact_lines(context.redactor, log, *filter, lines);
-      auto found = grep_last(lines, *pattern, arguments.value<size_t>("context", 0), wanted,
-                             max_bytes);
-      Json result{{"output", output_text(found.text)},
-                  {"lines", found.matches.size()},
-                  {"next_offset", log.total_bytes()},
-                  {"truncated", found.truncated},
-                  {"matches", matches_json(found.matches)}};
-      add_output_state(result, **job);
+      auto grep = grep_input(arguments, context, log, *filter, 0);
+      if (!grep) co_return ToolOutcome::fail(grep.error().message);
+      auto found = grep_last(grep->lines, *grep->pattern, grep->context, wanted, max_bytes);
+      Json result = grep_result(found, **job);
+      result["lines"] = found.matches.size();
+      result["next_offset"] = log.total_bytes();
       co_return ToolOutcome::ok(std::move(result));
     }
-    auto slice = log.tail(wanted, max_bytes, *filter);
-    (*job)->note_shown(slice.next_offset);
-    Json result{
-        {"output", shown_output(context.redactor, log, *filter, slice.offset, slice.next_offset)},
-        {"lines", slice.lines},
-        {"next_offset", slice.next_offset},
-        {"truncated", slice.truncated}};
-    add_output_state(result, **job);
+    auto window = log.tail_window(wanted, max_bytes, *filter);
+    Json result = window_result(context, **job, *filter, window);
+    result["lines"] = window.lines;
     co_return ToolOutcome::ok(std::move(result));
   };
   return tool;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "helpers/fd_leak_check.h"
+#include "helpers/scratch_dir.h"
 
 namespace config {
 namespace {
@@ -24,19 +25,17 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-// A fresh directory from mkdtemp per test, removed with everything in it afterwards. The base
+// A fresh directory per test, removed with everything in it afterwards. The base
 // environment points XDG_CONFIG_HOME and HOME into it, so that no real config file is read.
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "config_test.XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = fs::canonical(pattern);
+    ASSERT_FALSE(scratch_.path().empty());
+    dir_ = fs::canonical(scratch_.path());
     fs::create_directory(dir_ / "xdg");
     fs::create_directory(dir_ / "home");
     env_ = {{"XDG_CONFIG_HOME", (dir_ / "xdg").string()}, {"HOME", (dir_ / "home").string()}};
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   fs::path write(const fs::path& relative, const std::string& text) {
     fs::path path = dir_ / relative;
@@ -64,6 +63,7 @@ class ConfigTest : public ::testing::Test {
     return outcome.message;
   }
 
+  test::ScratchDir scratch_{"config_test"};
   fs::path dir_;
   Environment env_;
 };

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "helpers/scratch_dir.h"
 
 namespace config {
 namespace {
@@ -30,13 +31,11 @@ bool contains(const std::string& haystack, const std::string& needle) {
 class HttpSettingsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "http_settings_test.XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = fs::canonical(pattern);
+    ASSERT_FALSE(scratch_.path().empty());
+    dir_ = fs::canonical(scratch_.path());
     // No real config file is read: XDG_CONFIG_HOME and HOME point into the fresh directory.
     env_ = {{"XDG_CONFIG_HOME", (dir_ / "xdg").string()}, {"HOME", dir_.string()}};
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   fs::path write(const std::string& name, const std::string& text, fs::perms mode) {
     fs::path path = dir_ / name;
@@ -62,6 +61,7 @@ class HttpSettingsTest : public ::testing::Test {
     return outcome.message;
   }
 
+  test::ScratchDir scratch_{"http_settings_test"};
   fs::path dir_;
   Environment env_;
 };

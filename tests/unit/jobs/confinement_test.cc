@@ -17,6 +17,7 @@
 #include "helpers/fd_leak_check.h"
 #include "helpers/process_probe.h"
 #include "helpers/run_until.h"
+#include "helpers/scratch_dir.h"
 #include "jobs/job_manager.h"
 #include "sys/landlock.h"
 
@@ -108,8 +109,7 @@ class ConfinedJobsTest : public ::testing::Test {
     spdlog::set_level(spdlog::level::warn);
     test::open_reactor(io_);
     fds_before_ = test::open_fd_count();
-    char pattern[] = "/tmp/mcpbg-confined-XXXXXX";
-    dir_ = ::mkdtemp(pattern);
+    dir_ = scratch_.path();
     settings_.working_dir = dir_;
     settings_.cleanup_interval = 1h;
     settings_.memory_check_interval = 50ms;
@@ -124,7 +124,6 @@ class ConfinedJobsTest : public ::testing::Test {
     }
     manager_.reset();
     io_.run_for(10ms);
-    fs::remove_all(dir_);
     EXPECT_EQ(test::open_fd_count(), fds_before_) << "file descriptors leaked";
   }
 
@@ -144,6 +143,7 @@ class ConfinedJobsTest : public ::testing::Test {
 
   boost::asio::io_context io_;
   size_t fds_before_ = 0;
+  test::ScratchDir scratch_{"mcpbg-confined"};
   fs::path dir_;
   EngineSettings settings_;
   std::unique_ptr<JobManager> manager_;

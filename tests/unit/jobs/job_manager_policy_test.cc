@@ -10,6 +10,7 @@
 
 #include "helpers/fd_leak_check.h"
 #include "helpers/run_until.h"
+#include "helpers/scratch_dir.h"
 #include "jobs/job_manager.h"
 
 namespace jobs {
@@ -24,8 +25,7 @@ class JobManagerPolicyTest : public ::testing::Test {
     spdlog::set_level(spdlog::level::warn);
     test::open_reactor(io_);
     fds_before_ = test::open_fd_count();
-    char pattern[] = "/tmp/mcpbg-jobs-policy-XXXXXX";
-    dir_ = fs::canonical(::mkdtemp(pattern));
+    dir_ = fs::canonical(scratch_.path());
     settings_.working_dir = dir_;
     settings_.cleanup_interval = 1h;
   }
@@ -38,7 +38,6 @@ class JobManagerPolicyTest : public ::testing::Test {
     }
     manager_.reset();
     io_.run_for(10ms);
-    fs::remove_all(dir_);
     EXPECT_EQ(test::open_fd_count(), fds_before_) << "file descriptors leaked";
   }
 
@@ -59,6 +58,7 @@ class JobManagerPolicyTest : public ::testing::Test {
   boost::asio::io_context io_;
   EngineSettings settings_;
   std::unique_ptr<JobManager> manager_;
+  test::ScratchDir scratch_{"mcpbg-jobs-policy"};
   fs::path dir_;
   size_t fds_before_ = 0;
 };

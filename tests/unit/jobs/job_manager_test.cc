@@ -19,6 +19,7 @@
 #include "helpers/fd_leak_check.h"
 #include "helpers/process_probe.h"
 #include "helpers/run_until.h"
+#include "helpers/scratch_dir.h"
 
 namespace jobs {
 namespace {
@@ -31,8 +32,7 @@ class JobManagerTest : public ::testing::Test {
     spdlog::set_level(spdlog::level::warn);  // job start/end lines would drown test output
     test::open_reactor(io_);
     fds_before_ = test::open_fd_count();
-    char pattern[] = "/tmp/mcpbg-jobs-XXXXXX";
-    dir_ = ::mkdtemp(pattern);
+    dir_ = scratch_.path();
     settings_.working_dir = dir_;
     settings_.cleanup_interval = 1h;
   }
@@ -46,7 +46,6 @@ class JobManagerTest : public ::testing::Test {
     }
     manager_.reset();
     io_.run_for(10ms);  // let cancelled operations complete so their fds are released
-    std::filesystem::remove_all(dir_);
     EXPECT_EQ(test::open_fd_count(), fds_before_) << "file descriptors leaked";
   }
 
@@ -92,6 +91,7 @@ class JobManagerTest : public ::testing::Test {
   boost::asio::io_context io_;
   EngineSettings settings_;
   std::unique_ptr<JobManager> manager_;
+  test::ScratchDir scratch_{"mcpbg-jobs"};
   std::filesystem::path dir_;
   size_t fds_before_ = 0;
 };

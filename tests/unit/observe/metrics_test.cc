@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "helpers/run_until.h"
+#include "helpers/scratch_dir.h"
 
 namespace observe {
 namespace {
@@ -40,8 +41,7 @@ class MetricsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     spdlog::set_level(spdlog::level::warn);
-    char pattern[] = "/tmp/mcpbg-metrics-XXXXXX";
-    dir_ = ::mkdtemp(pattern);
+    dir_ = scratch_.path();
     settings_.working_dir = dir_;
     settings_.cleanup_interval = 1h;
   }
@@ -54,7 +54,6 @@ class MetricsTest : public ::testing::Test {
     }
     metrics_.reset();
     jobs_.reset();
-    std::filesystem::remove_all(dir_);
   }
   void start() {
     jobs_ = std::make_unique<jobs::JobManager>(io_.get_executor(), settings_);
@@ -70,6 +69,7 @@ class MetricsTest : public ::testing::Test {
   std::map<std::string, double> scrape() { return parse(metrics_->render()); }
 
   boost::asio::io_context io_;
+  test::ScratchDir scratch_{"mcpbg-metrics"};
   std::filesystem::path dir_;
   jobs::EngineSettings settings_;
   std::unique_ptr<jobs::JobManager> jobs_;

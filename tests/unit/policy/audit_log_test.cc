@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "helpers/scratch_dir.h"
+
 namespace policy {
 namespace {
 
@@ -22,11 +24,9 @@ using Json = nlohmann::json;
 class AuditLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "mcpbg-audit-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    ASSERT_FALSE(scratch_.path().empty());
+    dir_ = scratch_.path();
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   static std::vector<Json> read_lines(const fs::path& path) {
     std::vector<Json> lines;
@@ -40,6 +40,7 @@ class AuditLogTest : public ::testing::Test {
     return lines;
   }
 
+  test::ScratchDir scratch_{"mcpbg-audit"};
   fs::path dir_;
 };
 

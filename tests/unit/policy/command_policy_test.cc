@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "helpers/scratch_dir.h"
+
 namespace policy {
 namespace {
 
@@ -53,12 +55,10 @@ struct ArgvJob {
 class CommandPolicyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/mcpbg-policy-XXXXXX";
-    dir_ = real(::mkdtemp(pattern));
+    dir_ = real(scratch_.path());
     work_ = dir_ / "work";
     fs::create_directories(work_ / "sub");
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   CommandPolicy make(CommandRules rules) {
     auto policy = CommandPolicy::create(std::move(rules), work_, kServerPath);
@@ -71,6 +71,7 @@ class CommandPolicyTest : public ::testing::Test {
     return policy ? "" : policy.error().message;
   }
 
+  test::ScratchDir scratch_{"mcpbg-policy"};
   fs::path dir_;
   fs::path work_;
 };

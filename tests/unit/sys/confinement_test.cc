@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "helpers/fd_leak_check.h"
+#include "helpers/scratch_dir.h"
 #include "sys/cgroup.h"
 #include "sys/landlock.h"
 #include "sys/metadata_filter.h"
@@ -69,22 +70,7 @@ Finished run_confined(const std::string& script, SpawnConfinement confinement,
   return run;
 }
 
-// A fresh directory, removed with everything in it at the end of the test.
-class ScratchDir {
- public:
-  explicit ScratchDir(const fs::path& parent = fs::temp_directory_path()) {
-    std::string pattern = (parent / "mcpbg-confine-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test::ScratchDir;
 
 // Rlimits ---------------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "helpers/fd_leak_check.h"
+#include "helpers/scratch_dir.h"
 #include "sys/process.h"
 #include "sys/small_file.h"
 
@@ -127,24 +128,6 @@ TEST_P(Spawn, ReportsWhyAProgramCannotStart) {
   EXPECT_EQ(test::open_fd_count(), fds_before);
 }
 
-TEST(ResolveProgram, LooksUpProgramsOnTheJobsPath) {
-  auto found = resolve_program("sh", "/nonexistent:/bin");
-  ASSERT_TRUE(found.has_value());
-  EXPECT_EQ(*found, "/bin/sh");
-  EXPECT_EQ(*resolve_program("./local", "/bin"), "./local");
-  EXPECT_FALSE(resolve_program("sh", "/nonexistent").has_value());
-}
-
-TEST(ResolveProgram, RelativeNamesAndPathEntriesResolveFromTheGivenDirectory) {
-  EXPECT_EQ(*resolve_program("./local", "/bin", "/some/dir"), "/some/dir/./local");
-  EXPECT_EQ(*resolve_program("/bin/sh", "", "/some/dir"), "/bin/sh");
-  // "." and the empty entry are the given directory, not the caller's current one.
-  auto found = resolve_program("sh", "/nonexistent::", "/bin");
-  ASSERT_TRUE(found.has_value()) << found.error().message;
-  EXPECT_EQ(*found, "/bin/./sh");
-  EXPECT_FALSE(resolve_program("sh", ".", "/nonexistent").has_value());
-}
-
 TEST_P(Spawn, AGivenProgramIsExecutedWithoutLookingArgvZeroUp) {
   // argv[0] names nothing on PATH, and PATH is empty: only `program` can make this run. The
   // program still sees argv[0] as given.
@@ -206,8 +189,8 @@ TEST_P(Spawn, ATerminalThatCannotStartLeavesNothingOpen) {
 }
 
 TEST_P(Spawn, ADirectoryAndAProgramGivenAsDescriptorsAreWhatIsUsedWhateverTheirNamesBecome) {
-  char pattern[] = "/tmp/mcpbg-spawn-fd-XXXXXX";
-  std::filesystem::path dir = ::mkdtemp(pattern);
+  test::ScratchDir scratch("mcpbg-spawn-fd");
+  const std::filesystem::path& dir = scratch.path();
   std::filesystem::create_directory(dir / "checked");
   base::UniqueFd cwd(::open((dir / "checked").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   base::UniqueFd program(::open("/bin/sh", O_PATH | O_CLOEXEC));
@@ -229,7 +212,6 @@ TEST_P(Spawn, ADirectoryAndAProgramGivenAsDescriptorsAreWhatIsUsedWhateverTheirN
     EXPECT_EQ(wait_exit(process->pidfd.get()).exit_code, 0);
   }
   EXPECT_EQ(test::open_fd_count(), fds_before);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(SpawnByDescriptor, TheProcessIsNamedAfterItsProgram) {
