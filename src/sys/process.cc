@@ -52,6 +52,12 @@ base::Result<std::optional<ExitInfo>> reap_exited(int pidfd) {
   return std::optional<ExitInfo>{exit};
 }
 
+base::Result<base::UniqueFd> open_pidfd(pid_t pid) {
+  base::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd) return base::fail_errno(fmt::format("pidfd_open({})", pid));
+  return pidfd;
+}
+
 base::Result<bool> signal_group(pid_t pgid, int sig) {
   if (pgid <= 1) return base::fail("refusing to signal a process group id <= 1");
   if (::kill(-pgid, sig) == 0) return true;
@@ -61,7 +67,7 @@ base::Result<bool> signal_group(pid_t pgid, int sig) {
 
 base::Result<bool> signal_process(const ProcessId& id, int sig) {
   if (id.pid <= 1) return base::fail("refusing to signal a process id <= 1");
-  base::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, id.pid, 0)));
+  auto pidfd = open_pidfd(id.pid);
   if (!pidfd) return false;  // gone
   // The pidfd pins whichever process had the pid when it was opened. If the process with that
   // pid is still the one `id` names now, it was that one then too (it has not exited since).
@@ -69,7 +75,7 @@ base::Result<bool> signal_process(const ProcessId& id, int sig) {
   if (!now || now->zombie() || (id.start_ticks != 0 && now->id.start_ticks != id.start_ticks)) {
     return false;
   }
-  if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) == 0) return true;
+  if (::syscall(SYS_pidfd_send_signal, pidfd->get(), sig, nullptr, 0) == 0) return true;
   if (errno == ESRCH) return false;
   return base::fail_errno(fmt::format("pidfd_send_signal({})", id.pid));
 }

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 #include "sys/proc_stats.h"
 
 namespace sys {
@@ -18,6 +19,9 @@ struct ExitInfo {
   std::optional<int> exit_code;    // normal exit
   std::optional<int> term_signal;  // killed by this signal
 };
+
+/// A pidfd for `pid` (pidfd_open(2), close-on-exec): readable once that process has exited.
+base::Result<base::UniqueFd> open_pidfd(pid_t pid);
 
 /// Reaps the process behind `pidfd` if it has exited (waitid(P_PIDFD, WNOHANG)). Empty when it
 /// is still running.
