@@ -4,7 +4,7 @@
 /// create(); nothing a client sends can change it. Used by jobs::JobManager::execute (which knows
 /// nothing of MCP) and, read-only, by whatever shows the policy to clients.
 ///
-/// How much each check stops (the README's security section says the same):
+/// How much each check stops (docs/security.md says the same):
 ///  - allowed_commands / denied_commands are RE2 patterns over a command *line*. Over a shell line
 ///    they are a convenience, not a boundary: the shell reads the line differently from a pattern
 ///    (r''m, $(...), backticks, sh -c, env rm, /bin/rm, variables, globs all say "rm" without the

@@ -3,8 +3,8 @@
 
 namespace {
 
-// The server ignores SIGPIPE (main.cc) so that writing to a job that closed its stdin is an
-// EPIPE error rather than the end of the server; the engine relies on that, so tests do too.
+// The server ignores SIGPIPE (app/run_server.cc) so that writing to a job that closed its stdin is
+// an EPIPE error rather than the end of the server; the engine relies on that, so tests do too.
 const bool kSigpipeIgnored = [] {
   std::signal(SIGPIPE, SIG_IGN);
   return true;
