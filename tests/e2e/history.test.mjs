@@ -29,13 +29,24 @@ describe('history of jobs', () => {
       assert.equal(done.status, 'failed');
       const sleeper = await first.call('execute', { command: 'exec sleep 1000' });
       assert.ok(processAlive(sleeper.pid));
-      // Ended by its client: the finished job's end and output are written before it exits.
-      // The second server is killed; its running job is ended by its watchdog, its end unknown.
+      // The second server is killed with SIGKILL; its running job is ended by its watchdog, its
+      // end unknown. A third server runs beside it meanwhile and sees that job running there
+      // (rows are written by a thread of their own, so it waits for the row rather than racing).
       second = await startServer({ env });
       const orphan = await second.call('execute', { command: 'exec sleep 999' });
+      third = await startServer({ env });
+      const seen = await waitFor(async () => {
+        const page = await third.call('list');
+        return page.jobs.find((job) => job.job_id === orphan.job_id);
+      }, { what: 'the third server to list the second server\'s job' });
+      assert.equal(seen.status, 'running');
+      assert.equal(seen.from_history, true);
+      const busy = await third.callError('kill', { job_id: orphan.job_id });
+      assert.match(busy, /under another server \(pid \d+/);
       process.kill(second.pid, 'SIGKILL');
       await second.exited;
       await waitFor(() => !processAlive(orphan.pid), { timeoutMs: 5000, what: 'the watchdog to end the job' });
+      // Ended by its client: the finished job's end and output are written before it exits.
       const firstExit = await first.close();
       assert.deepEqual(firstExit, { code: 0, signal: null });
       assert.ok(!processAlive(sleeper.pid), 'jobs still end with their server');
@@ -43,7 +54,6 @@ describe('history of jobs', () => {
       assert.equal(fs.statSync(stateDir).mode & 0o777, 0o700);
       assert.equal(fs.statSync(path.join(stateDir, 'history.sqlite3')).mode & 0o777, 0o600);
 
-      third = await startServer({ env });
       const listed = await third.call('list');
       const byId = new Map(listed.jobs.map((job) => [job.job_id, job]));
       for (const id of [done.job_id, sleeper.job_id, orphan.job_id]) {
