@@ -12,8 +12,8 @@
 #include <utility>
 
 #include "base/unique_fd.h"
-#include "sys/posix_spawn_setup.h"
 #include "fds.h"
+#include "sys/posix_spawn_setup.h"
 
 extern char** environ;
 

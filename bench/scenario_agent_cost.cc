@@ -5,8 +5,9 @@
 //  - execute with wait_seconds (the run ends within it), then
 //  - execute, then wait (no arguments but the job id),
 // and in both, while the failing line has not been shown, output from the last next_offset (the
-// way a result says to read on), or from the start once that is the end of the output. The bytes are those of each result's text block, the JSON the
-// client hands the model. With --before, the earlier build does the same in the same run.
+// way a result says to read on), or from the start once that is the end of the output. The bytes
+// are those of each result's text block, the JSON the client hands the model. With --before, the
+// earlier build does the same in the same run.
 #include <fstream>
 
 #include "failure.h"

@@ -2,6 +2,7 @@
 // TOML parser, every setting's validation and message). The file is written once per input into
 // a private temp dir; the environment is empty, so only the file and the defaults count.
 // Invariant: load_config returns a Config, or exit code 2 with a message, and never throws.
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -11,8 +12,6 @@
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "config/config.h"
 

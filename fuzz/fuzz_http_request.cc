@@ -6,6 +6,12 @@
 // One server for the whole run (sessions and the stateless endpoint carry state from input to
 // input, as they would in production). No process is ever started: the engine's policy refuses
 // every job, and each input ends by checking that the engine holds none.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -16,16 +22,10 @@
 #include <string>
 #include <string_view>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
-
-#include "transport/http/http_server.h"
 #include "jobs/job_manager.h"
 #include "mcp/server.h"
 #include "refuse_every_job.h"
+#include "transport/http/http_server.h"
 
 namespace {
 
@@ -62,8 +62,7 @@ struct Harness {
                                   .header_timeout = std::chrono::seconds(2),
                                   .body_timeout = std::chrono::seconds(2),
                                   .idle_timeout = std::chrono::seconds(2)},
-               jobs, "fuzz",
-               [this](mcp::McpServer::Send send, const std::string& /*session_id*/) {
+               jobs, "fuzz", [this](mcp::McpServer::Send send, const std::string& /*session_id*/) {
                  return std::make_unique<mcp::McpServer>(io.get_executor(), jobs, limits, "fuzz",
                                                          std::move(send));
                }) {

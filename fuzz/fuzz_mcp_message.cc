@@ -1,10 +1,13 @@
 // libFuzzer target: one arbitrary message (a line of stdio, or an HTTP body) into
-// mcp::McpServer::handle (after mcp::decode), the loop run until the answer is out, and the invariants
-// server.cc promises checked on everything it sent.
+// mcp::McpServer::handle (after mcp::decode), the loop run until the answer is out, and the
+// invariants server.cc promises checked on everything it sent.
 //
 // No process is ever started: the engine's policy refuses every job (refuse_every_job.h), and each
 // input ends by checking that the engine holds no job at all.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -14,9 +17,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <spdlog/spdlog.h>
 
 #include "jobs/job_manager.h"
 #include "mcp/json_rpc.h"
@@ -130,8 +130,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Engine engine(g_policy);
   std::vector<std::string> sent;
   {
-    mcp::McpServer server(engine.io.get_executor(), engine.jobs, mcp::ToolLimits{}, "0.0.0-fuzz",
-                          [&](mcp::Outgoing message) { sent.push_back(mcp::serialize(message.message)); });
+    mcp::McpServer server(
+        engine.io.get_executor(), engine.jobs, mcp::ToolLimits{}, "0.0.0-fuzz",
+        [&](mcp::Outgoing message) { sent.push_back(mcp::serialize(message.message)); });
     server.handle(mcp::decode(input));
 
     Expected expected = expected_for(input);

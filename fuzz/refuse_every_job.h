@@ -15,9 +15,9 @@ namespace fuzz {
 
 inline std::shared_ptr<const policy::CommandPolicy> refuse_every_job(
     const std::filesystem::path& working_dir) {
-  auto created = policy::CommandPolicy::create(
-      policy::CommandRules{.denied_commands = {".*"}, .shell = false}, working_dir,
-      "/usr/bin:/bin");
+  auto created =
+      policy::CommandPolicy::create(policy::CommandRules{.denied_commands = {".*"}, .shell = false},
+                                    working_dir, "/usr/bin:/bin");
   if (!created) {
     std::fprintf(stderr, "fuzz: policy: %s\n", created.error().message.c_str());
     std::abort();

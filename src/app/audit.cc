@@ -17,9 +17,10 @@ void close_audit_log(policy::AuditLog& audit_log) {
   audit_log.close();
   auto stats = audit_log.stats();
   if (stats.dropped > 0 || stats.failed > 0) {
-    spdlog::warn("audit log: {} records written, {} dropped (queue full), {} lost to write "
-                 "errors",
-                 stats.written, stats.dropped, stats.failed);
+    spdlog::warn(
+        "audit log: {} records written, {} dropped (queue full), {} lost to write "
+        "errors",
+        stats.written, stats.dropped, stats.failed);
   }
 }
 

@@ -1,9 +1,9 @@
 #include "app/http_settings.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 #include <string>
-
-#include <spdlog/spdlog.h>
 
 namespace app {
 

@@ -17,9 +17,10 @@ base::Result<std::unique_ptr<history::JobHistory>> open_job_history(
     return std::move(*opened);
   }
   if (config.state_dir) return base::fail("state_dir: " + opened.error().message);
-  spdlog::warn("no history of jobs is kept ({}); set state_dir to a usable directory, or to none "
-               "to silence this",
-               opened.error().message);
+  spdlog::warn(
+      "no history of jobs is kept ({}); set state_dir to a usable directory, or to none "
+      "to silence this",
+      opened.error().message);
   return nullptr;
 }
 

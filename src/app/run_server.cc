@@ -3,13 +3,8 @@
 // the loop, and stops every job before it returns.
 #include "app/run_server.h"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
-
-#include <csignal>
-#include <cstdio>
-#include <functional>
-#include <iostream>
-#include <optional>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -19,7 +14,11 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
+#include <csignal>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <optional>
 
 #include "app/audit.h"
 #include "app/engine_settings.h"
@@ -98,9 +97,10 @@ int run_server(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   set_up_logging(config.log_level);
   if (!watchdog) {
-    spdlog::error("cannot start the watchdog ({}): jobs will not be stopped if this server is "
-                  "killed without a chance to shut down",
-                  watchdog.error().message);
+    spdlog::error(
+        "cannot start the watchdog ({}): jobs will not be stopped if this server is "
+        "killed without a chance to shut down",
+        watchdog.error().message);
   }
   if (!config.http && ::isatty(STDIN_FILENO)) std::fprintf(stderr, kTerminalHint, argv[0]);
 
@@ -113,22 +113,21 @@ int run_server(int argc, char** argv) {
 
   asio::io_context io(1);  // One thread runs everything; the hint lets asio skip locking.
 
-  jobs::EngineSettings engine{
-      .working_dir = config.working_dir,
-      .max_jobs = config.max_jobs,
-      .max_finished = config.max_finished,
-      .retention = config.retention,
-      .cleanup_interval = config.cleanup_interval,
-      .job_timeout = config.job_timeout,
-      .limits = {.max_output_size = config.max_output_size,
-                 .stdin_buffer_size = config.stdin_buffer_size},
-      .policy = *command_policy,
-      .environment = environment_rules(config),
-      .queue = config.queue,
-      .max_queued = config.max_queued,
-      .max_starts_per_minute = config.max_starts_per_minute,
-      .confinement = confinement_settings(config),
-      .redactor = config.redact ? &*redactor : nullptr};
+  jobs::EngineSettings engine{.working_dir = config.working_dir,
+                              .max_jobs = config.max_jobs,
+                              .max_finished = config.max_finished,
+                              .retention = config.retention,
+                              .cleanup_interval = config.cleanup_interval,
+                              .job_timeout = config.job_timeout,
+                              .limits = {.max_output_size = config.max_output_size,
+                                         .stdin_buffer_size = config.stdin_buffer_size},
+                              .policy = *command_policy,
+                              .environment = environment_rules(config),
+                              .queue = config.queue,
+                              .max_queued = config.max_queued,
+                              .max_starts_per_minute = config.max_starts_per_minute,
+                              .confinement = confinement_settings(config),
+                              .redactor = config.redact ? &*redactor : nullptr};
   jobs::JobManager jobs(io.get_executor(), engine, watchdog ? &*watchdog : nullptr);
   // Confinement the operator asked for is enforced or the server does not start: never a job
   // that silently runs unconfined.
@@ -156,11 +155,11 @@ int run_server(int argc, char** argv) {
   if (config.http) metrics.emplace(jobs);
   // A session's server tags the jobs it starts with the session ("stdio" on stdio).
   auto make_server = [&](mcp::McpServer::Send send, const std::string& session_id) {
-    return std::make_unique<mcp::McpServer>(
-        io.get_executor(), jobs, tool_limits, MCPBG_VERSION, std::move(send), safeguards,
-        mcp::Placement{.session_id = session_id,
-                       .metrics = metrics ? &*metrics : nullptr,
-                       .history = job_history->get()});
+    return std::make_unique<mcp::McpServer>(io.get_executor(), jobs, tool_limits, MCPBG_VERSION,
+                                            std::move(send), safeguards,
+                                            mcp::Placement{.session_id = session_id,
+                                                           .metrics = metrics ? &*metrics : nullptr,
+                                                           .history = job_history->get()});
   };
 
   std::unique_ptr<mcp::McpServer> server;
@@ -171,10 +170,8 @@ int run_server(int argc, char** argv) {
   std::optional<transport::StdioTransport> stdio;
   std::optional<http::HttpServer> http_server;
   if (config.http) {
-    http_server.emplace(
-        io.get_executor(),
-        http_settings(config),
-        jobs, MCPBG_VERSION, make_server, metrics ? &*metrics : nullptr);
+    http_server.emplace(io.get_executor(), http_settings(config), jobs, MCPBG_VERSION, make_server,
+                        metrics ? &*metrics : nullptr);
     auto bound = http_server->start();
     if (!bound) {
       std::fprintf(stderr, "mcp-background-job: %s\n", bound.error().message.c_str());

@@ -18,8 +18,9 @@ void watch_watchdog(boost::asio::posix::stream_descriptor& watchdog_exit, pid_t 
                            [pid](boost::system::error_code ec) {
                              if (ec) return;
                              sys::reap_child_if_exited(pid);
-                             spdlog::error("the watchdog process exited; jobs will not be "
-                                           "stopped if this server is killed");
+                             spdlog::error(
+                                 "the watchdog process exited; jobs will not be "
+                                 "stopped if this server is killed");
                            });
 }
 

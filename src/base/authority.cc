@@ -1,11 +1,10 @@
 #include "base/authority.h"
 
 #include <algorithm>
-#include <cctype>
-
 #include <boost/url/authority_view.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
+#include <cctype>
 
 namespace base {
 namespace {

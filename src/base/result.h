@@ -4,9 +4,8 @@
 
 #include <cerrno>
 #include <string>
-#include <utility>
-
 #include <tl/expected.hpp>
+#include <utility>
 
 namespace base {
 
@@ -30,7 +29,8 @@ inline tl::unexpected<Error> deny(std::string message, std::string rule) {
   return tl::unexpected(Error{std::move(message), 0, std::move(rule)});
 }
 
-/// For a failed system call: "<what>: <strerror(errno)>", keeping errno for callers that branch on it.
+/// For a failed system call: "<what>: <strerror(errno)>", keeping errno for callers that branch on
+/// it.
 tl::unexpected<Error> fail_errno(std::string_view what, int sys_errno = errno);
 
 }  // namespace base

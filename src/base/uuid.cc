@@ -3,13 +3,12 @@
 #include <sys/random.h>
 
 #include <array>
-#include <cstdint>
-#include <cstdlib>
-#include <stdexcept>
-
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/string_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
+#include <cstdint>
+#include <cstdlib>
+#include <stdexcept>
 
 namespace base {
 

@@ -1,5 +1,6 @@
 #pragma once
-/// Random (version 4) UUIDs for job ids, from the kernel's random source; never a pid, never reused.
+/// Random (version 4) UUIDs for job ids, from the kernel's random source; never a pid, never
+/// reused.
 
 #include <array>
 #include <cstdint>

@@ -22,8 +22,9 @@ base::Result<std::string> check_token(std::string_view text) {
   if (token.empty()) return base::fail("the token is empty");
   if (!std::all_of(token.begin(), token.end(),
                    [](unsigned char c) { return c > 0x20 && c < 0x7f; })) {
-    return base::fail("the token holds a space, a control character or a non-ASCII byte; it "
-                      "must be one word of printable ASCII");
+    return base::fail(
+        "the token holds a space, a control character or a non-ASCII byte; it "
+        "must be one word of printable ASCII");
   }
   if (token.size() < kMinTokenLength) {
     return base::fail(fmt::format("the token is shorter than {} characters", kMinTokenLength));
@@ -49,17 +50,18 @@ base::Result<std::string> read_token_file(const std::filesystem::path& path) {
     return base::fail(fmt::format("{} is not a regular file", quote(path.string())));
   }
   if ((info.st_mode & 077) != 0) {
-    return base::fail(fmt::format("{} may be read or written by others than its owner (mode "
-                                  "{:04o}); make it private: chmod 600 {}",
-                                  quote(path.string()), info.st_mode & 07777, path.string()));
+    return base::fail(
+        fmt::format("{} may be read or written by others than its owner (mode "
+                    "{:04o}); make it private: chmod 600 {}",
+                    quote(path.string()), info.st_mode & 07777, path.string()));
   }
   if (info.st_size > static_cast<off_t>(kMaxTokenLength + 2)) {
-    return base::fail(fmt::format("{} is larger than a token ({} bytes)", quote(path.string()),
-                                  info.st_size));
+    return base::fail(
+        fmt::format("{} is larger than a token ({} bytes)", quote(path.string()), info.st_size));
   }
   // One byte beyond the size fstat saw: a file that grew since is read far enough to be refused.
-  auto text = sys::read_to_end(fd.get(), quote(path.string()),
-                               static_cast<size_t>(info.st_size) + 1);
+  auto text =
+      sys::read_to_end(fd.get(), quote(path.string()), static_cast<size_t>(info.st_size) + 1);
   if (!text) return tl::unexpected(text.error());
   auto token = check_token(*text);
   if (!token) {
@@ -71,36 +73,36 @@ base::Result<std::string> read_token_file(const std::filesystem::path& path) {
 }  // namespace
 
 Setting token_file_setting(Names names, std::string help) {
-  return Setting{std::move(names),
-                 "PATH",
-                 std::move(help),
-                 "none",
-                 fmt::format("a file only its owner may read (chmod 600) holding the token ({}; "
-                             "surrounding blanks and newlines are dropped), or \"\" for none; a "
-                             "relative path in the config file is relative to the file's "
-                             "directory",
-                             kTokenAllowed),
-                 TomlForm::kStringOnly,
-                 [](std::string_view text, const ValueContext& context,
-                    Config& config) -> base::Result<void> {
-                   if (trim(text).empty()) {
-                     config.auth_token_file.clear();
-                     config.auth_token.clear();
-                     return {};
-                   }
-                   auto path = resolve_path(text, context);
-                   if (!path) return tl::unexpected(path.error());
-                   std::error_code error;
-                   auto absolute = std::filesystem::absolute(*path, error);
-                   if (error) {
-                     return base::fail(fmt::format("{}: {}", quote(text), error.message()));
-                   }
-                   auto token = read_token_file(absolute);
-                   if (!token) return tl::unexpected(token.error());
-                   config.auth_token_file = absolute.lexically_normal();
-                   config.auth_token = std::move(*token);
-                   return {};
-                 }};
+  return Setting{
+      std::move(names),
+      "PATH",
+      std::move(help),
+      "none",
+      fmt::format("a file only its owner may read (chmod 600) holding the token ({}; "
+                  "surrounding blanks and newlines are dropped), or \"\" for none; a "
+                  "relative path in the config file is relative to the file's "
+                  "directory",
+                  kTokenAllowed),
+      TomlForm::kStringOnly,
+      [](std::string_view text, const ValueContext& context, Config& config) -> base::Result<void> {
+        if (trim(text).empty()) {
+          config.auth_token_file.clear();
+          config.auth_token.clear();
+          return {};
+        }
+        auto path = resolve_path(text, context);
+        if (!path) return tl::unexpected(path.error());
+        std::error_code error;
+        auto absolute = std::filesystem::absolute(*path, error);
+        if (error) {
+          return base::fail(fmt::format("{}: {}", quote(text), error.message()));
+        }
+        auto token = read_token_file(absolute);
+        if (!token) return tl::unexpected(token.error());
+        config.auth_token_file = absolute.lexically_normal();
+        config.auth_token = std::move(*token);
+        return {};
+      }};
 }
 
 }  // namespace config

@@ -1,13 +1,12 @@
 #include "config/config.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <system_error>
 #include <utility>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include "base/paths.h"
 #include "config/help.h"
@@ -68,9 +67,10 @@ std::string where_set(std::string_view key, const std::vector<CLI::Option*>& fla
 LoadOutcome load_config(const std::vector<std::string>& args, const Environment& env) {
   const std::vector<Setting>& table = settings();
 
-  CLI::App app{"An MCP server (stdio, or Streamable HTTP with --http) that runs shell commands "
-               "as background jobs.",
-               std::string(kProgram)};
+  CLI::App app{
+      "An MCP server (stdio, or Streamable HTTP with --http) that runs shell commands "
+      "as background jobs.",
+      std::string(kProgram)};
   app.get_formatter()->column_width(kHelpColumn);
   app.set_help_flag("-h,--help", "Print this help and exit.");
   app.set_version_flag("--version", fmt::format("{} {}", kProgram, kVersion),
@@ -146,9 +146,9 @@ LoadOutcome load_config(const std::vector<std::string>& args, const Environment&
 
   if (auto token = get_env(env, kTokenEnv)) {
     if (!config.auth_token_file.empty()) {
-      return failure(fmt::format(
-          "both {} and auth_token_file ({}) give an auth token; set only one of them", kTokenEnv,
-          config.auth_token_file.string()));
+      return failure(
+          fmt::format("both {} and auth_token_file ({}) give an auth token; set only one of them",
+                      kTokenEnv, config.auth_token_file.string()));
     }
     auto checked = check_token(*token);
     if (!checked) {

@@ -19,13 +19,14 @@ enum class EnvPolicy { kInherit, kMinimal };
 /// Names an environment variable holding a secret, in any case: removed from what jobs inherit
 /// unless the operator sets env_exclude otherwise.
 inline const std::vector<std::string>& default_env_exclude() {
-  static const std::vector<std::string> patterns = {
-      "*TOKEN*",   "*SECRET*",      "*PASSWORD*",   "*PASSWD*", "*API_KEY*",
-      "*APIKEY*",  "*PRIVATE_KEY*", "*CREDENTIAL*", "AWS_*"};
+  static const std::vector<std::string> patterns = {"*TOKEN*",       "*SECRET*",     "*PASSWORD*",
+                                                    "*PASSWD*",      "*API_KEY*",    "*APIKEY*",
+                                                    "*PRIVATE_KEY*", "*CREDENTIAL*", "AWS_*"};
   return patterns;
 }
 
-// Where the HTTP transport listens: an IP literal (or "localhost") and a TCP port (0: any free one).
+// Where the HTTP transport listens: an IP literal (or "localhost") and a TCP port (0: any free
+// one).
 struct HttpAddress {
   std::string host;
   uint16_t port = 0;
@@ -39,7 +40,8 @@ struct Config {
   std::filesystem::path working_dir;
   // Jobs running at once; `execute` beyond it is a tool error.
   int max_jobs = 10;
-  // Output bytes kept per job (head + most recent tail); the middle beyond it is dropped and counted.
+  // Output bytes kept per job (head + most recent tail); the middle beyond it is dropped and
+  // counted.
   uint64_t max_output_size = 10ull << 20;
   // Finished jobs kept at most, and for how long; the oldest finished job is evicted first.
   int max_finished = 100;
@@ -87,11 +89,11 @@ struct Config {
 
   // ---- Per-job resource limits; zero means none. `execute` may only tighten them.
   std::chrono::milliseconds max_cpu_time{0};  // CPU time of each process (RLIMIT_CPU).
-  uint64_t max_memory = 0;         // Resident memory of the job's process tree, watched.
-  uint64_t max_address_space = 0;  // Virtual memory of each process (RLIMIT_AS).
-  int max_processes = 0;           // Processes in the job at once.
-  int max_open_files = 0;          // Open files of each process (RLIMIT_NOFILE).
-  uint64_t max_file_size = 0;      // Largest file a job may write (RLIMIT_FSIZE).
+  uint64_t max_memory = 0;                    // Resident memory of the job's process tree, watched.
+  uint64_t max_address_space = 0;             // Virtual memory of each process (RLIMIT_AS).
+  int max_processes = 0;                      // Processes in the job at once.
+  int max_open_files = 0;                     // Open files of each process (RLIMIT_NOFILE).
+  uint64_t max_file_size = 0;                 // Largest file a job may write (RLIMIT_FSIZE).
 
   // ---- The environment jobs inherit from the server.
   EnvPolicy env_policy = EnvPolicy::kInherit;

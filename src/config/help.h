@@ -14,7 +14,8 @@ struct Setting;
 // Greedy word wrap; CLI11 indents the lines after a newline to the description column.
 std::string wrap(std::string_view text, size_t width);
 
-// A setting's description in --help: what it controls, what is allowed, its other names and default.
+// A setting's description in --help: what it controls, what is allowed, its other names and
+// default.
 std::string describe(const Setting& setting);
 
 // The paragraphs after the options in --help (precedence, the config file, units, the token),

@@ -25,7 +25,8 @@ base::Result<HttpAddress> parse_http_address(std::string_view text) {
     }
     host = host.substr(1, host.size() - 2);
   } else if (host.find(':') != std::string::npos) {
-    return base::fail(fmt::format("{}: an IPv6 address goes in brackets ([::1]:PORT)", quote(text)));
+    return base::fail(
+        fmt::format("{}: an IPv6 address goes in brackets ([::1]:PORT)", quote(text)));
   }
   auto port = parse_integer(port_text);
   if (!port || *port < 0 || *port > 65535) {
@@ -43,24 +44,25 @@ base::Result<HttpAddress> parse_http_address(std::string_view text) {
 }  // namespace
 
 Setting http_setting(Names names, std::string help) {
-  return Setting{std::move(names),
-                 "HOST:PORT",
-                 std::move(help),
-                 "none (stdio)",
-                 "HOST:PORT with an IP address or localhost as the host (IPv6 in brackets; a "
-                 "non-loopback one needs an auth token) and a port from 0 (any free one) to "
-                 "65535, or \"\" for stdio",
-                 TomlForm::kStringOnly,
-                 [](std::string_view text, const ValueContext&, Config& config) -> base::Result<void> {
-                   if (trim(text).empty()) {
-                     config.http.reset();
-                     return {};
-                   }
-                   auto address = parse_http_address(text);
-                   if (!address) return tl::unexpected(address.error());
-                   config.http = std::move(*address);
-                   return {};
-                 }};
+  return Setting{
+      std::move(names),
+      "HOST:PORT",
+      std::move(help),
+      "none (stdio)",
+      "HOST:PORT with an IP address or localhost as the host (IPv6 in brackets; a "
+      "non-loopback one needs an auth token) and a port from 0 (any free one) to "
+      "65535, or \"\" for stdio",
+      TomlForm::kStringOnly,
+      [](std::string_view text, const ValueContext&, Config& config) -> base::Result<void> {
+        if (trim(text).empty()) {
+          config.http.reset();
+          return {};
+        }
+        auto address = parse_http_address(text);
+        if (!address) return tl::unexpected(address.error());
+        config.http = std::move(*address);
+        return {};
+      }};
 }
 
 Setting hosts_setting(Names names, std::string help) {
@@ -90,8 +92,9 @@ Setting origins_setting(Names names, std::string help) {
         std::vector<std::string> origins;
         for (const std::string& item : items) {
           if (item == "*") {
-            return base::fail("\"*\" would let every web page call the server: list the origins "
-                              "of the pages that may");
+            return base::fail(
+                "\"*\" would let every web page call the server: list the origins "
+                "of the pages that may");
           }
           auto origin = base::parse_origin(item);
           if (!origin) {

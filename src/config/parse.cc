@@ -1,12 +1,12 @@
 #include "config/parse.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <limits>
 #include <span>
-
-#include <fmt/format.h>
 
 namespace config {
 namespace {
@@ -46,7 +46,6 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 
 // "<digits>[.<digits>][ ]*<unit>" times the unit (or `bare_multiplier` when there is none), for
 // sizes and durations alike. `what` names the kind of value in errors ("a size").

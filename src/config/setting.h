@@ -4,6 +4,9 @@
 /// settings_table.cc; loading (config.cc), the TOML file (toml_file.cc) and the help text
 /// (help.cc) read it.
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -13,9 +16,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "base/result.h"
 #include "config/config.h"

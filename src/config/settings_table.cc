@@ -57,11 +57,11 @@ const std::vector<Setting>& settings() {
                        "At shutdown, the time between SIGTERM to every job's process group and "
                        "SIGKILL to what remains.",
                        &Config::shutdown_grace, 0ms, milliseconds(60s)),
-      boolean_setting({"non_interactive_env", "--non-interactive-env",
-                       "MCP_BG_NON_INTERACTIVE_ENV"},
-                      "Give jobs without a pty TERM=dumb, NO_COLOR=1, PAGER=cat and GIT_PAGER=cat "
-                      "(a job's own env overrides them), so that tools neither page nor colour.",
-                      &Config::non_interactive_env),
+      boolean_setting(
+          {"non_interactive_env", "--non-interactive-env", "MCP_BG_NON_INTERACTIVE_ENV"},
+          "Give jobs without a pty TERM=dumb, NO_COLOR=1, PAGER=cat and GIT_PAGER=cat "
+          "(a job's own env overrides them), so that tools neither page nor colour.",
+          &Config::non_interactive_env),
       // What may run.
       string_list_setting({"allowed_commands", "--allowed-commands", "MCP_BG_ALLOWED_COMMANDS"},
                           "RE2 patterns; when set, a job's whole command line must match one. A "
@@ -84,13 +84,13 @@ const std::vector<Setting>& settings() {
                     "symlink escape); with sandbox = landlock, the only places jobs may write "
                     "(besides the temp directory, /dev/shm and terminal and null-like devices)."),
       // Confinement.
-      choice_setting<Sandbox>({"sandbox", "--sandbox", "MCP_BG_SANDBOX"},
-                              "Confine every job: landlock lets jobs write only inside "
-                              "allowed_roots, the temp directory, /dev/shm and terminal and null-like "
-                              "devices. Start-up fails if the "
-                              "kernel cannot.",
-                              &Config::sandbox,
-                              {{"none", Sandbox::kNone}, {"landlock", Sandbox::kLandlock}}),
+      choice_setting<Sandbox>(
+          {"sandbox", "--sandbox", "MCP_BG_SANDBOX"},
+          "Confine every job: landlock lets jobs write only inside "
+          "allowed_roots, the temp directory, /dev/shm and terminal and null-like "
+          "devices. Start-up fails if the "
+          "kernel cannot.",
+          &Config::sandbox, {{"none", Sandbox::kNone}, {"landlock", Sandbox::kLandlock}}),
       boolean_setting({"network", "--network", "MCP_BG_NETWORK"},
                       "Let jobs bind and connect TCP sockets; false denies both with Landlock "
                       "(kernel ABI 4 or later).",
@@ -112,27 +112,28 @@ const std::vector<Setting>& settings() {
                       "Processes a job may have at once (0: no limit); a fork beyond it fails.",
                       &Config::max_processes, 0, 1000000),
       integer_setting({"max_open_files", "--max-open-files", "MCP_BG_MAX_OPEN_FILES"},
-                      "Open files of each process of a job (0: no limit).",
-                      &Config::max_open_files, 0, 1 << 20),
+                      "Open files of each process of a job (0: no limit).", &Config::max_open_files,
+                      0, 1 << 20),
       size_setting({"max_file_size", "--max-file-size", "MCP_BG_MAX_FILE_SIZE"},
                    "Largest file a job may write (0: no limit); a write beyond it fails.",
                    &Config::max_file_size, 0, 1024 * kGiB),
       // Environment.
-      choice_setting<EnvPolicy>({"env_policy", "--env-policy", "MCP_BG_ENV_POLICY"},
-                                "What jobs inherit from the server's environment: inherit (all "
-                                "but env_exclude) or minimal (PATH, HOME, USER, LANG, TERM).",
-                                &Config::env_policy,
-                                {{"inherit", EnvPolicy::kInherit}, {"minimal", EnvPolicy::kMinimal}}),
+      choice_setting<EnvPolicy>(
+          {"env_policy", "--env-policy", "MCP_BG_ENV_POLICY"},
+          "What jobs inherit from the server's environment: inherit (all "
+          "but env_exclude) or minimal (PATH, HOME, USER, LANG, TERM).",
+          &Config::env_policy,
+          {{"inherit", EnvPolicy::kInherit}, {"minimal", EnvPolicy::kMinimal}}),
       string_list_setting({"env_exclude", "--env-exclude", "MCP_BG_ENV_EXCLUDE"},
                           "Glob patterns (any case) of variables removed from what jobs inherit; "
                           "a job's own env may still set them.",
                           &Config::env_exclude, "glob patterns (* ? [...])"),
-      string_list_setting({"allowed_loader_env", "--allowed-loader-env",
-                           "MCP_BG_ALLOWED_LOADER_ENV"},
-                          "With allowed_programs set, jobs get no variable of the dynamic loader "
-                          "(LD_*, GCONV_PATH, ...: they load code into the program) from their "
-                          "env or the server's; these names are let through.",
-                          &Config::allowed_loader_env, "variable names"),
+      string_list_setting(
+          {"allowed_loader_env", "--allowed-loader-env", "MCP_BG_ALLOWED_LOADER_ENV"},
+          "With allowed_programs set, jobs get no variable of the dynamic loader "
+          "(LD_*, GCONV_PATH, ...: they load code into the program) from their "
+          "env or the server's; these names are let through.",
+          &Config::allowed_loader_env, "variable names"),
       // Scheduling.
       boolean_setting({"queue", "--queue", "MCP_BG_QUEUE"},
                       "Queue an `execute` beyond max_jobs (status queued) until a slot frees; "
@@ -141,11 +142,11 @@ const std::vector<Setting>& settings() {
       integer_setting({"max_queued", "--max-queued", "MCP_BG_MAX_QUEUED"},
                       "Jobs waiting in the queue at most; beyond it `execute` is refused.",
                       &Config::max_queued, 0, 100000),
-      integer_setting({"max_starts_per_minute", "--max-starts-per-minute",
-                       "MCP_BG_MAX_STARTS_PER_MINUTE"},
-                      "Calls of `execute` accepted per minute (a token bucket allowing bursts of "
-                      "this many; 0: no limit).",
-                      &Config::max_starts_per_minute, 0, 1000000),
+      integer_setting(
+          {"max_starts_per_minute", "--max-starts-per-minute", "MCP_BG_MAX_STARTS_PER_MINUTE"},
+          "Calls of `execute` accepted per minute (a token bucket allowing bursts of "
+          "this many; 0: no limit).",
+          &Config::max_starts_per_minute, 0, 1000000),
       // What leaves the server.
       boolean_setting({"redact", "--redact", "MCP_BG_REDACT"},
                       "Replace well-known secret shapes (private keys, cloud and forge tokens, "
@@ -153,8 +154,8 @@ const std::vector<Setting>& settings() {
                       "returned to clients by [REDACTED].",
                       &Config::redact),
       string_list_setting({"redact_patterns", "--redact-patterns", "MCP_BG_REDACT_PATTERNS"},
-                          "More RE2 patterns whose matches are redacted.",
-                          &Config::redact_patterns, "RE2 patterns"),
+                          "More RE2 patterns whose matches are redacted.", &Config::redact_patterns,
+                          "RE2 patterns"),
       file_setting({"audit_log", "--audit-log", "MCP_BG_AUDIT_LOG"},
                    "Append one JSON line per state-changing call, denial and job end to this "
                    "file.",
@@ -182,18 +183,18 @@ const std::vector<Setting>& settings() {
                       "Origins of web pages that may call the server from a browser (CORS): "
                       "their preflights are answered and responses carry "
                       "Access-Control-Allow-Origin."),
-      integer_setting({"http_max_connections", "--http-max-connections",
-                       "MCP_BG_HTTP_MAX_CONNECTIONS"},
-                      "HTTP connections open at once; one more is closed at once.",
-                      &Config::http_max_connections, 1, 100000),
+      integer_setting(
+          {"http_max_connections", "--http-max-connections", "MCP_BG_HTTP_MAX_CONNECTIONS"},
+          "HTTP connections open at once; one more is closed at once.",
+          &Config::http_max_connections, 1, 100000),
       integer_setting({"http_max_sessions", "--http-max-sessions", "MCP_BG_HTTP_MAX_SESSIONS"},
                       "MCP sessions at once over HTTP; a new one ends the least recently used "
                       "session that has no request running.",
                       &Config::http_max_sessions, 1, 100000),
-      duration_setting({"http_header_timeout", "--http-header-timeout",
-                        "MCP_BG_HTTP_HEADER_TIMEOUT"},
-                       "Time a new HTTP connection has to send its first request's header.",
-                       &Config::http_header_timeout, 100ms, milliseconds(10min)),
+      duration_setting(
+          {"http_header_timeout", "--http-header-timeout", "MCP_BG_HTTP_HEADER_TIMEOUT"},
+          "Time a new HTTP connection has to send its first request's header.",
+          &Config::http_header_timeout, 100ms, milliseconds(10min)),
       duration_setting({"http_idle_timeout", "--http-idle-timeout", "MCP_BG_HTTP_IDLE_TIMEOUT"},
                        "Time an HTTP connection may stay idle between requests before it is "
                        "closed.",

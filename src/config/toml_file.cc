@@ -3,15 +3,14 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <toml++/toml.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <sstream>
 #include <system_error>
-
-#include <CLI/CLI.hpp>
-#include <toml++/toml.h>
 
 #include "base/unique_fd.h"
 #include "sys/small_file.h"
@@ -194,10 +193,10 @@ base::Result<void> apply_config_file(const ConfigFile& file, const std::string& 
       for (const toml::node& element : *array) {
         const auto* item = element.as_string();
         if (item == nullptr) {
-          return base::fail(invalid(setting.names.key, source,
-                                    fmt::format("an item is {}, not a string",
-                                                toml_type_name(element)),
-                                    setting.allowed));
+          return base::fail(
+              invalid(setting.names.key, source,
+                      fmt::format("an item is {}, not a string", toml_type_name(element)),
+                      setting.allowed));
         }
         items.push_back(item->get());
       }

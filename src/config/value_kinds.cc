@@ -145,19 +145,19 @@ Setting log_level_setting(Names names, std::string help) {
 }
 
 Setting boolean_setting(Names names, std::string help, bool Config::*member) {
-  return Setting{std::move(names),
-                 "BOOL",
-                 std::move(help),
-                 Config{}.*member ? "true" : "false",
-                 "true, false, 1, 0, yes or no, in any case",
-                 TomlForm::kBoolean,
-                 [member](std::string_view text, const ValueContext&,
-                          Config& config) -> base::Result<void> {
-                   auto value = parse_boolean(text);
-                   if (!value) return tl::unexpected(value.error());
-                   config.*member = *value;
-                   return {};
-                 }};
+  return Setting{
+      std::move(names),
+      "BOOL",
+      std::move(help),
+      Config{}.*member ? "true" : "false",
+      "true, false, 1, 0, yes or no, in any case",
+      TomlForm::kBoolean,
+      [member](std::string_view text, const ValueContext&, Config& config) -> base::Result<void> {
+        auto value = parse_boolean(text);
+        if (!value) return tl::unexpected(value.error());
+        config.*member = *value;
+        return {};
+      }};
 }
 
 // "~" and "~/x" expand with HOME (a config file or a quoted flag gets no help from the shell);
@@ -197,14 +197,16 @@ Setting directory_setting(Names names, std::string help) {
 // strings (or the same text) from the config file; both reach `apply_list`.
 Setting list_setting(Names names, std::string type_name, std::string help, std::string default_text,
                      std::string allowed, ApplyList apply_list) {
-  Apply apply = [apply_list](std::string_view text, const ValueContext& context,
-                             Config& config) { return apply_list(parse_list(text), context, config); };
+  Apply apply = [apply_list](std::string_view text, const ValueContext& context, Config& config) {
+    return apply_list(parse_list(text), context, config);
+  };
   return Setting{std::move(names),
                  std::move(type_name),
                  std::move(help),
                  std::move(default_text),
-                 std::move(allowed) + "; comma-separated (\\, for a comma inside an item; \"\" for "
-                                      "none), or an array of strings in the config file",
+                 std::move(allowed) +
+                     "; comma-separated (\\, for a comma inside an item; \"\" for "
+                     "none), or an array of strings in the config file",
                  TomlForm::kList,
                  std::move(apply),
                  std::move(apply_list)};
@@ -243,62 +245,62 @@ Setting roots_setting(Names names, std::string help) {
 }
 
 Setting state_dir_setting(Names names, std::string help) {
-  return Setting{std::move(names),
-                 "DIR",
-                 std::move(help),
-                 "$XDG_STATE_HOME/mcp-background-job (else ~/.local/state/mcp-background-job)",
-                 "a directory, created 0700 if missing (a relative path in the config file is "
-                 "relative to the file's directory), or none to keep no history",
-                 TomlForm::kStringOnly,
-                 [](std::string_view text, const ValueContext& context,
-                    Config& config) -> base::Result<void> {
-                   if (trim(text) == "none") {
-                     config.state_dir = std::filesystem::path();
-                     return {};
-                   }
-                   if (trim(text).empty()) {
-                     config.state_dir.reset();
-                     return {};
-                   }
-                   auto path = resolve_path(text, context);
-                   if (!path) return tl::unexpected(path.error());
-                   std::error_code error;
-                   auto absolute = std::filesystem::absolute(*path, error);
-                   if (error) return base::fail(fmt::format("{}: {}", quote(text), error.message()));
-                   config.state_dir = absolute.lexically_normal();
-                   return {};
-                 }};
+  return Setting{
+      std::move(names),
+      "DIR",
+      std::move(help),
+      "$XDG_STATE_HOME/mcp-background-job (else ~/.local/state/mcp-background-job)",
+      "a directory, created 0700 if missing (a relative path in the config file is "
+      "relative to the file's directory), or none to keep no history",
+      TomlForm::kStringOnly,
+      [](std::string_view text, const ValueContext& context, Config& config) -> base::Result<void> {
+        if (trim(text) == "none") {
+          config.state_dir = std::filesystem::path();
+          return {};
+        }
+        if (trim(text).empty()) {
+          config.state_dir.reset();
+          return {};
+        }
+        auto path = resolve_path(text, context);
+        if (!path) return tl::unexpected(path.error());
+        std::error_code error;
+        auto absolute = std::filesystem::absolute(*path, error);
+        if (error) return base::fail(fmt::format("{}: {}", quote(text), error.message()));
+        config.state_dir = absolute.lexically_normal();
+        return {};
+      }};
 }
 
 Setting file_setting(Names names, std::string help, std::filesystem::path Config::*member) {
-  return Setting{std::move(names),
-                 "PATH",
-                 std::move(help),
-                 "none",
-                 "a file path in an existing directory (a relative path in the config file is "
-                 "relative to the file's directory), or \"\" for none",
-                 TomlForm::kStringOnly,
-                 [member](std::string_view text, const ValueContext& context,
-                          Config& config) -> base::Result<void> {
-                   if (trim(text).empty()) {
-                     (config.*member).clear();
-                     return {};
-                   }
-                   auto path = resolve_path(text, context);
-                   if (!path) return tl::unexpected(path.error());
-                   std::error_code error;
-                   auto absolute = std::filesystem::absolute(*path, error);
-                   if (error) return base::fail(fmt::format("{}: {}", quote(text), error.message()));
-                   if (std::filesystem::is_directory(absolute, error)) {
-                     return base::fail(fmt::format("{} is a directory", quote(text)));
-                   }
-                   if (!std::filesystem::is_directory(absolute.parent_path(), error)) {
-                     return base::fail(fmt::format("the directory of {} does not exist",
-                                                   quote(text)));
-                   }
-                   config.*member = absolute.lexically_normal();
-                   return {};
-                 }};
+  return Setting{
+      std::move(names),
+      "PATH",
+      std::move(help),
+      "none",
+      "a file path in an existing directory (a relative path in the config file is "
+      "relative to the file's directory), or \"\" for none",
+      TomlForm::kStringOnly,
+      [member](std::string_view text, const ValueContext& context,
+               Config& config) -> base::Result<void> {
+        if (trim(text).empty()) {
+          (config.*member).clear();
+          return {};
+        }
+        auto path = resolve_path(text, context);
+        if (!path) return tl::unexpected(path.error());
+        std::error_code error;
+        auto absolute = std::filesystem::absolute(*path, error);
+        if (error) return base::fail(fmt::format("{}: {}", quote(text), error.message()));
+        if (std::filesystem::is_directory(absolute, error)) {
+          return base::fail(fmt::format("{} is a directory", quote(text)));
+        }
+        if (!std::filesystem::is_directory(absolute.parent_path(), error)) {
+          return base::fail(fmt::format("the directory of {} does not exist", quote(text)));
+        }
+        config.*member = absolute.lexically_normal();
+        return {};
+      }};
 }
 
 }  // namespace config

@@ -1,9 +1,8 @@
 #include "history/job_history.h"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "base/uuid.h"
 #include "store/state_dir.h"
@@ -108,8 +107,8 @@ base::Result<std::unique_ptr<JobHistory>> JobHistory::open(const std::filesystem
   return history;
 }
 
-JobHistory::JobHistory(store::HistoryDb reader, store::HistoryDb writer,
-                       jobs::JobManager& manager, const policy::Redactor* redactor)
+JobHistory::JobHistory(store::HistoryDb reader, store::HistoryDb writer, jobs::JobManager& manager,
+                       const policy::Redactor* redactor)
     : reader_(std::move(reader)),
       writer_(std::move(writer)),
       manager_(manager),

@@ -1,12 +1,11 @@
 #include "jobs/confinement.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "sys/landlock.h"
 #include "sys/metadata_filter.h"
@@ -17,7 +16,7 @@ namespace {
 // The system's temp directory as programs find it: $TMPDIR, else /tmp.
 std::filesystem::path system_temp_dir() {
   const char* tmpdir = std::getenv("TMPDIR");
-  struct stat st{};
+  struct stat st {};
   if (tmpdir != nullptr && *tmpdir != '\0' && ::stat(tmpdir, &st) == 0 && S_ISDIR(st.st_mode)) {
     return tmpdir;
   }
@@ -78,15 +77,15 @@ base::Result<JobConfinement> Confinement::effective(const ConfinementOverride& r
   auto memory = tighten(server.limits.memory_bytes, request.limits.memory_bytes, "memory_bytes",
                         "max_memory", " bytes");
   if (!memory) return tl::unexpected(memory.error());
-  auto address_space = tighten(server.limits.address_space_bytes,
-                               request.limits.address_space_bytes, "address_space_bytes",
-                               "max_address_space", " bytes");
+  auto address_space =
+      tighten(server.limits.address_space_bytes, request.limits.address_space_bytes,
+              "address_space_bytes", "max_address_space", " bytes");
   if (!address_space) return tl::unexpected(address_space.error());
-  auto processes = tighten(server.limits.processes, request.limits.processes, "processes",
-                           "max_processes");
+  auto processes =
+      tighten(server.limits.processes, request.limits.processes, "processes", "max_processes");
   if (!processes) return tl::unexpected(processes.error());
-  auto open_files = tighten(server.limits.open_files, request.limits.open_files, "open_files",
-                            "max_open_files");
+  auto open_files =
+      tighten(server.limits.open_files, request.limits.open_files, "open_files", "max_open_files");
   if (!open_files) return tl::unexpected(open_files.error());
   auto file_size = tighten(server.limits.file_size_bytes, request.limits.file_size_bytes,
                            "file_size_bytes", "max_file_size", " bytes");

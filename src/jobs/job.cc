@@ -1,11 +1,11 @@
 #include "jobs/job.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
-#include <csignal>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -13,8 +13,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include <csignal>
 
 #include "base/uuid.h"
 #include "sys/process.h"
@@ -393,21 +392,22 @@ void Job::set_memory_limit(uint64_t limit_bytes, std::chrono::milliseconds inter
 
 void Job::watch_memory(uint64_t limit_bytes, std::chrono::milliseconds interval) {
   memory_watch_.expires_after(interval);
-  memory_watch_.async_wait([self = shared_from_this(), limit_bytes,
-                            interval](boost::system::error_code ec) {
-    if (ec || !self->holds_processes()) return;
-    uint64_t in_use = self->memory_in_use();
-    if (in_use <= limit_bytes) {
-      self->watch_memory(limit_bytes, interval);
-      return;
-    }
-    // At once and with KILL: memory is what the machine runs out of while a job cleans up.
-    spdlog::warn("job {}: {} bytes resident, over its memory limit of {}; killing it", self->id_,
-                 in_use, limit_bytes);
-    if (!self->stop_requested_ && !self->timed_out_) self->end_reason_ = EndReason::kMemoryLimit;
-    self->escalation_.cancel();
-    self->kill_everything();
-  });
+  memory_watch_.async_wait(
+      [self = shared_from_this(), limit_bytes, interval](boost::system::error_code ec) {
+        if (ec || !self->holds_processes()) return;
+        uint64_t in_use = self->memory_in_use();
+        if (in_use <= limit_bytes) {
+          self->watch_memory(limit_bytes, interval);
+          return;
+        }
+        // At once and with KILL: memory is what the machine runs out of while a job cleans up.
+        spdlog::warn("job {}: {} bytes resident, over its memory limit of {}; killing it",
+                     self->id_, in_use, limit_bytes);
+        if (!self->stop_requested_ && !self->timed_out_)
+          self->end_reason_ = EndReason::kMemoryLimit;
+        self->escalation_.cancel();
+        self->kill_everything();
+      });
 }
 
 bool Job::remove_cgroup_if_empty() {
@@ -441,8 +441,9 @@ void Job::set_time_limit(std::chrono::milliseconds limit, std::chrono::milliseco
 
 base::Result<void> Job::write_stdin(std::string_view bytes, bool close_after) {
   if (queued()) {
-    return base::fail("the job is still queued (waiting for a free slot under max_jobs); its "
-                      "stdin opens when it starts: wait for status running, then send input");
+    return base::fail(
+        "the job is still queued (waiting for a free slot under max_jobs); its "
+        "stdin opens when it starts: wait for status running, then send input");
   }
   if (!running()) return base::fail("the job has exited");
   if (!stdin_open()) return base::fail("the job's stdin is closed");
@@ -471,8 +472,8 @@ base::Result<void> Job::write_stdin(std::string_view bytes, bool close_after) {
 asio::awaitable<void> Job::drain_stdin(std::shared_ptr<Job> self) {
   auto& pipe = self->stdin_pipe_;
   while (!self->pending_input_.empty() && pipe.is_open()) {
-    ssize_t n = ::write(pipe.native_handle(), self->pending_input_.data(),
-                        self->pending_input_.size());
+    ssize_t n =
+        ::write(pipe.native_handle(), self->pending_input_.data(), self->pending_input_.size());
     if (n > 0) {
       self->pending_input_.erase(0, static_cast<size_t>(n));
       continue;

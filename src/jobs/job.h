@@ -9,6 +9,10 @@
 #include <sys/types.h>
 
 #include <algorithm>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -16,11 +20,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "base/result.h"
 #include "base/time.h"
@@ -40,7 +39,16 @@ namespace asio = boost::asio;
 // A job is queued (waiting for a slot under max_jobs) or running until it reaches one of the
 // final states; a queued job that is cancelled ends `cancelled` without ever having run. `lost`
 // is only ever read from the history: a job whose server stopped without recording its end.
-enum class JobStatus { kQueued, kRunning, kCompleted, kFailed, kKilled, kTimedOut, kCancelled, kLost };
+enum class JobStatus {
+  kQueued,
+  kRunning,
+  kCompleted,
+  kFailed,
+  kKilled,
+  kTimedOut,
+  kCancelled,
+  kLost
+};
 inline constexpr size_t kJobStatusCount = static_cast<size_t>(JobStatus::kLost) + 1;
 std::string_view to_string(JobStatus status);
 
@@ -61,7 +69,7 @@ struct JobSpec {
   // `cwd_fd` and, when set, executes `program_fd`, never the names again (see sys::SpawnRequest).
   base::UniqueFd cwd_fd;
   base::UniqueFd program_fd;
-  std::vector<std::string> env;   // The whole environment, "NAME=value".
+  std::vector<std::string> env;  // The whole environment, "NAME=value".
   std::string label;
   // Set: the job runs on a pseudo-terminal of this size (stdin, stdout and stderr all the
   // terminal; its output is recorded as stdout). Unset: pipes.
@@ -98,8 +106,8 @@ class Job : public std::enable_shared_from_this<Job> {
   };
 
   /// Spawns the process and starts watching it. On failure nothing is left running.
-  static base::Result<std::shared_ptr<Job>> start(const asio::any_io_executor& executor, JobSpec spec,
-                                                  JobLimits limits, Events events);
+  static base::Result<std::shared_ptr<Job>> start(const asio::any_io_executor& executor,
+                                                  JobSpec spec, JobLimits limits, Events events);
 
   /// What the history kept of a job that is not this server's (an earlier server's, or one
   /// this server forgot), to show it again.
@@ -138,7 +146,8 @@ class Job : public std::enable_shared_from_this<Job> {
   /// Ends a queued job whose process could not be started: status failed, with `why` kept.
   void fail_to_start(std::string why);
 
-  Job(PrivateTag, const asio::any_io_executor& executor, JobSpec spec, JobLimits limits, Events events);
+  Job(PrivateTag, const asio::any_io_executor& executor, JobSpec spec, JobLimits limits,
+      Events events);
 
   const std::string& id() const { return id_; }
   const JobSpec& spec() const { return spec_; }
@@ -315,11 +324,11 @@ class Job : public std::enable_shared_from_this<Job> {
   bool stdin_writer_active_ = false;
   bool stdin_close_requested_ = false;
 
-  asio::steady_timer escalation_;  // KILL after the grace of a kill().
-  asio::steady_timer time_limit_;  // The job's own timeout_seconds.
+  asio::steady_timer escalation_;    // KILL after the grace of a kill().
+  asio::steady_timer time_limit_;    // The job's own timeout_seconds.
   asio::steady_timer memory_watch_;  // Next look at the job's memory, with a memory limit.
-  asio::steady_timer changed_;     // Never expires; cancelled to wake every waiter.
-  mutable JobProcesses processes_;  // refreshed by readers too: see refresh_processes()
+  asio::steady_timer changed_;       // Never expires; cancelled to wake every waiter.
+  mutable JobProcesses processes_;   // refreshed by readers too: see refresh_processes()
   // The output pipes (or the terminal), for owns_stream.
   ino_t stdout_inode_ = 0;
   ino_t stderr_inode_ = 0;

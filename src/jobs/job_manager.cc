@@ -1,15 +1,15 @@
 #include "jobs/job_manager.h"
 
-#include <algorithm>
-#include <cctype>
-#include <csignal>
-#include <system_error>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include <cctype>
+#include <csignal>
+#include <system_error>
 
 #include "sys/subreaper.h"
 
@@ -31,8 +31,8 @@ constexpr std::chrono::milliseconds kShutdownLook{50};
 bool is_shell_safe(const std::string& word) {
   if (word.empty()) return false;
   return std::all_of(word.begin(), word.end(), [](unsigned char c) {
-    return std::isalnum(c) || std::string_view("@%+=:,./-_").find(static_cast<char>(c)) !=
-                                  std::string_view::npos;
+    return std::isalnum(c) ||
+           std::string_view("@%+=:,./-_").find(static_cast<char>(c)) != std::string_view::npos;
   });
 }
 
@@ -87,8 +87,8 @@ JobManager::JobManager(const asio::any_io_executor& executor, EngineSettings set
       child_exits_(executor),
       lingering_sweep_(executor) {
   if (!settings_.policy) {
-    settings_.policy =
-        std::make_shared<policy::CommandPolicy>(policy::CommandPolicy::allow_all(settings_.working_dir));
+    settings_.policy = std::make_shared<policy::CommandPolicy>(
+        policy::CommandPolicy::allow_all(settings_.working_dir));
   }
   // A loader variable in the server's own environment (LD_LIBRARY_PATH from a shell profile,
   // say) would reach every job as if the caller had set it: with allowed_programs set, only the
@@ -102,9 +102,10 @@ JobManager::JobManager(const asio::any_io_executor& executor, EngineSettings set
     return true;
   });
   if (!withheld.empty()) {
-    spdlog::warn("jobs do not inherit {} from the server's environment: with allowed_programs "
-                 "set, loader variables reach jobs only when named in allowed_loader_env",
-                 withheld);
+    spdlog::warn(
+        "jobs do not inherit {} from the server's environment: with allowed_programs "
+        "set, loader variables reach jobs only when named in allowed_loader_env",
+        withheld);
   }
   // Whatever a job leaves behind comes back to this process when its parent exits: found, and
   // reaped, here. Without it (it needs no privilege, so only a very old kernel refuses), orphans

@@ -8,6 +8,10 @@
 /// and the watchdog is taken for such an orphan.
 
 #include <array>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <deque>
 #include <filesystem>
@@ -19,11 +23,6 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "base/result.h"
 #include "jobs/confinement.h"
@@ -65,14 +64,14 @@ struct EngineSettings {
 };
 
 struct ExecuteRequest {
-  std::optional<std::string> command;      // Run through /bin/sh -c ...
-  std::vector<std::string> argv;           // ... or run this program directly.
-  std::optional<std::string> cwd;          // Relative paths are taken from working_dir.
+  std::optional<std::string> command;  // Run through /bin/sh -c ...
+  std::vector<std::string> argv;       // ... or run this program directly.
+  std::optional<std::string> cwd;      // Relative paths are taken from working_dir.
   // Added to (or replacing in) the inherited environment; never removed by env_exclude.
   std::map<std::string, std::string> env;
   std::string label;
   std::optional<std::chrono::milliseconds> timeout;  // Overrides job_timeout; zero: none.
-  std::optional<sys::TerminalSize> terminal;  // Run on a pseudo-terminal of this size.
+  std::optional<sys::TerminalSize> terminal;         // Run on a pseudo-terminal of this size.
   // Without a terminal: one pipe for stdout and stderr (their true order), or one each.
   sys::OutputStreams streams = sys::OutputStreams::kMerged;
   int priority = 0;  // In the queue: higher first, first come first served within a priority.
@@ -207,8 +206,8 @@ class JobManager {
   asio::any_io_executor executor_;
   EngineSettings settings_;
   std::unordered_map<std::string, std::shared_ptr<Job>> jobs_;
-  std::vector<std::string> start_order_;    // Ids, oldest first.
-  std::deque<std::string> forgotten_;       // The last kForgottenKept evicted ids, oldest first.
+  std::vector<std::string> start_order_;  // Ids, oldest first.
+  std::deque<std::string> forgotten_;     // The last kForgottenKept evicted ids, oldest first.
   std::unordered_set<std::string> forgotten_ids_;
   base::WallClock::time_point started_at_ = base::WallClock::now();
   std::deque<std::string> finished_order_;  // Ids of finished jobs, in the order they ended.

@@ -1,10 +1,10 @@
 #include "jobs/job_processes.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <csignal>
 #include <set>
-
-#include <spdlog/spdlog.h>
 
 #include "sys/process.h"
 

@@ -67,18 +67,21 @@ void OutputLog::append(Stream stream, std::string_view bytes) {
 }
 
 void OutputLog::append_to_head(Stream stream, std::string_view bytes) {
-  if (head_runs_.empty() || head_runs_.back().stream != stream) head_runs_.push_back({total_, stream});
+  if (head_runs_.empty() || head_runs_.back().stream != stream)
+    head_runs_.push_back({total_, stream});
   head_.append(bytes);
   total_ += bytes.size();
   tail_start_ = total_;  // The tail is empty until the head is full.
 }
 
 void OutputLog::append_to_tail(Stream stream, std::string_view bytes) {
-  if (tail_runs_.empty() || tail_runs_.back().stream != stream) tail_runs_.push_back({total_, stream});
+  if (tail_runs_.empty() || tail_runs_.back().stream != stream)
+    tail_runs_.push_back({total_, stream});
   total_ += bytes.size();
   tail_size_ += bytes.size();
   while (!bytes.empty()) {
-    if (tail_blocks_.empty() || tail_blocks_.back().size() == block_size_) tail_blocks_.emplace_back();
+    if (tail_blocks_.empty() || tail_blocks_.back().size() == block_size_)
+      tail_blocks_.emplace_back();
     std::string& block = tail_blocks_.back();
     size_t n = std::min<uint64_t>(block_size_ - block.size(), bytes.size());
     block.append(bytes.substr(0, n));
@@ -96,7 +99,8 @@ void OutputLog::drop_tail_front(uint64_t count) {
     tail_blocks_.pop_front();
   }
   while (tail_runs_.size() >= 2 && tail_runs_[1].start <= tail_start_) tail_runs_.pop_front();
-  if (!tail_runs_.empty()) tail_runs_.front().start = std::max(tail_runs_.front().start, tail_start_);
+  if (!tail_runs_.empty())
+    tail_runs_.front().start = std::max(tail_runs_.front().start, tail_start_);
 }
 
 void OutputLog::for_each_span(uint64_t from, uint64_t to,
@@ -241,8 +245,7 @@ OutputLog::Window OutputLog::tail_window(uint64_t lines, uint64_t max_bytes,
 
   char last = '\n';
   for (const Piece& piece : pieces(window.from, total_, filter)) {
-    window.lines +=
-        static_cast<uint64_t>(std::count(piece.bytes.begin(), piece.bytes.end(), '\n'));
+    window.lines += static_cast<uint64_t>(std::count(piece.bytes.begin(), piece.bytes.end(), '\n'));
     if (!piece.bytes.empty()) last = piece.bytes.back();
   }
   if (last != '\n') ++window.lines;

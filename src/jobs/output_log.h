@@ -46,11 +46,11 @@ class OutputLog {
   /// boundaries, with nothing copied. Every reader takes one and renders [from, to) once (see
   /// mcp/tools/redaction.h); `bytes()` copies it raw, for tests.
   struct Window {
-    uint64_t from = 0;        // Where it begins (later than asked if that part was dropped).
-    uint64_t to = 0;          // Where it ends: where to continue reading.
-    bool truncated = false;   // read: more kept bytes (of the filter) remain after `to`;
-                              // tail: fewer lines than asked, or cut by max_bytes.
-    uint64_t lines = 0;       // For tail: how many lines the window holds.
+    uint64_t from = 0;       // Where it begins (later than asked if that part was dropped).
+    uint64_t to = 0;         // Where it ends: where to continue reading.
+    bool truncated = false;  // read: more kept bytes (of the filter) remain after `to`;
+                             // tail: fewer lines than asked, or cut by max_bytes.
+    uint64_t lines = 0;      // For tail: how many lines the window holds.
   };
 
   /// Up to `max_bytes` bytes passing `filter`, starting at `offset`. A read never spans the

@@ -19,9 +19,11 @@ const Json* string_argument(const Json& arguments, const char* name) {
 Auditor::Auditor(policy::AuditLog& log, const policy::Redactor* redactor, jobs::JobManager& jobs)
     : log_(log), redactor_(redactor) {
   std::weak_ptr<int> alive = alive_;
-  jobs.on_job_end([this, alive](const jobs::Job& job) {
-    if (!alive.expired()) job_ended(job);
-  }, alive_);
+  jobs.on_job_end(
+      [this, alive](const jobs::Job& job) {
+        if (!alive.expired()) job_ended(job);
+      },
+      alive_);
 }
 
 Auditor::~Auditor() = default;
@@ -114,17 +116,17 @@ void Auditor::job_ended(const jobs::Job& job) {
     duration = std::round(seconds * 1000.0) / 1000.0;
   }
   const jobs::JobOwner& owner = job.spec().owner;
-  Json record{{"event", "job_end"},
-              {"job_id", job.id()},
-              {"client", owner.client.empty() ? Json(nullptr) : Json(owner.client)},
-              {"session", tools::shown_session(owner.session)},
-              {"command", shown(job.spec().command)},
-              {"cwd", job.spec().cwd.string()},
-              {"status", jobs::to_string(job.status())},
-              {"exit_code", job.exit_code() ? Json(*job.exit_code()) : Json(nullptr)},
-              {"signal", job.term_signal() ? Json(sys::signal_name(*job.term_signal()))
-                                           : Json(nullptr)},
-              {"duration_seconds", duration}};
+  Json record{
+      {"event", "job_end"},
+      {"job_id", job.id()},
+      {"client", owner.client.empty() ? Json(nullptr) : Json(owner.client)},
+      {"session", tools::shown_session(owner.session)},
+      {"command", shown(job.spec().command)},
+      {"cwd", job.spec().cwd.string()},
+      {"status", jobs::to_string(job.status())},
+      {"exit_code", job.exit_code() ? Json(*job.exit_code()) : Json(nullptr)},
+      {"signal", job.term_signal() ? Json(sys::signal_name(*job.term_signal())) : Json(nullptr)},
+      {"duration_seconds", duration}};
   if (!job.spec().label.empty()) record["label"] = shown(job.spec().label);
   // Why a job ended that way, when the server knows more than the status says.
   if (job.end_reason() != jobs::EndReason::kNone) {

@@ -1,10 +1,9 @@
 #pragma once
 /// JSON-RPC 2.0 message construction for MCP, and the error codes the server uses.
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace mcp {
 

@@ -1,13 +1,13 @@
 #include "mcp/notifier.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include "mcp/resources.h"
 #include "mcp/tools/redaction.h"
@@ -57,12 +57,16 @@ Notifier::Notifier(const asio::any_io_executor& executor, jobs::JobManager& jobs
       last_list_changed_(Clock::now() - kMinInterval),
       list_timer_(executor) {
   std::weak_ptr<int> alive = alive_;
-  jobs_.on_job_end([this, alive](const jobs::Job& job) {
-    if (!alive.expired()) job_ended(job);
-  }, alive_);
-  jobs_.on_jobs_changed([this, alive](const std::string& id) {
-    if (!alive.expired()) jobs_changed(id);
-  }, alive_);
+  jobs_.on_job_end(
+      [this, alive](const jobs::Job& job) {
+        if (!alive.expired()) job_ended(job);
+      },
+      alive_);
+  jobs_.on_jobs_changed(
+      [this, alive](const std::string& id) {
+        if (!alive.expired()) jobs_changed(id);
+      },
+      alive_);
 }
 
 // Timer cancellation reports failure by exception only in theory (a broken reactor).
@@ -163,10 +167,11 @@ void Notifier::job_ended(const jobs::Job& job) {
           fmt::format(" after {:.1f} s",
                       std::max(0.0, std::chrono::duration<double>(end - job.started()).count()));
     }
-    std::string label = job.spec().label.empty()
-                            ? ""
-                            : fmt::format("({}) ", resources::one_line(
-                                                      tools::shown_command(redactor_, job.spec().label), 80));
+    std::string label =
+        job.spec().label.empty()
+            ? ""
+            : fmt::format("({}) ", resources::one_line(
+                                       tools::shown_command(redactor_, job.spec().label), 80));
     notify_("notifications/message",
             Json{{"level", kLevels[level]},
                  {"logger", kLoggerName},

@@ -9,6 +9,9 @@
 /// is not touched. Owned by McpServer, which decides whether a notification may be sent at all.
 /// Used from the io_context's thread only.
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -16,10 +19,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "base/result.h"
 #include "jobs/job_manager.h"

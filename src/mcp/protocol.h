@@ -18,9 +18,8 @@ inline constexpr std::string_view kLatestLegacyVersion = kLegacyVersions.front()
 /// Whether `version` (an MCP-Protocol-Version header) names a legacy version. Empty counts as
 /// legacy: a legacy client may leave the header out (it then means 2025-03-26).
 inline bool legacy_protocol_version_supported(std::string_view version) {
-  return version.empty() ||
-         std::find(kLegacyVersions.begin(), kLegacyVersions.end(), version) !=
-             kLegacyVersions.end();
+  return version.empty() || std::find(kLegacyVersions.begin(), kLegacyVersions.end(), version) !=
+                                kLegacyVersions.end();
 }
 
 /// The keys of params._meta (and result._meta) that 2026-07-28 defines.

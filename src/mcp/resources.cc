@@ -1,8 +1,8 @@
 #include "mcp/resources.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "base/utf8.h"
 #include "base/uuid.h"
@@ -18,8 +18,8 @@ constexpr std::string_view kOutputSuffix = "/output";
 constexpr size_t kMaxNameBytes = 80;
 
 std::string display_name(const jobs::Job& job, const policy::Redactor* redactor) {
-  return one_line(tools::shown_command(redactor, job.spec().label.empty() ? job.spec().command
-                                                                          : job.spec().label),
+  return one_line(tools::shown_command(
+                      redactor, job.spec().label.empty() ? job.spec().command : job.spec().label),
                   kMaxNameBytes);
 }
 

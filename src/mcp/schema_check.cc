@@ -1,8 +1,8 @@
 #include "mcp/schema_check.h"
 
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 namespace mcp {
 namespace {
@@ -113,20 +113,22 @@ std::optional<std::string> check(const Json& value, const Json& schema, const st
   if (value.is_string()) {
     size_t length = value.get_ref<const std::string&>().size();
     if (auto min = schema.find("minLength"); min != schema.end() && length < min->get<size_t>()) {
-      return min->get<size_t>() == 1 ? fmt::format("{} must not be empty", name)
-                                     : fmt::format("{} must be at least {} characters long", name,
-                                                   min->get<size_t>());
+      return min->get<size_t>() == 1
+                 ? fmt::format("{} must not be empty", name)
+                 : fmt::format("{} must be at least {} characters long", name, min->get<size_t>());
     }
     if (auto max = schema.find("maxLength"); max != schema.end() && length > max->get<size_t>()) {
-      return fmt::format("{} must be at most {} characters long (got {})", name,
-                         max->get<size_t>(), length);
+      return fmt::format("{} must be at most {} characters long (got {})", name, max->get<size_t>(),
+                         length);
     }
   }
   if (value.is_array()) {
-    if (auto min = schema.find("minItems"); min != schema.end() && value.size() < min->get<size_t>()) {
+    if (auto min = schema.find("minItems");
+        min != schema.end() && value.size() < min->get<size_t>()) {
       return fmt::format("{} must have at least {} item(s)", name, min->get<size_t>());
     }
-    if (auto max = schema.find("maxItems"); max != schema.end() && value.size() > max->get<size_t>()) {
+    if (auto max = schema.find("maxItems");
+        max != schema.end() && value.size() > max->get<size_t>()) {
       return fmt::format("{} must have at most {} items (got {})", name, max->get<size_t>(),
                          value.size());
     }
@@ -153,7 +155,8 @@ std::optional<std::string> check(const Json& value, const Json& schema, const st
       std::string child = path.empty() ? key : fmt::format("{}.{}", path, key);
       if (auto property = properties.find(key); property != properties.end()) {
         if (auto error = check(child_value, *property, child)) return error;
-      } else if (additional != schema.end() && additional->is_boolean() && !additional->get<bool>()) {
+      } else if (additional != schema.end() && additional->is_boolean() &&
+                 !additional->get<bool>()) {
         std::string known;
         for (const auto& [name_known, unused] : properties.items()) {
           if (!known.empty()) known += ", ";

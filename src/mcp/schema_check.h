@@ -2,7 +2,8 @@
 /// Checks tool arguments against the very JSON Schema the tool advertises, so what clients are
 /// told and what the server enforces cannot drift apart. Supports the subset our schemas use:
 /// type (single or list, with "integer"), properties, required, additionalProperties (false or a
-/// schema), enum, minimum, exclusiveMinimum, maximum, minLength, maxLength, items, minItems, maxItems.
+/// schema), enum, minimum, exclusiveMinimum, maximum, minLength, maxLength, items, minItems,
+/// maxItems.
 
 #include <optional>
 #include <string>

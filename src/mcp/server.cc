@@ -1,9 +1,10 @@
 #include "mcp/server.h"
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
 
 #include "mcp/schema_check.h"
 #include "mcp/tools/common.h"
@@ -293,7 +294,8 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
   auto began = std::chrono::steady_clock::now();
   auto name = params.find("name");
   if (name == params.end() || !name->is_string()) {
-    send_error(id, error_code::kInvalidParams, "invalid params: tools/call needs 'name' (a string)");
+    send_error(id, error_code::kInvalidParams,
+               "invalid params: tools/call needs 'name' (a string)");
     return;
   }
   const Tool* tool = nullptr;
@@ -360,7 +362,8 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
     report_progress = [this, state, token = meta["progressToken"]](
                           double progress, std::optional<double> total, std::string message) {
       if (state->answered || state->cancelled) return;
-      Json params{{"progressToken", token}, {"progress", progress}, {"message", std::move(message)}};
+      Json params{
+          {"progressToken", token}, {"progress", progress}, {"message", std::move(message)}};
       if (total) params["total"] = *total;
       send_(Outgoing{Outgoing::Kind::kNotification,
                      make_notification("notifications/progress", std::move(params))});

@@ -5,15 +5,14 @@
 /// request whose params carry the 2026-07-28 `_meta` envelope is served statelessly.
 /// Knows nothing of how messages travel (see transport/).
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 
 #include "jobs/job_manager.h"
 #include "mcp/audit.h"
@@ -40,7 +39,7 @@ struct Placement {
   // "stdio" on stdio, the Mcp-Session-Id of an HTTP session; empty for a server that answers
   // stateless requests (2026-07-28), whose callers are known by their client name only.
   std::string session_id;
-  observe::Metrics* metrics = nullptr;  // Null: nothing is counted.
+  observe::Metrics* metrics = nullptr;     // Null: nothing is counted.
   history::JobHistory* history = nullptr;  // Null: past jobs are not found (state_dir none).
 };
 
@@ -119,7 +118,7 @@ class McpServer {
   Safeguards safeguards_;
   Placement placement_;
   std::unique_ptr<Auditor> auditor_;  // With an audit log only.
-  Notifier notifier_;  // Last: its observers call back into the members above.
+  Notifier notifier_;                 // Last: its observers call back into the members above.
 };
 
 }  // namespace mcp

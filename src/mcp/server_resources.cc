@@ -1,10 +1,9 @@
 // McpServer's resources/* and logging/setLevel requests, and the gate for what it sends unasked.
 // Kept apart from server.cc: the dispatcher only routes these methods here.
-#include "mcp/server.h"
-
 #include <fmt/format.h>
 
 #include "mcp/resources.h"
+#include "mcp/server.h"
 
 namespace mcp {
 namespace {
@@ -132,10 +131,9 @@ void McpServer::listen(const Json& id, const Json& params) {
   auto stamp = [this, id](std::string method, Json params) {
     params["_meta"][std::string(kSubscriptionIdKey)] = id;
     send_(Outgoing{Outgoing::Kind::kNotification,
-                 make_notification(std::move(method), std::move(params))});
+                   make_notification(std::move(method), std::move(params))});
   };
-  state->subscription =
-      std::make_unique<Notifier>(executor_, jobs_, stamp, safeguards_.redactor);
+  state->subscription = std::make_unique<Notifier>(executor_, jobs_, stamp, safeguards_.redactor);
   Notifier& notifier = *state->subscription;
   notifier.mute_log_messages();
 

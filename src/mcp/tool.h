@@ -3,14 +3,13 @@
 /// call. Arguments reach the handler only after they passed the tool's input schema; they are
 /// passed by value because the handler is a coroutine that outlives the caller's frame.
 
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "history/job_history.h"
 #include "jobs/job_manager.h"

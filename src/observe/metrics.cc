@@ -94,9 +94,9 @@ Metrics::Metrics(const jobs::JobManager& jobs)
                    .Add({})) {
   // Every final status from the start, at zero: a rate over a series that appears only with
   // its first event misses that event.
-  for (auto status : {jobs::JobStatus::kCompleted, jobs::JobStatus::kFailed,
-                      jobs::JobStatus::kKilled, jobs::JobStatus::kTimedOut,
-                      jobs::JobStatus::kCancelled}) {
+  for (auto status :
+       {jobs::JobStatus::kCompleted, jobs::JobStatus::kFailed, jobs::JobStatus::kKilled,
+        jobs::JobStatus::kTimedOut, jobs::JobStatus::kCancelled}) {
     ended_by_status_[static_cast<size_t>(status)] =
         &jobs_ended_.Add({{"status", std::string(jobs::to_string(status))}});
   }

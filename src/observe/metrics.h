@@ -19,6 +19,12 @@
 ///   mcp_bg_http_sessions                           gauge    MCP sessions open
 ///   mcp_bg_http_streams                            gauge    SSE streams open
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include <array>
 #include <chrono>
 #include <map>
@@ -26,12 +32,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
 
 #include "jobs/job_manager.h"
 

@@ -1,14 +1,13 @@
 #include "policy/audit_log.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <system_error>
-
-#include <fmt/format.h>
 
 #include "base/time.h"
 
@@ -92,8 +91,8 @@ void AuditLog::close() {
   {
     std::lock_guard lock(mutex_);
     if (!closing_ && dropped_pending_ > 0) {
-      queue_.push_back(loss_notice(std::exchange(dropped_pending_, 0),
-                                   "the audit log's queue was full"));
+      queue_.push_back(
+          loss_notice(std::exchange(dropped_pending_, 0), "the audit log's queue was full"));
     }
     closing_ = true;
   }
@@ -168,7 +167,8 @@ bool AuditLog::write_all(std::string_view bytes) {
     ssize_t n = ::write(fd_.get(), bytes.data(), bytes.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      failure_ = fmt::format("writing '{}' failed: {}", options_.path.string(), std::strerror(errno));
+      failure_ =
+          fmt::format("writing '{}' failed: {}", options_.path.string(), std::strerror(errno));
       return false;
     }
     bytes.remove_prefix(static_cast<size_t>(n));

@@ -13,10 +13,9 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "base/result.h"
 #include "base/unique_fd.h"
@@ -29,7 +28,7 @@ class AuditLog {
     std::filesystem::path path;
     // Rotate before the file would exceed it; 0: never. Only a regular file is rotated.
     uint64_t max_size = uint64_t{10} << 20;
-    size_t queue_capacity = 4096;            // Records waiting for the writer, at most.
+    size_t queue_capacity = 4096;  // Records waiting for the writer, at most.
   };
 
   struct Stats {

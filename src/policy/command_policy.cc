@@ -1,14 +1,13 @@
 #include "policy/command_policy.h"
 
+#include <fmt/format.h>
+#include <re2/re2.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <system_error>
-
-#include <fmt/format.h>
-#include <re2/re2.h>
 
 #include "base/paths.h"
 #include "policy/environment.h"

@@ -115,9 +115,9 @@ class CommandPolicy {
   CommandPolicy& operator=(CommandPolicy&&) noexcept;
   ~CommandPolicy();
 
-  /// Every check, in order: shell mode, command patterns, loader variables, cwd, program. A refusal is a
-  /// base::deny(message, rule) whose rule names the setting (and the pattern) that decided; a cwd
-  /// or program that does not exist is an ordinary failure.
+  /// Every check, in order: shell mode, command patterns, loader variables, cwd, program. A refusal
+  /// is a base::deny(message, rule) whose rule names the setting (and the pattern) that decided; a
+  /// cwd or program that does not exist is an ordinary failure.
   base::Result<Approval> check(const Candidate& candidate) const;
 
   /// Shell mode and the command patterns only.

@@ -1,10 +1,9 @@
 #include "policy/environment.h"
 
+#include <fmt/format.h>
 #include <fnmatch.h>
 
 #include <algorithm>
-
-#include <fmt/format.h>
 
 extern char** environ;
 

@@ -1,11 +1,11 @@
 #include "policy/redactor.h"
 
-#include <algorithm>
-#include <array>
-
 #include <fmt/format.h>
 #include <re2/re2.h>
 #include <re2/set.h>
+
+#include <algorithm>
+#include <array>
 
 namespace policy {
 namespace {

@@ -26,7 +26,7 @@ struct JobRecord {
   int64_t seq = 0;  // Assigned by the database: creation order across every server sharing it.
 
   // Who started it.
-  std::string server_id;    // The server instance (a UUID per server process).
+  std::string server_id;   // The server instance (a UUID per server process).
   ProcessIdentity server;  // Its process: whether it still runs tells an open row's truth.
   std::string client;
   std::string session;

@@ -1,6 +1,7 @@
 #include "sys/cgroup.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -8,8 +9,6 @@
 #include <csignal>
 #include <cstring>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "sys/process.h"
 #include "sys/small_file.h"
@@ -232,8 +231,8 @@ base::Result<std::unique_ptr<PidsCgroupParent>> PidsCgroupParent::create() {
   std::unique_ptr<PidsCgroupParent> parent(new PidsCgroupParent(dir, relative, own->v2));
   if (own->v2) {
     if (auto enabled = enable_pids_for_children(dir); !enabled) {
-      return base::fail(fmt::format("cannot enable the pids controller below {}: {}",
-                                    dir.string(), enabled.error().message));
+      return base::fail(fmt::format("cannot enable the pids controller below {}: {}", dir.string(),
+                                    enabled.error().message));
     }
   }
   return parent;
@@ -242,7 +241,7 @@ base::Result<std::unique_ptr<PidsCgroupParent>> PidsCgroupParent::create() {
 PidsCgroupParent::~PidsCgroupParent() { ::rmdir(dir_.c_str()); }
 
 base::Result<std::unique_ptr<JobCgroup>> PidsCgroupParent::create_job(const std::string& name,
-                                                                       int max_tasks) {
+                                                                      int max_tasks) {
   fs::path dir = dir_ / name;
   if (::mkdir(dir.c_str(), 0755) != 0) {
     return base::fail_errno(fmt::format("cannot create the job's pids cgroup {}", dir.string()));

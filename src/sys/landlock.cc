@@ -1,6 +1,7 @@
 #include "sys/landlock.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <linux/landlock.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -9,8 +10,6 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-
-#include <fmt/format.h>
 
 // Debian 12's <linux/landlock.h> stops at ABI 2 or 3; the kernel this runs on may be far newer.
 // The numbers below are the kernel's UAPI and never change once released. The system calls
@@ -83,12 +82,11 @@ uint64_t write_rights_for(int abi) {
 base::Result<void> add_path_rule(int ruleset, const std::filesystem::path& path, uint64_t rights) {
   base::UniqueFd fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
   if (!fd) {
-    return base::fail(
-        fmt::format("cannot open '{}' for the Landlock ruleset: {}", path.string(),
-                    std::strerror(errno)),
-        errno);
+    return base::fail(fmt::format("cannot open '{}' for the Landlock ruleset: {}", path.string(),
+                                  std::strerror(errno)),
+                      errno);
   }
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return base::fail_errno("fstat " + path.string());
   if (!S_ISDIR(st.st_mode)) rights &= kFileWriteRights;
   PathBeneathAttr rule{rights, fd.get()};
@@ -107,17 +105,18 @@ int landlock_abi_version(std::string* why) {
     *why = errno == EOPNOTSUPP
                ? "Landlock is built into this kernel but not enabled (add landlock to the lsm= "
                  "boot parameter)"
-               : fmt::format("this kernel has no Landlock (landlock_create_ruleset: {}); Linux "
-                             "5.13 or later with CONFIG_SECURITY_LANDLOCK is needed",
-                             std::strerror(errno));
+               : fmt::format(
+                     "this kernel has no Landlock (landlock_create_ruleset: {}); Linux "
+                     "5.13 or later with CONFIG_SECURITY_LANDLOCK is needed",
+                     std::strerror(errno));
   }
   return 0;
 }
 
 const std::vector<std::filesystem::path>& landlock_writable_devices() {
   static const std::vector<std::filesystem::path> devices{
-      "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
-      "/dev/tty",  "/dev/ptmx", "/dev/pts"};
+      "/dev/null",    "/dev/zero", "/dev/full", "/dev/random",
+      "/dev/urandom", "/dev/tty",  "/dev/ptmx", "/dev/pts"};
   return devices;
 }
 

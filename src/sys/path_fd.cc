@@ -1,13 +1,12 @@
 #include "sys/path_fd.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
 #include <string>
-
-#include <fmt/format.h>
 
 namespace sys {
 namespace {

@@ -44,9 +44,9 @@ std::optional<ProcessInfo> read_process(pid_t pid);
 bool process_alive(const ProcessId& id);
 
 struct ProcessTreeStats {
-  int processes = 0;          // Live processes in the trees (the roots and their descendants).
-  uint64_t rss_bytes = 0;     // Sum of resident set sizes (shared pages count once per process).
-  double cpu_seconds = 0;     // User + system time, including reaped children of the trees.
+  int processes = 0;       // Live processes in the trees (the roots and their descendants).
+  uint64_t rss_bytes = 0;  // Sum of resident set sizes (shared pages count once per process).
+  double cpu_seconds = 0;  // User + system time, including reaped children of the trees.
   bool waiting_for_input = false;  // Some process is blocked reading the job's stdin.
   // With waiting_for_input: that process, and how many read system calls it has made so far
   // (/proc/<pid>/io). A change in either means it read something and came back for more.

@@ -1,5 +1,6 @@
 #include "sys/process.h"
 
+#include <fmt/format.h>
 #include <linux/close_range.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -10,8 +11,6 @@
 #include <cctype>
 #include <csignal>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "base/unique_fd.h"
 

@@ -1,11 +1,10 @@
 #include "sys/program_path.h"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 namespace sys {
 
@@ -24,7 +23,7 @@ base::Result<std::string> resolve_program(const std::string& name, std::string_v
     std::string_view dir = path_value.substr(start, end - start);
     // An empty PATH entry means the current directory.
     std::string candidate = from_base(fmt::format("{}/{}", dir.empty() ? "." : dir, name));
-    struct stat st{};
+    struct stat st {};
     if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
         ::access(candidate.c_str(), X_OK) == 0) {
       return candidate;

@@ -1,12 +1,11 @@
 #include "sys/small_file.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-
-#include <fmt/format.h>
 
 #include "base/unique_fd.h"
 

@@ -3,13 +3,12 @@
 #include "sys/spawn.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "sys/process.h"
 #include "sys/program_path.h"
@@ -31,9 +30,10 @@ std::string describe_exec_failure(const std::string& program, int error) {
     case ENOENT:
       return fmt::format("program '{}' does not exist", program);
     case EACCES:
-      return fmt::format("permission denied: '{}' is not executable (or a directory on its path "
-                         "is not searchable)",
-                         program);
+      return fmt::format(
+          "permission denied: '{}' is not executable (or a directory on its path "
+          "is not searchable)",
+          program);
     case ENOEXEC:
       return fmt::format("'{}' is not in an executable format", program);
     case ENOTDIR:
@@ -51,10 +51,10 @@ base::Error describe_start_failure(const std::string& program, const SpawnReques
                                    int error) {
   // A checked directory is entered by descriptor: its name is beside the point then.
   if ((error == ENOENT || error == ENOTDIR) && request.cwd_fd < 0) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(request.cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      return base::Error{
-          fmt::format("cwd '{}' is not an existing directory", request.cwd.string()), error};
+      return base::Error{fmt::format("cwd '{}' is not an existing directory", request.cwd.string()),
+                         error};
     }
   }
   if (error == ENOMEM && request.confinement &&
@@ -74,8 +74,8 @@ namespace {
 
 using spawn_detail::ChildStdio;
 using spawn_detail::ExecArgs;
-using spawn_detail::Pipe;
 using spawn_detail::make_pipe;
+using spawn_detail::Pipe;
 
 base::Result<ChildStdio> make_stdio(const SpawnRequest& request) {
   ChildStdio stdio;

@@ -1,6 +1,7 @@
 // Starting a child with clone and exec: the child confines itself (cgroup, limits, seccomp,
 // Landlock) between the two, reporting a failed step to the parent through a pipe.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -11,8 +12,6 @@
 #include <array>
 #include <csignal>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "sys/landlock.h"
 #include "sys/metadata_filter.h"
@@ -197,7 +196,7 @@ struct ChildPlan {
 }  // namespace
 
 base::Result<pid_t> clone_and_exec(const SpawnRequest& request, ChildStdio& stdio,
-                                  const ExecArgs& exec) {
+                                   const ExecArgs& exec) {
   // Everything the child needs is prepared here: after clone it may not allocate.
   static const SpawnConfinement kNone;
   const SpawnConfinement& confinement = request.confinement ? *request.confinement : kNone;
@@ -254,9 +253,9 @@ base::Result<pid_t> clone_and_exec(const SpawnRequest& request, ChildStdio& stdi
     ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     return base::fail_errno("mmap (the child's stack)", mmap_error);
   }
-  pid_t pid = ::clone(
-      [](void* arg) -> int { run_child(*static_cast<const ChildPlan*>(arg)); },
-      static_cast<char*>(stack) + kChildStackSize, CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
+  pid_t pid =
+      ::clone([](void* arg) -> int { run_child(*static_cast<const ChildPlan*>(arg)); },
+              static_cast<char*>(stack) + kChildStackSize, CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
   int clone_error = errno;
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   ::munmap(stack, kChildStackSize);

@@ -3,16 +3,15 @@
 /// blocking the loop and without knowing what the messages mean. A line longer than the limit is
 /// skipped whole and reported, so one oversized message never wedges the stream.
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 namespace transport {
 
@@ -43,7 +42,7 @@ class StdioTransport {
   boost::asio::any_io_executor executor_;
   boost::asio::posix::stream_descriptor input_;
   boost::asio::posix::stream_descriptor output_;
-  int input_flags_;   // Restored on destruction: the fds may be shared with a terminal.
+  int input_flags_;  // Restored on destruction: the fds may be shared with a terminal.
   int output_flags_;
   uint64_t max_message_size_;
   Handlers handlers_;

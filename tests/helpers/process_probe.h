@@ -2,9 +2,8 @@
 /// Whether a process (not necessarily our child) is gone: absent from /proc, or a zombie
 /// waiting for a parent that is not us.
 
-#include <sys/types.h>
-
 #include <fcntl.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <cstdlib>

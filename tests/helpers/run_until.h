@@ -2,11 +2,10 @@
 /// Drives an io_context until a condition holds or a deadline passes: tests wait on what they
 /// mean, never on a guessed sleep.
 
-#include <chrono>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 
 namespace test {
 

@@ -57,8 +57,9 @@ TEST(Server, WritesOnlyProtocolMessagesToStdout) {
   server.initialize();
   auto job = server.call("execute", Json{{"command", "echo to-the-job-log"}});
   ASSERT_TRUE(job.contains("job_id"));
-  ASSERT_TRUE(eventually([&] { return server.call("status", {{"job_id", job["job_id"]}})["status"] ==
-                                      "completed"; }));
+  ASSERT_TRUE(eventually([&] {
+    return server.call("status", {{"job_id", job["job_id"]}})["status"] == "completed";
+  }));
   server.close_stdin();
   // Every stdout line parses as JSON-RPC (next() would throw otherwise); logs went to stderr.
   while (auto message = server.next(2s)) EXPECT_EQ((*message)["jsonrpc"], "2.0");
@@ -74,8 +75,8 @@ TEST(Server, ClosingStdinStopsEveryJobAndExitsZero) {
   ServerProcess server({"--shutdown-grace", "300ms"});
   server.initialize();
   auto stubborn = server.call("execute", Json{{"argv", {TEST_CHILD_PATH, "ignore-term"}}});
-  auto parent = server.call("execute",
-                            Json{{"argv", {TEST_CHILD_PATH, "grandchild", dir + "/gc.pid"}}});
+  auto parent =
+      server.call("execute", Json{{"argv", {TEST_CHILD_PATH, "grandchild", dir + "/gc.pid"}}});
   pid_t grandchild = 0;
   ASSERT_TRUE(eventually([&] { return (grandchild = pid_in_file(dir + "/gc.pid")) > 0; }));
   ASSERT_TRUE(eventually([&] {
@@ -120,11 +121,17 @@ TEST(Server, ResponsesMayArriveOutOfOrder) {
   server.initialize();
   auto job = server.call("execute", Json{{"argv", {"cat"}}});
   // A slow interact does not hold up a status call sent after it.
-  server.send(Json{{"jsonrpc", "2.0"}, {"id", "slow"}, {"method", "tools/call"},
-                   {"params", {{"name", "interact"},
-                               {"arguments", {{"job_id", job["job_id"]}, {"input", ""},
-                                              {"newline", false}, {"wait_ms", 3000}}}}}});
-  server.send(Json{{"jsonrpc", "2.0"}, {"id", "fast"}, {"method", "tools/call"},
+  server.send(Json{
+      {"jsonrpc", "2.0"},
+      {"id", "slow"},
+      {"method", "tools/call"},
+      {"params",
+       {{"name", "interact"},
+        {"arguments",
+         {{"job_id", job["job_id"]}, {"input", ""}, {"newline", false}, {"wait_ms", 3000}}}}}});
+  server.send(Json{{"jsonrpc", "2.0"},
+                   {"id", "fast"},
+                   {"method", "tools/call"},
                    {"params", {{"name", "list"}, {"arguments", Json::object()}}}});
   auto first = server.next();
   ASSERT_TRUE(first);
@@ -154,8 +161,8 @@ TEST(Server, NoJobOutlivesAServerKilledWithSigkill) {
   ServerProcess server;
   server.initialize();
   auto stubborn = server.call("execute", Json{{"argv", {TEST_CHILD_PATH, "ignore-term"}}});
-  auto parent = server.call("execute",
-                            Json{{"argv", {TEST_CHILD_PATH, "grandchild", dir + "/gc.pid"}}});
+  auto parent =
+      server.call("execute", Json{{"argv", {TEST_CHILD_PATH, "grandchild", dir + "/gc.pid"}}});
   auto shell = server.call("execute", Json{{"command", "sleep 1000 & sleep 1000; wait"}});
   pid_t grandchild = 0;
   ASSERT_TRUE(eventually([&] { return (grandchild = pid_in_file(dir + "/gc.pid")) > 0; }));

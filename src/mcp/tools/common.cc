@@ -1,8 +1,8 @@
 #include "mcp/tools/common.h"
 
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "base/utf8.h"
 #include "base/uuid.h"
@@ -118,8 +118,7 @@ Json job_summary(const jobs::Job& job, const policy::Redactor* redactor, size_t 
       {"ended", timestamp_or_null(job.ended())},
       {"waiting_for_input", stats && stats->waiting_for_input},
       {"rss_bytes", stats ? Json(stats->rss_bytes) : Json(nullptr)},
-      {"cpu_seconds",
-       stats ? Json(std::round(stats->cpu_seconds * 100.0) / 100.0) : Json(nullptr)},
+      {"cpu_seconds", stats ? Json(std::round(stats->cpu_seconds * 100.0) / 100.0) : Json(nullptr)},
       // After tree_stats: it is the walk that finds them.
       {"processes_left", job.processes_left()}};
 }
@@ -131,7 +130,8 @@ void add_queue_state(Json& result, const jobs::Job& job, const jobs::JobManager&
     result["queued_at"] = base::iso8601_utc(job.queued_at());
   }
   // The error may quote the command.
-  if (!job.start_error().empty()) result["start_error"] = shown_command(redactor, job.start_error());
+  if (!job.start_error().empty())
+    result["start_error"] = shown_command(redactor, job.start_error());
 }
 
 Json job_status(const jobs::Job& job, const jobs::JobManager& manager,
@@ -243,9 +243,10 @@ Json matches_schema() {
 }
 
 Json status_schema() {
-  return Json{{"type", "string"},
-              {"enum", {"queued", "running", "completed", "failed", "killed", "timed_out", "cancelled",
-                        "lost"}}};
+  return Json{
+      {"type", "string"},
+      {"enum",
+       {"queued", "running", "completed", "failed", "killed", "timed_out", "cancelled", "lost"}}};
 }
 
 Json processes_left_schema() {

@@ -1,8 +1,8 @@
 // execute: start a background job.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "mcp/tools/common.h"
 #include "mcp/tools/digest.h"
@@ -25,7 +25,8 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
   } else {
     request.argv = arguments["argv"].get<std::vector<std::string>>();
   }
-  if (auto cwd = arguments.find("cwd"); cwd != arguments.end()) request.cwd = cwd->get<std::string>();
+  if (auto cwd = arguments.find("cwd"); cwd != arguments.end())
+    request.cwd = cwd->get<std::string>();
   if (auto env = arguments.find("env"); env != arguments.end()) {
     for (const auto& [name, value] : env->items()) {
       if (name.empty() || name.find('=') != std::string::npos ||
@@ -54,8 +55,8 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
   request.priority = arguments.value("priority", 0);
   if (arguments.value("pty", false)) {
     sys::TerminalSize size;
-    request.terminal = sys::TerminalSize{arguments.value("cols", size.cols),
-                                         arguments.value("rows", size.rows)};
+    request.terminal =
+        sys::TerminalSize{arguments.value("cols", size.cols), arguments.value("rows", size.rows)};
   } else if (arguments.contains("cols") || arguments.contains("rows")) {
     co_return ToolOutcome::fail(
         "'cols' and 'rows' are the size of a terminal and need 'pty': true; drop them, or add "
@@ -112,9 +113,8 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
   Json result{{"job_id", job->id()},
               {"status", jobs::to_string(job->status())},
               {"pid", job->has_started() ? Json(job->pid()) : Json(nullptr)},
-              {"started", timestamp_or_null(job->has_started()
-                                                ? std::optional(job->started())
-                                                : std::nullopt)},
+              {"started", timestamp_or_null(job->has_started() ? std::optional(job->started())
+                                                               : std::nullopt)},
               {"pty", job->has_terminal()}};
   add_queue_state(result, *job, context.jobs, context.redactor);
   if (waited && job->finished()) {
@@ -249,8 +249,7 @@ Tool make_execute_tool(const ToolLimits& limits) {
     "required": ["job_id", "status", "pid", "started", "pty"]
   })json");
   tool.output_schema["properties"]["status"] = status_schema();
-  tool.annotations = tool_annotations(
-      tool.title, {.destructive = true, .open_world = true});
+  tool.annotations = tool_annotations(tool.title, {.destructive = true, .open_world = true});
   tool.handler = execute;
   return tool;
 }

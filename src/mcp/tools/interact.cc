@@ -1,7 +1,7 @@
 // interact: type into a job's stdin and see what it answers.
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "mcp/tools/common.h"
 #include "mcp/tools/redaction.h"
@@ -28,9 +28,11 @@ bool back_to_reading(jobs::Job& job, const std::optional<sys::ProcessTreeStats>&
 }
 
 std::string describe_end(const jobs::Job& job) {
-  if (job.exit_code()) return fmt::format("{} with exit code {}", jobs::to_string(job.status()), *job.exit_code());
+  if (job.exit_code())
+    return fmt::format("{} with exit code {}", jobs::to_string(job.status()), *job.exit_code());
   if (job.term_signal()) {
-    return fmt::format("{} by {}", jobs::to_string(job.status()), sys::signal_name(*job.term_signal()));
+    return fmt::format("{} by {}", jobs::to_string(job.status()),
+                       sys::signal_name(*job.term_signal()));
   }
   return std::string(jobs::to_string(job.status()));
 }
@@ -100,8 +102,8 @@ Tool make_interact_tool(const ToolLimits& limits) {
   tool.output_schema["properties"]["status"] = status_schema();
   tool.annotations = tool_annotations(tool.title, {});
   uint64_t max_read = limits.max_read_bytes;
-  tool.handler = [default_wait, max_read](Json arguments, ToolContext& context)
-      -> boost::asio::awaitable<ToolOutcome> {
+  tool.handler = [default_wait, max_read](
+                     Json arguments, ToolContext& context) -> boost::asio::awaitable<ToolOutcome> {
     auto found = find_job(context, arguments);
     if (!found) co_return ToolOutcome::fail(found.error().message);
     std::shared_ptr<jobs::Job> job = *found;
@@ -118,8 +120,8 @@ Tool make_interact_tool(const ToolLimits& limits) {
     // Taken before the input is written: the process may read it and block again at once.
     auto before = job->tree_stats(std::chrono::milliseconds(0));
     if (auto written = job->write_stdin(data, arguments.value("eof", false)); !written) {
-      co_return ToolOutcome::fail(fmt::format("cannot write to job {}'s stdin: {}", job->id(),
-                                              written.error().message));
+      co_return ToolOutcome::fail(
+          fmt::format("cannot write to job {}'s stdin: {}", job->id(), written.error().message));
     }
     if (context.acted) context.acted(*job);
 

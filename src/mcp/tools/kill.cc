@@ -28,8 +28,8 @@ boost::asio::awaitable<ToolOutcome> kill(Json arguments, ToolContext& context) {
   if (context.acted) context.acted(**job);
   co_return ToolOutcome::ok(
       Json{{"job_id", (*job)->id()},
-           {"result", result == jobs::Job::SignalResult::kSignalled ? "signalled"
-                                                                     : "already_terminated"},
+           {"result",
+            result == jobs::Job::SignalResult::kSignalled ? "signalled" : "already_terminated"},
            {"signal", sys::signal_name(sig)},
            {"status", jobs::to_string((*job)->status())},
            {"exit_code", exit_code_or_null(**job)}});
@@ -75,8 +75,7 @@ Tool make_kill_tool(const ToolLimits&) {
     "required": ["job_id", "result", "signal", "status", "exit_code"]
   })json");
   tool.output_schema["properties"]["status"] = status_schema();
-  tool.annotations =
-      tool_annotations(tool.title, {.destructive = true, .idempotent = true});
+  tool.annotations = tool_annotations(tool.title, {.destructive = true, .idempotent = true});
   tool.handler = kill;
   return tool;
 }

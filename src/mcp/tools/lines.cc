@@ -1,10 +1,10 @@
 #include "mcp/tools/lines.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "base/utf8.h"
 #include "mcp/tools/redaction.h"
@@ -15,7 +15,7 @@ std::vector<Line> collect_lines(const jobs::OutputLog& log, uint64_t from, uint6
                                 jobs::StreamFilter filter) {
   std::vector<Line> lines;
   Line current{from, "", false};
-  bool open = false;        // `current` has started
+  bool open = false;         // `current` has started
   uint64_t expected = from;  // where the next byte continues `current`
   for (const auto& piece : log.pieces(from, to, filter)) {
     if (open && piece.offset != expected) {

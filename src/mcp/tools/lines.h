@@ -3,6 +3,8 @@
 /// (matching lines with context). Lines are cut at '\n'; a final line without one counts.
 /// Lines are only ever assembled from kept bytes: none spans the dropped middle.
 
+#include <re2/re2.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -11,17 +13,15 @@
 #include <string_view>
 #include <vector>
 
-#include <re2/re2.h>
-
 #include "jobs/output_log.h"
 #include "policy/redactor.h"
 
 namespace mcp::tools {
 
 struct Line {
-  uint64_t offset;   // Absolute offset of the line's first byte.
-  std::string text;  // Without the '\n'; raw bytes, or as shown once redacted (redact_lines).
-  bool complete;     // Ended by '\n' (false for a last line still being written).
+  uint64_t offset;      // Absolute offset of the line's first byte.
+  std::string text;     // Without the '\n'; raw bytes, or as shown once redacted (redact_lines).
+  bool complete;        // Ended by '\n' (false for a last line still being written).
   size_t raw_size = 0;  // Bytes the job printed for it (without the '\n'), whatever `text` became.
 };
 

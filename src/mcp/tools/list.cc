@@ -1,9 +1,9 @@
 // list: every job the server remembers, newest first.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "base/uuid.h"
 #include "mcp/protocol.h"
@@ -159,7 +159,9 @@ boost::asio::awaitable<ToolOutcome> list(Json arguments, ToolContext& context) {
     if (!past) co_return ToolOutcome::fail(past.error().message);
     std::optional<int64_t> last_seq = history_before;
     for (size_t i = 0; i < past->jobs.size(); ++i) {
-      auto before = [&] { return fmt::format("{}{}", kHistoryCursor, last_seq.value_or(INT64_MAX)); };
+      auto before = [&] {
+        return fmt::format("{}{}", kHistoryCursor, last_seq.value_or(INT64_MAX));
+      };
       if (!page.add(*past->jobs[i], before)) co_return ToolOutcome::ok(std::move(page).result());
       last_seq = past->seqs[i];
     }

@@ -1,7 +1,7 @@
 // output: read a job's output by byte offset, a page at a time.
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "mcp/tools/common.h"
 #include "mcp/tools/lines.h"

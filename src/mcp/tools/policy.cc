@@ -72,7 +72,8 @@ Tool make_policy_tool(const ToolLimits& limits) {
       "empty: any), denied_commands (RE2, a match anywhere refuses), allowed_programs (argv[0] "
       "must resolve to one; empty: any; shell jobs need sh), allowed_roots (a job's cwd must lie "
       "inside one); confinement.sandbox (landlock: jobs write only inside allowed_roots, the temp "
-      "directory, /dev/shm, /dev/null-like and terminal devices) and network (false: no TCP bind/connect); limits per job (null: none; "
+      "directory, /dev/shm, /dev/null-like and terminal devices) and network (false: no TCP "
+      "bind/connect); limits per job (null: none; "
       "execute's `limits` may only lower them); environment (what jobs inherit; with "
       "allowed_programs set, env may carry loader variables such as LD_PRELOAD only if listed "
       "in allowed_loader_env); scheduling "
@@ -80,8 +81,8 @@ Tool make_policy_tool(const ToolLimits& limits) {
       "secrets in returned output are replaced by [REDACTED], redact_patterns counts the "
       "operator's own patterns; audit_log: calls are recorded). "
       "Call it before planning commands on an unfamiliar server, or after a refusal.";
-  tool.input_schema = Json{{"type", "object"}, {"properties", Json::object()},
-                           {"additionalProperties", false}};
+  tool.input_schema =
+      Json{{"type", "object"}, {"properties", Json::object()}, {"additionalProperties", false}};
   tool.output_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
@@ -97,7 +98,8 @@ Tool make_policy_tool(const ToolLimits& limits) {
                  "scheduling", "output"]
   })json");
   tool.annotations = read_only_annotations(tool.title);
-  tool.handler = [policy = limits.policy](Json, ToolContext&) -> boost::asio::awaitable<ToolOutcome> {
+  tool.handler = [policy = limits.policy](Json,
+                                          ToolContext&) -> boost::asio::awaitable<ToolOutcome> {
     co_return ToolOutcome::ok(policy);
   };
   return tool;

@@ -2,11 +2,11 @@
 /// What the two tools that read a job's output (output, tail) share: their result schema and the
 /// grep branch, which differ only in where the search starts and which matches it keeps.
 
+#include <re2/re2.h>
+
 #include <memory>
 #include <string_view>
 #include <vector>
-
-#include <re2/re2.h>
 
 #include "base/result.h"
 #include "jobs/job.h"

@@ -22,20 +22,19 @@ Tool make_tail_tool(const ToolLimits& limits) {
       "matches (for example \"error|FAIL\"), with `context` lines around each and their byte "
       "offsets in `matches`.",
       limits.max_read_bytes);
-  tool.input_schema = Json{
-      {"type", "object"},
-      {"properties",
-       {{"job_id", job_id_schema()},
-        {"lines",
-         {{"type", "integer"},
-          {"minimum", 1},
-          {"maximum", 10000},
-          {"description", "How many lines, 1 to 10000 (default 50)."}}},
-        {"stream", stream_schema()},
-        {"grep", grep_schema()},
-        {"context", context_schema()}}},
-      {"required", {"job_id"}},
-      {"additionalProperties", false}};
+  tool.input_schema = Json{{"type", "object"},
+                           {"properties",
+                            {{"job_id", job_id_schema()},
+                             {"lines",
+                              {{"type", "integer"},
+                               {"minimum", 1},
+                               {"maximum", 10000},
+                               {"description", "How many lines, 1 to 10000 (default 50)."}}},
+                             {"stream", stream_schema()},
+                             {"grep", grep_schema()},
+                             {"context", context_schema()}}},
+                           {"required", {"job_id"}},
+                           {"additionalProperties", false}};
   tool.output_schema = read_result_schema("lines");
   tool.annotations = read_only_annotations(tool.title);
   uint64_t max_bytes = limits.max_read_bytes;

@@ -39,7 +39,8 @@ Tool make_wait_tool(const ToolLimits& limits) {
          {{"type", "string"},
           {"minLength", 1},
           {"description",
-           "RE2 pattern (non-empty); return as soon as a line of the output not yet shown matches it."}}},
+           "RE2 pattern (non-empty); return as soon as a line of the output not yet shown matches "
+           "it."}}},
         {"timeout_seconds",
          {{"type", "number"},
           {"minimum", 0},
@@ -64,27 +65,27 @@ Tool make_wait_tool(const ToolLimits& limits) {
         {"error_pattern", error_pattern_schema()}}},
       {"required", {"job_id"}},
       {"additionalProperties", false}};
-  tool.output_schema = Json{
-      {"type", "object"},
-      {"properties",
-       {{"job_id", {{"type", "string"}}},
-        {"reason", {{"type", "string"}, {"enum", {"exited", "matched", "timeout"}}}},
-        {"status", status_schema()},
-        {"exit_code", {{"type", {"integer", "null"}}}},
-        {"end_reason", end_reason_schema()},
-        {"match",
-         {{"type", "object"},
-          {"properties", {{"line", {{"type", "string"}}}, {"offset", {{"type", "integer"}}}}},
-          {"required", {"line", "offset"}}}},
-        {"output", {{"type", "string"}}},
-        {"offset", {{"type", "integer"}}},
-        {"next_offset", {{"type", "integer"}}},
-        {"truncated", {{"type", "boolean"}}},
-        {"timeout_seconds", {{"type", "number"}}},
-        {"elapsed_seconds", {{"type", "number"}}}}},
-      {"required",
-       {"job_id", "reason", "status", "exit_code", "end_reason", "output", "offset", "next_offset",
-        "truncated", "timeout_seconds", "elapsed_seconds"}}};
+  tool.output_schema =
+      Json{{"type", "object"},
+           {"properties",
+            {{"job_id", {{"type", "string"}}},
+             {"reason", {{"type", "string"}, {"enum", {"exited", "matched", "timeout"}}}},
+             {"status", status_schema()},
+             {"exit_code", {{"type", {"integer", "null"}}}},
+             {"end_reason", end_reason_schema()},
+             {"match",
+              {{"type", "object"},
+               {"properties", {{"line", {{"type", "string"}}}, {"offset", {{"type", "integer"}}}}},
+               {"required", {"line", "offset"}}}},
+             {"output", {{"type", "string"}}},
+             {"offset", {{"type", "integer"}}},
+             {"next_offset", {{"type", "integer"}}},
+             {"truncated", {{"type", "boolean"}}},
+             {"timeout_seconds", {{"type", "number"}}},
+             {"elapsed_seconds", {{"type", "number"}}}}},
+           {"required",
+            {"job_id", "reason", "status", "exit_code", "end_reason", "output", "offset",
+             "next_offset", "truncated", "timeout_seconds", "elapsed_seconds"}}};
   tool.annotations = read_only_annotations(tool.title);
   // Waits that end together on the same output (many waiters on one job) share one digest.
   auto digests = std::make_shared<DigestCache>();
@@ -113,13 +114,14 @@ Tool make_wait_tool(const ToolLimits& limits) {
       from = arguments["offset"].get<uint64_t>();
       if (auto problem = check_offset(from, log)) co_return ToolOutcome::fail(*problem);
     }
-    auto timeout = clamp_wait(arguments.value("timeout_seconds", kDefaultTimeoutSeconds),
-                              context.limits);
+    auto timeout =
+        clamp_wait(arguments.value("timeout_seconds", kDefaultTimeoutSeconds), context.limits);
     std::optional<LineMatcher> matcher;
     // The pattern sees what the client would: matching redacted text, it cannot probe a secret.
     if (pattern) matcher.emplace(*pattern, from, *filter, context.redactor);
 
-    auto outcome = co_await wait_for_job(job, context, matcher ? &*matcher : nullptr, from, timeout);
+    auto outcome =
+        co_await wait_for_job(job, context, matcher ? &*matcher : nullptr, from, timeout);
 
     auto shown = digests->digest(job->id(), context.redactor, log, from,
                                  arguments.value<uint64_t>("max_bytes", default_max), errors);

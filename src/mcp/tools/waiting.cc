@@ -1,8 +1,8 @@
 #include "mcp/tools/waiting.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "mcp/tools/common.h"
 
@@ -65,16 +65,17 @@ boost::asio::awaitable<WaitOutcome> wait_for_job(std::shared_ptr<jobs::Job> job,
     }
     if (now >= deadline) co_return finish(WaitReason::kTimeout);
     if (context.wants_progress && now >= next_progress) {
-      for (const auto& piece : log.pieces(lines_counted_to, log.total_bytes(),
-                                          jobs::StreamFilter::kBoth)) {
-        new_lines += static_cast<uint64_t>(std::count(piece.bytes.begin(), piece.bytes.end(), '\n'));
+      for (const auto& piece :
+           log.pieces(lines_counted_to, log.total_bytes(), jobs::StreamFilter::kBoth)) {
+        new_lines +=
+            static_cast<uint64_t>(std::count(piece.bytes.begin(), piece.bytes.end(), '\n'));
       }
       lines_counted_to = log.total_bytes();
       double elapsed = std::chrono::duration<double>(now - start).count();
       context.report_progress(
           elapsed, std::chrono::duration<double>(timeout).count(),
-          fmt::format("job {} {}: {} bytes and {} lines of new output; {:.1f} s elapsed",
-                      job->id(), jobs::to_string(job->status()),
+          fmt::format("job {} {}: {} bytes and {} lines of new output; {:.1f} s elapsed", job->id(),
+                      jobs::to_string(job->status()),
                       log.total_bytes() - std::min(from_offset, log.total_bytes()), new_lines,
                       elapsed));
       next_progress += kProgressInterval;

@@ -3,11 +3,10 @@
 /// pattern, or until a deadline, reporting progress every few seconds while it waits. Costs no
 /// thread and no CPU while nothing happens; a cancelled call ends the wait at once.
 
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "jobs/job.h"
 #include "mcp/tool.h"

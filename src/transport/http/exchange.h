@@ -6,15 +6,14 @@
 ///
 /// Used from the io_context's thread only.
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 #include <utility>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 namespace http {
 

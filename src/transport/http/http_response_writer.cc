@@ -1,10 +1,11 @@
 // HttpServer's answers on the wire: a JSON response at once or when its exchange is answered, or
 // an SSE stream of the exchange's events, while watching for the client leaving.
+#include <fmt/format.h>
+
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <fmt/format.h>
 
 #include "transport/http/http_server_parts.h"
 
@@ -31,7 +32,8 @@ std::string sse_event(std::string_view message) {
 asio::awaitable<bool> write_chunk(beast::tcp_stream& stream, std::string_view data,
                                   std::chrono::milliseconds timeout) {
   stream.expires_after(timeout);
-  auto [ec, n] = co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(data)), kAsTuple);
+  auto [ec, n] =
+      co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(data)), kAsTuple);
   stream.expires_never();
   co_return !ec;
 }
@@ -141,7 +143,8 @@ asio::awaitable<bool> HttpServer::write_stream(beast::tcp_stream& stream,
     co_return false;
   }
   stream.expires_after(settings_.write_timeout);
-  auto [last_ec, last_bytes] = co_await asio::async_write(stream, bhttp::make_chunk_last(), kAsTuple);
+  auto [last_ec, last_bytes] =
+      co_await asio::async_write(stream, bhttp::make_chunk_last(), kAsTuple);
   if (alive.expired()) co_return false;
   stream.expires_never();
   co_return !last_ec;
@@ -172,8 +175,7 @@ asio::awaitable<HttpServer::Wake> HttpServer::await_news(beast::tcp_stream& stre
   auto space = buffer.prepare(kWatchBytes);
   auto [order, news_ec, read_ec, read_bytes, quiet_ec] =
       co_await experimental::make_parallel_group(
-          news.async_wait(asio::deferred),
-          stream.socket().async_read_some(space, asio::deferred),
+          news.async_wait(asio::deferred), stream.socket().async_read_some(space, asio::deferred),
           quiet.async_wait(asio::deferred))
           .async_wait(experimental::wait_for_one(), asio::use_awaitable);
   if (read_bytes > 0) {

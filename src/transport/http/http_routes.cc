@@ -118,7 +118,8 @@ HttpServer::Response HttpServer::post_mcp(const Request& request) {
   // The era: a 2026-07-28 version (in the header or the body's _meta) is modern, whatever
   // session id the request also carries (the specification says to ignore it); anything else
   // is legacy, where initialize opens a session.
-  bool modern_header = !version_header.empty() && !legacy_protocol_version_supported(version_header);
+  bool modern_header =
+      !version_header.empty() && !legacy_protocol_version_supported(version_header);
   if (modern_header || decoded.era == mcp::Era::kModern) {
     return post_modern(request, std::move(decoded), may_stream);
   }
@@ -157,11 +158,11 @@ HttpServer::Response HttpServer::post_mcp(const Request& request) {
       ": it ended or never existed; send initialize to start a new one", refusal);
   if (!session_found) return refusal;
   if (!legacy_protocol_version_supported(version_header)) {
-    return error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
-                          fmt::format("Bad Request: unsupported MCP-Protocol-Version {}; "
-                                      "supported: {}",
-                                      std::string(version_header),
-                                      fmt::join(mcp::kLegacyVersions, ", ")));
+    return error_response(
+        bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
+        fmt::format("Bad Request: unsupported MCP-Protocol-Version {}; "
+                    "supported: {}",
+                    std::string(version_header), fmt::join(mcp::kLegacyVersions, ", ")));
   }
   return from_submitted(session_found->submit(std::move(decoded), may_stream));
 }
@@ -193,9 +194,9 @@ HttpServer::Response HttpServer::get_mcp(const Request& request) {
   }
   std::string_view session_header = message[kSessionHeader];
   Response refusal;
-  auto session = session_named(
-      session_header, ": the GET stream belongs to a session (send initialize first)",
-      ": it ended or never existed", refusal);
+  auto session =
+      session_named(session_header, ": the GET stream belongs to a session (send initialize first)",
+                    ": it ended or never existed", refusal);
   if (!session) return refusal;
   if (!accepts(message[bhttp::field::accept], "text/event-stream")) {
     return error_response(bhttp::status::not_acceptable, mcp::error_code::kInvalidRequest,
@@ -228,8 +229,8 @@ HttpServer::Response HttpServer::delete_mcp(const Request& request) {
 }
 
 HttpServer::Response HttpServer::healthz() const {
-  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-      std::chrono::steady_clock::now() - started_);
+  auto uptime =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
   Json body{{"status", "ok"},
             {"version", version_},
             {"uptime_seconds", uptime.count()},

@@ -1,8 +1,11 @@
 #include "transport/http/http_server.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -11,15 +14,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
 
+#include "mcp/json_rpc.h"
+#include "mcp/message.h"
 #include "transport/http/http_server_parts.h"
 #include "transport/http/request_guard.h"
 #include "transport/http/session_id.h"
-#include "mcp/json_rpc.h"
-#include "mcp/message.h"
 
 namespace http {
 
@@ -103,7 +103,8 @@ base::Result<tcp::endpoint> HttpServer::start() {
   boost::system::error_code ec;
   std::string host = settings_.host == "localhost" ? "127.0.0.1" : settings_.host;
   auto address = asio::ip::make_address(host, ec);
-  if (ec) return base::fail(fmt::format("invalid HTTP address {}: {}", settings_.host, ec.message()));
+  if (ec)
+    return base::fail(fmt::format("invalid HTTP address {}: {}", settings_.host, ec.message()));
   tcp::endpoint endpoint(address, settings_.port);
   auto where = [&](std::string_view what) {
     return fmt::format("cannot {} {}:{}: {}", what, settings_.host, settings_.port, ec.message());
@@ -151,8 +152,7 @@ asio::awaitable<void> HttpServer::accept_loop() {
       continue;
     }
     if (connections_ >= settings_.max_connections) {
-      spdlog::warn("http: {} connections open already (the limit): refusing one",
-                   connections_);
+      spdlog::warn("http: {} connections open already (the limit): refusing one", connections_);
       boost::system::error_code ignored;
       socket.close(ignored);
       continue;
@@ -175,7 +175,8 @@ asio::awaitable<void> HttpServer::serve_connection(tcp::socket socket) {
     // The first request's header must come promptly; later ones may wait for the idle bound.
     stream.expires_after(first ? settings_.header_timeout : settings_.idle_timeout);
     first = false;
-    auto [header_ec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, parser, kAsTuple);
+    auto [header_ec, header_bytes] =
+        co_await bhttp::async_read_header(stream, buffer, parser, kAsTuple);
     if (alive.expired()) co_return;
     if (header_ec == bhttp::error::header_limit) {
       // No header to judge: answered, and the connection ends.
@@ -221,10 +222,10 @@ asio::awaitable<void> HttpServer::serve_connection(tcp::socket socket) {
       auto [body_ec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, kAsTuple);
       if (alive.expired()) co_return;
       if (body_ec == bhttp::error::body_limit) {
-        early = error_response(
-            bhttp::status::payload_too_large, mcp::error_code::kInvalidRequest,
-            fmt::format("the body exceeds the limit of {} bytes (max_message_size)",
-                        settings_.max_body_size));
+        early =
+            error_response(bhttp::status::payload_too_large, mcp::error_code::kInvalidRequest,
+                           fmt::format("the body exceeds the limit of {} bytes (max_message_size)",
+                                       settings_.max_body_size));
         answer_early = true;
       } else if (body_ec) {
         break;

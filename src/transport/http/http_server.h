@@ -14,17 +14,10 @@
 ///
 /// Every request passes the RequestGuard first, on its header alone (Host and Origin allow-lists,
 /// the bearer token, CORS; see request_guard.h); only a POST /mcp it lets through has its body
-/// read, and any other path is 404 for everyone. While a request waits for its answer the connection watches for
-/// the client leaving: a modern request is then cancelled (the specification's signal), a legacy
-/// one forgotten. Bounds: body size (413), header read time, idle time between requests,
-/// connections, sessions and SSE streams per session at once.
-
-#include <chrono>
-#include <cstdint>
-#include <map>
-#include <memory>
-#include <string>
-#include <vector>
+/// read, and any other path is 404 for everyone. While a request waits for its answer the
+/// connection watches for the client leaving: a modern request is then cancelled (the
+/// specification's signal), a legacy one forgotten. Bounds: body size (413), header read time, idle
+/// time between requests, connections, sessions and SSE streams per session at once.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -32,14 +25,20 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "base/result.h"
-#include "transport/http/exchange.h"
-#include "transport/http/mcp_session.h"
-#include "transport/http/stateless_endpoint.h"
-#include "transport/http/request_guard.h"
 #include "jobs/job_manager.h"
 #include "observe/metrics.h"
+#include "transport/http/exchange.h"
+#include "transport/http/mcp_session.h"
+#include "transport/http/request_guard.h"
+#include "transport/http/stateless_endpoint.h"
 
 namespace http {
 
@@ -99,9 +98,8 @@ class HttpServer {
   // Writes `response`: at once, or (with an exchange) when its answer comes, as JSON or as an
   // SSE stream. False when the connection cannot be used again.
   boost::asio::awaitable<bool> write_response(boost::beast::tcp_stream& stream,
-                                              boost::beast::flat_buffer& buffer,
-                                              unsigned version, bool keep_alive,
-                                              Response& response);
+                                              boost::beast::flat_buffer& buffer, unsigned version,
+                                              bool keep_alive, Response& response);
   boost::asio::awaitable<bool> write_stream(boost::beast::tcp_stream& stream,
                                             boost::beast::flat_buffer& buffer, unsigned version,
                                             bool keep_alive, const HeaderList& headers,
@@ -140,8 +138,8 @@ class HttpServer {
   std::map<std::string, std::shared_ptr<McpSession>> sessions_;
   std::vector<std::shared_ptr<McpSession>> retired_;
   boost::asio::steady_timer sweep_timer_;
-  size_t delivering_ = 0;           // exchanges a connection is waiting on or writing
-  size_t open_streams_ = 0;         // SSE responses being written (for the metrics)
+  size_t delivering_ = 0;              // exchanges a connection is waiting on or writing
+  size_t open_streams_ = 0;            // SSE responses being written (for the metrics)
   boost::asio::steady_timer drained_;  // cancelled when delivering_ drops to 0 after close()
   std::unique_ptr<StatelessEndpoint> stateless_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // coroutines outliving us check it

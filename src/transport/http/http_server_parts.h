@@ -4,14 +4,13 @@
 // JSON and SSE answers): the request and response types, header names, and small helpers.
 // Private to transport/http.
 
-#include <memory>
-#include <string>
-#include <string_view>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
+#include <memory>
+#include <string>
+#include <string_view>
 
 #include "mcp/json_rpc.h"
 #include "transport/http/exchange.h"
@@ -25,7 +24,7 @@ struct HttpServer::Request {
 
 struct HttpServer::Response {
   boost::beast::http::status status = boost::beast::http::status::ok;
-  std::string body;  // JSON, or empty
+  std::string body;        // JSON, or empty
   std::string session_id;  // sent as Mcp-Session-Id when set
   std::string allow;       // sent as Allow when set (405)
   // When set, the answer is still to come: write_response waits for it.
@@ -74,8 +73,8 @@ class Counted {
 
 inline HttpServer::Response error_response(boost::beast::http::status status, int code,
                                            std::string message, const mcp::Json& id = nullptr) {
-  return HttpServer::Response{.status = status,
-                              .body = mcp::serialize(mcp::make_error(id, code, std::move(message)))};
+  return HttpServer::Response{
+      .status = status, .body = mcp::serialize(mcp::make_error(id, code, std::move(message)))};
 }
 
 }  // namespace server_parts

@@ -32,9 +32,9 @@ std::shared_ptr<McpSession> HttpServer::session_named(std::string_view header,
                                                       std::string_view if_unknown,
                                                       Response& refusal) const {
   if (header.empty()) {
-    refusal = error_response(bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
-                             fmt::format("Bad Request: {} header is required{}", kSessionHeader,
-                                         if_missing));
+    refusal = error_response(
+        bhttp::status::bad_request, mcp::error_code::kInvalidRequest,
+        fmt::format("Bad Request: {} header is required{}", kSessionHeader, if_missing));
     return nullptr;
   }
   auto session = find_session(header);
@@ -84,9 +84,8 @@ void HttpServer::schedule_sweep() {
 void HttpServer::sweep_retired() {
   // Nothing outside a session refers to it (exchanges do not): it may go once its server's
   // calls have completed.
-  std::erase_if(retired_, [](const std::shared_ptr<McpSession>& session) {
-    return session->idle();
-  });
+  std::erase_if(retired_,
+                [](const std::shared_ptr<McpSession>& session) { return session->idle(); });
 }
 
 }  // namespace http

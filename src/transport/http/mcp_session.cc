@@ -1,8 +1,8 @@
 #include "transport/http/mcp_session.h"
 
-#include <algorithm>
-
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 namespace http {
 
@@ -94,8 +94,9 @@ void McpSession::answer(Json response) {
 Submitted McpSession::submit(mcp::Message message, ClientAccepts accepts) {
   last_used_ = std::chrono::steady_clock::now();
   if (ended_) {
-    return {404, mcp::serialize(mcp::make_error(nullptr, mcp::error_code::kInvalidRequest,
-                                                "session not found: it has ended")),
+    return {404,
+            mcp::serialize(mcp::make_error(nullptr, mcp::error_code::kInvalidRequest,
+                                           "session not found: it has ended")),
             nullptr};
   }
   bool is_request = message.is_request();
@@ -171,9 +172,9 @@ void McpSession::end(unsigned status, std::string_view why) {
   // Each waiting request is answered under its own id, so a client reading an SSE stream can
   // tell which of its requests failed.
   for (auto& [key, exchange] : pending_) {
-    exchange->refuse(status, mcp::serialize(mcp::make_error(
-                                 Json::parse(key), mcp::error_code::kInvalidRequest,
-                                 std::string(why))));
+    exchange->refuse(
+        status, mcp::serialize(mcp::make_error(Json::parse(key), mcp::error_code::kInvalidRequest,
+                                               std::string(why))));
   }
   pending_.clear();
   progress_.clear();

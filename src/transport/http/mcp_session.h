@@ -6,6 +6,7 @@
 /// session's newest GET stream, or nowhere if none is open. Sessions share the server's one
 /// JobManager: jobs belong to the server, and a session ending does not touch them.
 
+#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -13,20 +14,18 @@
 #include <unordered_map>
 #include <vector>
 
-#include <boost/asio/any_io_executor.hpp>
-
-#include "transport/http/exchange.h"
 #include "mcp/json_rpc.h"
 #include "mcp/message.h"
 #include "mcp/server.h"
+#include "transport/http/exchange.h"
 
 namespace http {
 
 class McpSession {
  public:
   /// Makes the session's server, given where it sends and the session's id (its jobs' owner).
-  using MakeServer = std::function<std::unique_ptr<mcp::McpServer>(
-      mcp::McpServer::Send, const std::string& session_id)>;
+  using MakeServer = std::function<std::unique_ptr<mcp::McpServer>(mcp::McpServer::Send,
+                                                                   const std::string& session_id)>;
 
   McpSession(std::string id, const boost::asio::any_io_executor& executor,
              const MakeServer& make_server, size_t max_streams);
@@ -66,7 +65,7 @@ class McpSession {
   std::chrono::steady_clock::time_point last_used_;
   std::unordered_map<std::string, std::shared_ptr<Exchange>> pending_;  // by id.dump()
   std::unordered_map<std::string, std::weak_ptr<Exchange>> progress_;   // by token.dump()
-  std::vector<std::weak_ptr<Exchange>> streams_;  // GET streams, oldest first
+  std::vector<std::weak_ptr<Exchange>> streams_;                        // GET streams, oldest first
   // The message being handed to the server right now: an error it cannot attach to an id (a
   // parse error, id null) answers it.
   std::shared_ptr<Exchange> current_;

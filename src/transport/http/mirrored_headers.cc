@@ -1,10 +1,10 @@
 #include "transport/http/mirrored_headers.h"
 
-#include <algorithm>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/archive/iterators/binary_from_base64.hpp>
 #include <boost/archive/iterators/transform_width.hpp>
-#include <fmt/format.h>
 
 #include "mcp/protocol.h"
 
@@ -33,8 +33,8 @@ std::optional<std::string> decode_base64(std::string_view text) {
   }
   std::string_view digits = text.substr(0, text.size() - padding);
   bool valid = std::all_of(digits.begin(), digits.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
   });
   if (!valid) return std::nullopt;
   using namespace boost::archive::iterators;
@@ -64,8 +64,8 @@ std::optional<std::string> decode_header_value(std::string_view value) {
   if (!header_safe(value)) return std::nullopt;
   if (value.size() >= kSentinelStart.size() + kSentinelEnd.size() &&
       value.starts_with(kSentinelStart) && value.ends_with(kSentinelEnd)) {
-    return decode_base64(value.substr(
-        kSentinelStart.size(), value.size() - kSentinelStart.size() - kSentinelEnd.size()));
+    return decode_base64(value.substr(kSentinelStart.size(),
+                                      value.size() - kSentinelStart.size() - kSentinelEnd.size()));
   }
   return std::string(value);
 }
@@ -104,9 +104,10 @@ std::optional<std::string> mirrored_header_problem(const MirroredHeaders& header
   if (name_key.empty()) return std::nullopt;
   auto body_name = body_string(params, name_key);
   if (headers.name.empty()) {
-    return fmt::format("Header mismatch: the Mcp-Name header is required for {} (it mirrors "
-                       "params.{})",
-                       *body_method, name_key);
+    return fmt::format(
+        "Header mismatch: the Mcp-Name header is required for {} (it mirrors "
+        "params.{})",
+        *body_method, name_key);
   }
   auto decoded = decode_header_value(headers.name);
   if (!decoded) {

@@ -1,12 +1,12 @@
 #include "transport/http/request_guard.h"
 
-#include <algorithm>
-#include <array>
-
-#include <boost/asio/ip/address.hpp>
-#include <boost/beast/core/string.hpp>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/ip/address.hpp>
+#include <boost/beast/core/string.hpp>
 
 #include "base/authority.h"
 #include "mcp/json_rpc.h"

@@ -18,15 +18,14 @@
 /// The HTTP server asks it as soon as a request's header is read, before any of the body.
 
 #include <array>
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <boost/beast/http/fields.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/status.hpp>
 
 #include "mcp/protocol.h"
 

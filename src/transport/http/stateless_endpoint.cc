@@ -25,8 +25,7 @@ Json* meta_entry(Json& message, std::string_view key) {
 }
 
 std::string refusal(std::string why) {
-  return mcp::serialize(
-      mcp::make_error(nullptr, mcp::error_code::kInvalidRequest, std::move(why)));
+  return mcp::serialize(mcp::make_error(nullptr, mcp::error_code::kInvalidRequest, std::move(why)));
 }
 
 }  // namespace
@@ -99,8 +98,8 @@ Submitted StatelessEndpoint::submit(mcp::Message message, ClientAccepts accepts)
     pending.token = std::exchange(*token, ours);
   }
   auto exchange = std::make_shared<Exchange>(
-      executor_, may_stream && (listen || !pending.token.is_null()) ? Delivery::kStream
-                                                                    : Delivery::kJson);
+      executor_,
+      may_stream && (listen || !pending.token.is_null()) ? Delivery::kStream : Delivery::kJson);
   pending.exchange = exchange;
   message.body["id"] = ours;
   // Closing the connection is how a 2026-07-28 client cancels over HTTP.
@@ -178,9 +177,9 @@ void StatelessEndpoint::shut_down() {
   server_->cancel_all();
   for (auto& [ours, pending] : pending_) {
     pending.exchange->on_abandoned = nullptr;
-    pending.exchange->refuse(503, mcp::serialize(mcp::make_error(
-                                      pending.id, mcp::error_code::kInternalError,
-                                      "the server is shutting down")));
+    pending.exchange->refuse(
+        503, mcp::serialize(mcp::make_error(pending.id, mcp::error_code::kInternalError,
+                                            "the server is shutting down")));
   }
   pending_.clear();
   spdlog::debug("http: stateless endpoint shut down");

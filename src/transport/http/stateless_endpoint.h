@@ -8,18 +8,17 @@
 /// A request is answered with JSON, or with an SSE stream when it asked for progress or is a
 /// subscriptions/listen. The client closing that stream cancels the request.
 
+#include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
 
-#include <boost/asio/any_io_executor.hpp>
-
-#include "transport/http/exchange.h"
-#include "transport/http/mcp_session.h"
 #include "mcp/json_rpc.h"
 #include "mcp/message.h"
 #include "mcp/server.h"
+#include "transport/http/exchange.h"
+#include "transport/http/mcp_session.h"
 
 namespace http {
 

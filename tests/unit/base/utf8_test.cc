@@ -12,10 +12,10 @@ TEST(Utf8, ValidTextIsUnchanged) {
 
 TEST(Utf8, InvalidBytesBecomeReplacementCharacters) {
   EXPECT_EQ(sanitize_utf8("ok \xFF\xFE end"), "ok \xEF\xBF\xBD\xEF\xBF\xBD end");
-  EXPECT_EQ(sanitize_utf8("\xC3\x28"), "\xEF\xBF\xBD(");            // bad continuation
+  EXPECT_EQ(sanitize_utf8("\xC3\x28"), "\xEF\xBF\xBD(");             // bad continuation
   EXPECT_EQ(sanitize_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong
   EXPECT_EQ(sanitize_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
-  EXPECT_EQ(sanitize_utf8("\xE2\x82"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // truncated
+  EXPECT_EQ(sanitize_utf8("\xE2\x82"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // truncated
 }
 
 TEST(Utf8, IncompleteTailIsMeasured) {

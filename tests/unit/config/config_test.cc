@@ -1,8 +1,7 @@
 #include "config/config.h"
 
-#include <stdlib.h>
-
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <chrono>
 #include <filesystem>
@@ -479,8 +478,9 @@ TEST_F(ConfigTest, NonInteractiveEnvIsABooleanFromEverySource) {
   }
   env_.erase("MCP_BG_NON_INTERACTIVE_ENV");
   const std::string message = load_error({"--non-interactive-env", "maybe"});
-  EXPECT_TRUE(contains(message, "invalid --non-interactive-env (command line): \"maybe\" is not "
-                                "a boolean; allowed: true, false, 1, 0, yes or no"))
+  EXPECT_TRUE(contains(message,
+                       "invalid --non-interactive-env (command line): \"maybe\" is not "
+                       "a boolean; allowed: true, false, 1, 0, yes or no"))
       << message;
   env_["MCP_BG_NON_INTERACTIVE_ENV"] = "";
   EXPECT_TRUE(contains(load_error({}), "invalid MCP_BG_NON_INTERACTIVE_ENV (environment)"));
@@ -620,11 +620,11 @@ TEST_F(PolicySettingsTest, ListsFromEnvironmentFlagsAndTomlArrays) {
             (std::vector<std::string>{R"(\brm\b)", R"(curl.*\|\s*sh)", "x{1,3}"}));
   EXPECT_EQ(load_ok({"--denied-commands", ""}).denied_commands, std::vector<std::string>{});
   env_.erase("MCP_BG_DENIED_COMMANDS");
-  const fs::path file =
-      write("lists.toml", "allowed_programs = [\"git\", \"/usr/bin/make\"]\n"
-                          "redact_patterns = \"a{1,2}\"\n"
-                          "env_exclude = []\n"
-                          "allowed_loader_env = [\"LD_LIBRARY_PATH\"]\n");
+  const fs::path file = write("lists.toml",
+                              "allowed_programs = [\"git\", \"/usr/bin/make\"]\n"
+                              "redact_patterns = \"a{1,2}\"\n"
+                              "env_exclude = []\n"
+                              "allowed_loader_env = [\"LD_LIBRARY_PATH\"]\n");
   const Config config = load_ok({"--config", file.string()});
   EXPECT_EQ(config.allowed_loader_env, std::vector<std::string>{"LD_LIBRARY_PATH"});
   EXPECT_EQ(load_ok({"--allowed-loader-env", "LD_PRELOAD,GCONV_PATH"}).allowed_loader_env,
@@ -642,8 +642,9 @@ TEST_F(PolicySettingsTest, ChoicesInAnyCaseAndErrorsListTheChoices) {
   EXPECT_EQ(load_ok({"--sandbox", "Landlock"}).sandbox, Sandbox::kLandlock);
   EXPECT_EQ(load_ok({"--env-policy", " minimal "}).env_policy, EnvPolicy::kMinimal);
   const std::string message = load_error({"--sandbox", "docker"});
-  EXPECT_TRUE(contains(message, "invalid --sandbox (command line): \"docker\" is not one of the "
-                                "choices; allowed: one of none, landlock"))
+  EXPECT_TRUE(contains(message,
+                       "invalid --sandbox (command line): \"docker\" is not one of the "
+                       "choices; allowed: one of none, landlock"))
       << message;
 }
 
@@ -686,8 +687,8 @@ TEST_F(PolicySettingsTest, AuditLogIsAFileInAnExistingDirectory) {
 }
 
 TEST_F(PolicySettingsTest, LimitsTakeZeroForNone) {
-  const Config config = load_ok({"--max-memory", "512M", "--max-processes", "20",
-                                 "--max-cpu-time", "1.5", "--max-file-size", "0"});
+  const Config config = load_ok({"--max-memory", "512M", "--max-processes", "20", "--max-cpu-time",
+                                 "1.5", "--max-file-size", "0"});
   EXPECT_EQ(config.max_memory, 512ull << 20);
   EXPECT_EQ(config.max_processes, 20);
   EXPECT_EQ(config.max_cpu_time, milliseconds(1500));

@@ -1,10 +1,9 @@
 // The HTTP transport's settings: who may call (auth token, allowed hosts, CORS origins), the
 // rule that a non-loopback address needs a token, and the bounds. The token must never appear
 // in an error: every refusal here is checked for it.
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <filesystem>

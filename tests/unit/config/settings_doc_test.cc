@@ -1,10 +1,10 @@
 // docs/settings.md is made from the settings table that --help prints: it must be what the table
 // makes now, so that the doc never drifts from the code. On failure, run `make settings-doc`.
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <sstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "config/help.h"
 

@@ -1,9 +1,8 @@
 #include "history/job_history.h"
 
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 
@@ -184,8 +183,8 @@ TEST_F(JobHistoryTest, AnOpenRowOfAGoneServerIsLostAndOneOfALiveServerIsRefused)
   elsewhere.server_id = "another-live-server";
   auto self = sys::read_process(::getpid());
   ASSERT_TRUE(self);
-  elsewhere.server = {.pid = ::getpid(), .start_ticks = self->id.start_ticks,
-                      .boot_id = current_boot_id()};
+  elsewhere.server = {
+      .pid = ::getpid(), .start_ticks = self->id.start_ticks, .boot_id = current_boot_id()};
   ASSERT_TRUE(db->save(elsewhere));
 
   auto lost = history->find(orphaned.id);

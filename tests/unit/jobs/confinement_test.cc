@@ -3,16 +3,15 @@
 #include "jobs/confinement.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
-
-#include <csignal>
-#include <filesystem>
-#include <fstream>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <spdlog/spdlog.h>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
 
 #include "helpers/fd_leak_check.h"
 #include "helpers/process_probe.h"
@@ -35,8 +34,12 @@ TEST(ConfinementRequest, AJobMayTightenEveryLimitButNeverLoosenOne) {
   Confinement confinement(settings);
 
   ConfinementOverride tighter;
-  tighter.limits = {.cpu_seconds = 5, .memory_bytes = 500, .address_space_bytes = 1 << 30,
-                    .processes = 3, .open_files = 64, .file_size_bytes = 4096};
+  tighter.limits = {.cpu_seconds = 5,
+                    .memory_bytes = 500,
+                    .address_space_bytes = 1 << 30,
+                    .processes = 3,
+                    .open_files = 64,
+                    .file_size_bytes = 4096};
   auto job = confinement.effective(tighter);
   ASSERT_TRUE(job.has_value()) << job.error().message;
   EXPECT_EQ(job->limits.cpu_seconds, 5u);
@@ -138,7 +141,8 @@ class ConfinedJobsTest : public ::testing::Test {
     return job.output().read(0, 1 << 20, StreamFilter::kBoth).bytes;
   }
   bool ended(const std::shared_ptr<Job>& job, std::chrono::milliseconds timeout = 10s) {
-    return test::run_until(io_, [&] { return job->finished() && !job->output_open(); }, timeout);
+    return test::run_until(
+        io_, [&] { return job->finished() && !job->output_open(); }, timeout);
   }
 
   boost::asio::io_context io_;

@@ -1,9 +1,9 @@
 // JobManager's observers: every one registered hears every job end, and start and eviction are
 // reported as changes to the set of jobs.
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
-#include <spdlog/spdlog.h>
 
 #include "helpers/run_until.h"
 #include "jobs/job_manager.h"
@@ -53,14 +53,16 @@ TEST(JobManagerObservers, AnOwnedObserverStopsWithItsOwner) {
   ExecuteRequest request;
   request.command = "true";
   ASSERT_TRUE(manager.execute(request));
-  ASSERT_TRUE(test::run_until(io, [&] { return manager.running_count() == 0 && lasting_ends == 1; }));
+  ASSERT_TRUE(
+      test::run_until(io, [&] { return manager.running_count() == 0 && lasting_ends == 1; }));
   EXPECT_EQ(owned_ends, 1);
   EXPECT_EQ(owned_changes, 1);
 
   owner.reset();
   manager.on_job_end([](const Job&) {}, std::make_shared<int>(0));  // prunes the dead ones
   ASSERT_TRUE(manager.execute(request));
-  ASSERT_TRUE(test::run_until(io, [&] { return manager.running_count() == 0 && lasting_ends == 2; }));
+  ASSERT_TRUE(
+      test::run_until(io, [&] { return manager.running_count() == 0 && lasting_ends == 2; }));
   EXPECT_EQ(owned_ends, 1);
   EXPECT_EQ(owned_changes, 1);
 }

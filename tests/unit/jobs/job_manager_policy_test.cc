@@ -1,12 +1,11 @@
 // The engine and the operator's policy: every job is checked before anything is spawned, a
 // refusal carries its rule and registers nothing, and what runs is what was checked.
 #include <gtest/gtest.h>
-
-#include <cstdlib>
-#include <filesystem>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
-#include <spdlog/spdlog.h>
+#include <cstdlib>
+#include <filesystem>
 
 #include "helpers/fd_leak_check.h"
 #include "helpers/run_until.h"

@@ -1,20 +1,18 @@
 #include "jobs/job_manager.h"
 
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <set>
 #include <sstream>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <spdlog/spdlog.h>
 
 #include "helpers/fd_leak_check.h"
 #include "helpers/process_probe.h"
@@ -408,7 +406,7 @@ TEST_F(JobManagerTest, StatusFollowsTheMainProcessWhenAGrandchildHoldsThePipes) 
   auto job = run("sleep 30 & echo started");
   ASSERT_TRUE(test::run_until(io_, [&] { return !job->running(); }));
   EXPECT_EQ(job->status(), JobStatus::kCompleted);
-  EXPECT_TRUE(job->output_open());  // the sleep still holds stdout
+  EXPECT_TRUE(job->output_open());      // the sleep still holds stdout
   EXPECT_EQ(job->processes_left(), 1);  // and is still the job's
   // The job has ended, but kill still reaches what it left behind.
   EXPECT_EQ(job->kill(SIGKILL, 0ms), Job::SignalResult::kSignalled);
@@ -547,8 +545,7 @@ TEST_F(JobManagerTest, PtyJobRunsOnATerminalOfTheRequestedSize) {
 }
 
 TEST_F(JobManagerTest, PtyJobDefaultSizeAndTermOverriddenByItsEnv) {
-  auto job = run_pty({"/bin/sh", "-c", "stty size; echo \"TERM=$TERM\""}, {},
-                     {{"TERM", "vt100"}});
+  auto job = run_pty({"/bin/sh", "-c", "stty size; echo \"TERM=$TERM\""}, {}, {{"TERM", "vt100"}});
   ASSERT_TRUE(finished(job));
   EXPECT_EQ(all_output(*job), "40 120\r\nTERM=vt100\r\n");
 }

@@ -101,7 +101,9 @@ TEST(OutputLog, ReadInsideTheDroppedPartResumesWhereOutputIsKept) {
 
 TEST(OutputLog, DoesNotSplitACharacterAtTheCut) {
   OutputLog log(1024);
-  log.append(Stream::kStdout, "ab\xE2\x82\xAC" "cd");  // "ab€cd"
+  log.append(Stream::kStdout,
+             "ab\xE2\x82\xAC"
+             "cd");  // "ab€cd"
   auto first = log.read(0, 3, StreamFilter::kBoth);
   EXPECT_EQ(first.bytes, "ab");
   EXPECT_EQ(first.next_offset, 2u);

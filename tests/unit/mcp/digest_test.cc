@@ -2,13 +2,12 @@
 // saying what was left out, and the left-out lines matching the error pattern.
 #include "mcp/tools/digest.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <string>
-
-#include <fmt/format.h>
 
 namespace mcp::tools {
 namespace {

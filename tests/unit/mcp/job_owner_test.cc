@@ -1,12 +1,11 @@
 // Who started a job (client and session), `list {mine: true}`, and the tool calls a server
 // counts: two servers (two sessions) over one engine, with real jobs.
 #include <gtest/gtest.h>
-
-#include <csignal>
-#include <sstream>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
-#include <spdlog/spdlog.h>
+#include <csignal>
+#include <sstream>
 
 #include "helpers/run_until.h"
 #include "mcp/server.h"
@@ -57,8 +56,7 @@ class JobOwnerTest : public ::testing::Test {
     std::vector<Json> sent;
   };
 
-  JobOwnerTest()
-      : jobs_(io_.get_executor(), settings()), metrics_(jobs_) {
+  JobOwnerTest() : jobs_(io_.get_executor(), settings()), metrics_(jobs_) {
     spdlog::set_level(spdlog::level::warn);
     a_.server = make(a_, kSessionA);
     b_.server = make(b_, kSessionB);
@@ -72,8 +70,8 @@ class JobOwnerTest : public ::testing::Test {
   }
   static jobs::EngineSettings settings() {
     jobs::EngineSettings settings{.working_dir = "/tmp"};
-    auto policy = policy::CommandPolicy::create({.denied_commands = {"forbidden"}}, "/tmp",
-                                                "/usr/bin:/bin");
+    auto policy =
+        policy::CommandPolicy::create({.denied_commands = {"forbidden"}}, "/tmp", "/usr/bin:/bin");
     EXPECT_TRUE(policy.has_value());
     settings.policy = std::make_shared<policy::CommandPolicy>(std::move(*policy));
     return settings;
@@ -99,15 +97,20 @@ class JobOwnerTest : public ::testing::Test {
     return found;
   }
   void initialize(Client& client, const std::string& name) {
-    request(client, Json{{"jsonrpc", "2.0"}, {"id", "init"}, {"method", "initialize"},
-                         {"params", {{"protocolVersion", "2025-11-25"},
-                                     {"capabilities", Json::object()},
-                                     {"clientInfo", {{"name", name}, {"version", "1"}}}}}});
+    request(client, Json{{"jsonrpc", "2.0"},
+                         {"id", "init"},
+                         {"method", "initialize"},
+                         {"params",
+                          {{"protocolVersion", "2025-11-25"},
+                           {"capabilities", Json::object()},
+                           {"clientInfo", {{"name", name}, {"version", "1"}}}}}});
   }
   Json call(Client& client, const std::string& tool, const Json& arguments, Json meta = nullptr) {
     Json params{{"name", tool}, {"arguments", arguments}};
     if (!meta.is_null()) params["_meta"] = meta;
-    return request(client, Json{{"jsonrpc", "2.0"}, {"id", ++next_id_}, {"method", "tools/call"},
+    return request(client, Json{{"jsonrpc", "2.0"},
+                                {"id", ++next_id_},
+                                {"method", "tools/call"},
                                 {"params", params}})["result"];
   }
   static Json modern_meta(std::optional<std::string> client) {
@@ -177,11 +180,12 @@ TEST_F(JobOwnerTest, CountsToolCallsByToolAndOutcome) {
   EXPECT_EQ(call(a_, "status", {{"job_id", "not-an-id"}})["isError"], true);
   EXPECT_EQ(call(a_, "status", {{"job_id", id}, {"extra", 1}})["isError"], true);  // schema
   call(a_, "status", {{"job_id", id}});
-  a_.server->handle(mcp::decode(Json{{"jsonrpc", "2.0"}, {"id", "slow"}, {"method", "tools/call"},
-                                 {"params", {{"name", "wait"},
-                                             {"arguments", {{"job_id", id},
-                                                            {"timeout_seconds", 30}}}}}}
-                                .dump()));
+  a_.server->handle(mcp::decode(
+      Json{{"jsonrpc", "2.0"},
+           {"id", "slow"},
+           {"method", "tools/call"},
+           {"params", {{"name", "wait"}, {"arguments", {{"job_id", id}, {"timeout_seconds", 30}}}}}}
+          .dump()));
   io_.poll();
   a_.server->handle(mcp::decode(
       R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow"}})"));
@@ -197,8 +201,11 @@ TEST_F(JobOwnerTest, CountsToolCallsByToolAndOutcome) {
   EXPECT_EQ(sample(text, "mcp_bg_jobs_started_total"), 1);
   EXPECT_EQ(sample(text, "mcp_bg_jobs_running"), 1);
   // An unknown tool is a protocol error, never a series named by the client.
-  auto unknown = request(a_, Json{{"jsonrpc", "2.0"}, {"id", "u"}, {"method", "tools/call"},
-                                  {"params", {{"name", "made-up"}, {"arguments", Json::object()}}}});
+  auto unknown =
+      request(a_, Json{{"jsonrpc", "2.0"},
+                       {"id", "u"},
+                       {"method", "tools/call"},
+                       {"params", {{"name", "made-up"}, {"arguments", Json::object()}}}});
   EXPECT_EQ(unknown["error"]["code"], -32602);
   EXPECT_EQ(metrics_.render().find("made-up"), std::string::npos);
 }

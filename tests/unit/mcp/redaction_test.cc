@@ -1,9 +1,9 @@
 // How tools show output: secrets replaced with context around the part shown, offsets untouched.
 #include "mcp/tools/redaction.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "mcp/resources.h"
 
@@ -11,7 +11,8 @@ namespace mcp::tools {
 namespace {
 
 constexpr std::string_view kToken = "ghp_0123456789abcdefghijABCDEFGHIJklmnopqr";
-constexpr std::string_view kPemLine = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n";
+constexpr std::string_view kPemLine =
+    "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n";
 
 const policy::Redactor& redactor() {
   static const policy::Redactor instance = *policy::Redactor::create();
@@ -39,7 +40,8 @@ TEST(ShownOutput, ASecretCutByThePageEdgesIsStillOneMarker) {
   // Pages of 10 bytes: none shows more of the token than a marker.
   std::string joined;
   for (uint64_t from = 0; from < text.size(); from += 10) {
-    std::string page = shown_output(&redactor(), log, both, from, std::min<uint64_t>(from + 10, text.size()));
+    std::string page =
+        shown_output(&redactor(), log, both, from, std::min<uint64_t>(from + 10, text.size()));
     EXPECT_EQ(page.find("abcdefghij"), std::string::npos) << page;
     joined += page;
   }
@@ -132,7 +134,8 @@ TEST(LineMatcher, MatchesWhatTheClientSeesAndResumesAtRawOffsets) {
 TEST(OutputResource, IsRedactedOnBothSidesOfTheDroppedMiddle) {
   jobs::OutputLog log(1024);
   log.append(jobs::Stream::kStdout, "head " + std::string(kToken) + "\n" + std::string(300, 'a'));
-  log.append(jobs::Stream::kStdout, std::string(1000, 'b') + "\ntail " + std::string(kToken) + "\n");
+  log.append(jobs::Stream::kStdout,
+             std::string(1000, 'b') + "\ntail " + std::string(kToken) + "\n");
   std::string text = resources::output_text(log, 1 << 20, &redactor());
   EXPECT_EQ(text.find(kToken), std::string::npos) << text;
   EXPECT_EQ(text.rfind("head [REDACTED]\n", 0), 0u) << text;

@@ -1,11 +1,10 @@
 // The resource functions on their own: URIs, display names, and the output resource's text.
 #include "mcp/resources.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
-
-#include <fmt/format.h>
 
 namespace mcp::resources {
 namespace {

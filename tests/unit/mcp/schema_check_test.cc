@@ -34,21 +34,26 @@ TEST(SchemaCheck, AcceptsConformingArguments) {
 TEST(SchemaCheck, NamesTheArgumentAndTheFix) {
   EXPECT_EQ(problem("{}"), "missing required argument 'job_id'");
   EXPECT_EQ(problem(R"({"job_id": 7})"), "argument 'job_id' must be a string (got an integer)");
-  EXPECT_EQ(problem(R"({"job_id": "x", "lines": 0})"), "argument 'lines' must be at least 1 (got 0)");
+  EXPECT_EQ(problem(R"({"job_id": "x", "lines": 0})"),
+            "argument 'lines' must be at least 1 (got 0)");
   EXPECT_EQ(problem(R"({"job_id": "x", "lines": 2.5})"),
             "argument 'lines' must be an integer (got a number)");
   EXPECT_EQ(problem(R"({"job_id": "x", "lines": 10001})"),
             "argument 'lines' must be at most 10000 (got 10001)");
   EXPECT_EQ(problem(R"({"job_id": "x", "stream": "both"})"),
             "argument 'stream' must be one of \"stdout\", \"stderr\" (got \"both\")");
-  EXPECT_EQ(problem(R"({"job_id": "x", "argv": []})"), "argument 'argv' must have at least 1 item(s)");
+  EXPECT_EQ(problem(R"({"job_id": "x", "argv": []})"),
+            "argument 'argv' must have at least 1 item(s)");
   EXPECT_EQ(problem(R"({"job_id": "x", "argv": ["a", 2]})"),
             "argument 'argv[1]' must be a string (got an integer)");
   EXPECT_EQ(problem(R"({"job_id": "x", "env": {"A": 1}})"),
             "argument 'env.A' must be a string (got an integer)");
   EXPECT_EQ(problem(R"({"job_id": "x", "command": ""})"), "argument 'command' must not be empty");
-  EXPECT_EQ(problem(R"({"job_id": "x", "grace": 0})"), "argument 'grace' must be greater than 0 (got 0)");
-  EXPECT_EQ(problem(R"({"job_id": "x", "bogus": 1})").rfind("unknown argument 'bogus'; the arguments are: ", 0), 0u);
+  EXPECT_EQ(problem(R"({"job_id": "x", "grace": 0})"),
+            "argument 'grace' must be greater than 0 (got 0)");
+  EXPECT_EQ(problem(R"({"job_id": "x", "bogus": 1})")
+                .rfind("unknown argument 'bogus'; the arguments are: ", 0),
+            0u);
 }
 
 }  // namespace

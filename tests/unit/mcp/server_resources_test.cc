@@ -1,11 +1,10 @@
 // Resources, subscriptions and logging through the protocol engine: messages in, messages and
 // notifications out, real jobs underneath.
 #include <gtest/gtest.h>
-
-#include <csignal>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
-#include <spdlog/spdlog.h>
+#include <csignal>
 
 #include "helpers/run_until.h"
 #include "mcp/server.h"
@@ -29,12 +28,11 @@ class ServerResourcesTest : public ::testing::Test {
   void start(jobs::EngineSettings settings, ToolLimits limits) {
     stop();
     jobs_ = std::make_unique<jobs::JobManager>(io_.get_executor(), std::move(settings));
-    server_ = std::make_unique<McpServer>(io_.get_executor(), *jobs_, limits, "9.9.9",
-                                          [this](mcp::Outgoing message) {
-                                            sent_.push_back(
-                                                Json::parse(mcp::serialize(message.message)));
-                                            sent_at_.push_back(Clock::now());
-                                          });
+    server_ = std::make_unique<McpServer>(
+        io_.get_executor(), *jobs_, limits, "9.9.9", [this](mcp::Outgoing message) {
+          sent_.push_back(Json::parse(mcp::serialize(message.message)));
+          sent_at_.push_back(Clock::now());
+        });
     sent_.clear();
     sent_at_.clear();
   }

@@ -16,10 +16,9 @@ class ServerTest : public ::testing::Test {
  protected:
   ServerTest()
       : jobs_(io_.get_executor(), jobs::EngineSettings{.working_dir = "/tmp"}),
-        server_(io_.get_executor(), jobs_, ToolLimits{}, "9.9.9",
-                [this](mcp::Outgoing message) {
-                  sent_.push_back(Json::parse(mcp::serialize(message.message)));
-                }) {}
+        server_(io_.get_executor(), jobs_, ToolLimits{}, "9.9.9", [this](mcp::Outgoing message) {
+          sent_.push_back(Json::parse(mcp::serialize(message.message)));
+        }) {}
 
   ~ServerTest() override {
     for (const auto& job : jobs_.jobs_newest_first()) {
@@ -44,8 +43,8 @@ class ServerTest : public ::testing::Test {
   Json call(const std::string& tool, const Json& arguments, Json meta = nullptr) {
     Json params{{"name", tool}, {"arguments", arguments}};
     if (!meta.is_null()) params["_meta"] = meta;
-    return request(Json{{"jsonrpc", "2.0"}, {"id", ++next_id_}, {"method", "tools/call"},
-                        {"params", params}});
+    return request(
+        Json{{"jsonrpc", "2.0"}, {"id", ++next_id_}, {"method", "tools/call"}, {"params", params}});
   }
   Json last() { return sent_.back(); }
 
@@ -65,20 +64,21 @@ TEST_F(ServerTest, NegotiatesTheLegacyVersion) {
   response = request(Json::parse(
       R"({"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2024-01-01","capabilities":{}}})"));
   EXPECT_EQ(response["result"]["protocolVersion"], "2025-11-25");
-  EXPECT_EQ(request(Json::parse(R"({"jsonrpc":"2.0","id":3,"method":"ping"})"))["result"], Json::object());
+  EXPECT_EQ(request(Json::parse(R"({"jsonrpc":"2.0","id":3,"method":"ping"})"))["result"],
+            Json::object());
 }
 
 TEST_F(ServerTest, ServesTheModernEraWithoutAHandshake) {
   Json meta{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
             {"io.modelcontextprotocol/clientCapabilities", Json::object()}};
-  auto discover = request(Json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "server/discover"},
-                               {"params", {{"_meta", meta}}}});
+  auto discover = request(Json{
+      {"jsonrpc", "2.0"}, {"id", 1}, {"method", "server/discover"}, {"params", {{"_meta", meta}}}});
   EXPECT_EQ(discover["result"]["resultType"], "complete");
   EXPECT_EQ(discover["result"]["supportedVersions"][0], "2026-07-28");
   EXPECT_EQ(discover["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
             "mcp-background-job");
-  auto list = request(Json{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/list"},
-                           {"params", {{"_meta", meta}}}});
+  auto list = request(
+      Json{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/list"}, {"params", {{"_meta", meta}}}});
   EXPECT_EQ(list["result"]["resultType"], "complete");
   EXPECT_EQ(list["result"]["cacheScope"], "public");
   EXPECT_EQ(list["result"]["tools"].size(), 9u);
@@ -87,17 +87,17 @@ TEST_F(ServerTest, ServesTheModernEraWithoutAHandshake) {
 
   Json old_meta{{"io.modelcontextprotocol/protocolVersion", "2030-01-01"},
                 {"io.modelcontextprotocol/clientCapabilities", Json::object()}};
-  auto unsupported = request(Json{{"jsonrpc", "2.0"}, {"id", 3}, {"method", "tools/list"},
-                                  {"params", {{"_meta", old_meta}}}});
+  auto unsupported = request(Json{
+      {"jsonrpc", "2.0"}, {"id", 3}, {"method", "tools/list"}, {"params", {{"_meta", old_meta}}}});
   EXPECT_EQ(unsupported["error"]["code"], -32022);
   EXPECT_EQ(unsupported["error"]["data"]["requested"], "2030-01-01");
   EXPECT_EQ(unsupported["error"]["data"]["supported"][0], "2026-07-28");
   Json no_caps{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"}};
-  auto missing = request(Json{{"jsonrpc", "2.0"}, {"id", 4}, {"method", "tools/list"},
-                              {"params", {{"_meta", no_caps}}}});
+  auto missing = request(Json{
+      {"jsonrpc", "2.0"}, {"id", 4}, {"method", "tools/list"}, {"params", {{"_meta", no_caps}}}});
   EXPECT_EQ(missing["error"]["code"], -32602);
-  auto ping = request(Json{{"jsonrpc", "2.0"}, {"id", 5}, {"method", "ping"},
-                           {"params", {{"_meta", meta}}}});
+  auto ping = request(
+      Json{{"jsonrpc", "2.0"}, {"id", 5}, {"method", "ping"}, {"params", {{"_meta", meta}}}});
   EXPECT_EQ(ping["error"]["code"], -32601);  // ping is gone in 2026-07-28
 }
 
@@ -105,30 +105,39 @@ TEST_F(ServerTest, ServesTheModernEraWithoutAHandshake) {
 // version missing from _meta was answered as if it were fine, and a modern initialize started a
 // legacy handshake.
 TEST_F(ServerTest, RejectsModernRequestsThatLackTheirVersion) {
-  auto bare = request(Json{{"jsonrpc", "2.0"}, {"id", 101}, {"method", "server/discover"},
-                           {"params", Json::object()}});
+  auto bare = request(Json{
+      {"jsonrpc", "2.0"}, {"id", 101}, {"method", "server/discover"}, {"params", Json::object()}});
   EXPECT_EQ(bare["error"]["code"], -32602);
-  EXPECT_NE(bare["error"]["message"].get<std::string>().find("io.modelcontextprotocol/protocolVersion"),
-            std::string::npos);
+  EXPECT_NE(
+      bare["error"]["message"].get<std::string>().find("io.modelcontextprotocol/protocolVersion"),
+      std::string::npos);
   Json no_version{{"io.modelcontextprotocol/clientInfo", {{"name", "t"}, {"version", "1"}}},
                   {"io.modelcontextprotocol/clientCapabilities", Json::object()}};
-  auto discover = request(Json{{"jsonrpc", "2.0"}, {"id", 102}, {"method", "server/discover"},
+  auto discover = request(Json{{"jsonrpc", "2.0"},
+                               {"id", 102},
+                               {"method", "server/discover"},
                                {"params", {{"_meta", no_version}}}});
   EXPECT_EQ(discover["error"]["code"], -32602);
   EXPECT_FALSE(discover.contains("result"));
-  auto list = request(Json{{"jsonrpc", "2.0"}, {"id", 103}, {"method", "tools/list"},
+  auto list = request(Json{{"jsonrpc", "2.0"},
+                           {"id", 103},
+                           {"method", "tools/list"},
                            {"params", {{"_meta", no_version}}}});
   EXPECT_EQ(list["error"]["code"], -32602);
 
   Json meta{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
             {"io.modelcontextprotocol/clientCapabilities", Json::object()}};
-  auto init = request(Json{{"jsonrpc", "2.0"}, {"id", 104}, {"method", "initialize"},
+  auto init = request(Json{{"jsonrpc", "2.0"},
+                           {"id", 104},
+                           {"method", "initialize"},
                            {"params", {{"protocolVersion", "2025-11-25"}, {"_meta", meta}}}});
   EXPECT_EQ(init["error"]["code"], -32601);
   EXPECT_NE(init["error"]["message"].get<std::string>().find("server/discover"), std::string::npos);
 
   // A legacy request whose _meta holds only legacy keys (a progress token) is still legacy.
-  auto legacy = request(Json{{"jsonrpc", "2.0"}, {"id", 105}, {"method", "tools/list"},
+  auto legacy = request(Json{{"jsonrpc", "2.0"},
+                             {"id", 105},
+                             {"method", "tools/list"},
                              {"params", {{"_meta", {{"progressToken", 7}}}}}});
   EXPECT_TRUE(legacy.contains("result"));
   EXPECT_FALSE(legacy["result"].contains("resultType"));
@@ -169,13 +178,14 @@ TEST_F(ServerTest, SurvivesWhatTheFuzzerFound) {
   // 800 KB, under max_message_size: Json's recursive copy overflowed the stack.
   std::string deep(400000, '[');
   deep.append(400000, ']');
-  server_.handle(mcp::decode(R"({"jsonrpc":"2.0","id":3,"method":"ping","params":{"x":)" + deep + "}}"));
+  server_.handle(
+      mcp::decode(R"({"jsonrpc":"2.0","id":3,"method":"ping","params":{"x":)" + deep + "}}"));
   EXPECT_EQ(last()["error"]["code"], -32600);
   EXPECT_EQ(last()["id"], 3);
   size_t before = sent_.size();
-  server_.handle(mcp::decode(
-      R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":)" + deep +
-      "}}"));
+  server_.handle(
+      mcp::decode(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":)" +
+                  deep + "}}"));
   EXPECT_EQ(sent_.size(), before);
   // 1e300 cast to int64_t: an integer check, a time limit, a wait.
   auto huge_bytes = call("output", Json::parse(R"({"job_id":"x","max_bytes":1e300})"));
@@ -222,11 +232,14 @@ TEST_F(ServerTest, ToolResultsCarryStructuredContentAndTheSameJsonAsText) {
 TEST_F(ServerTest, CancelledCallsGetNoResponse) {
   auto started = call("execute", Json{{"argv", {"cat"}}});
   std::string id = started["result"]["structuredContent"]["job_id"];
-  server_.handle(mcp::decode(Json{{"jsonrpc", "2.0"}, {"id", "slow"}, {"method", "tools/call"},
-                              {"params", {{"name", "interact"},
-                                          {"arguments", {{"job_id", id}, {"input", ""},
-                                                         {"newline", false}, {"wait_ms", 30000}}}}}}
-                             .dump()));
+  server_.handle(mcp::decode(Json{
+      {"jsonrpc", "2.0"},
+      {"id", "slow"},
+      {"method", "tools/call"},
+      {"params",
+       {{"name", "interact"},
+        {"arguments", {{"job_id", id}, {"input", ""}, {"newline", false}, {"wait_ms", 30000}}}}}}
+                                 .dump()));
   io_.poll();
   size_t before = sent_.size();
   server_.handle(mcp::decode(

@@ -2,14 +2,13 @@
 #include "observe/metrics.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
+#include <boost/asio/io_context.hpp>
 #include <csignal>
 #include <filesystem>
 #include <map>
 #include <sstream>
-
-#include <boost/asio/io_context.hpp>
-#include <spdlog/spdlog.h>
 
 #include "helpers/run_until.h"
 #include "helpers/scratch_dir.h"
@@ -168,11 +167,9 @@ TEST_F(MetricsTest, CountsToolCallsWithDurationsAndHttpRequests) {
             2);
   EXPECT_EQ(samples.at("mcp_bg_tool_call_duration_seconds_bucket{tool=\"status\",le=\"0.005\"}"),
             3);
-  EXPECT_NEAR(samples.at("mcp_bg_tool_call_duration_seconds_sum{tool=\"status\"}"), 0.00325,
-              1e-9);
+  EXPECT_NEAR(samples.at("mcp_bg_tool_call_duration_seconds_sum{tool=\"status\"}"), 0.00325, 1e-9);
   EXPECT_EQ(samples.at("mcp_bg_tool_call_duration_seconds_bucket{tool=\"execute\",le=\"1\"}"), 0);
-  EXPECT_EQ(samples.at("mcp_bg_tool_call_duration_seconds_bucket{tool=\"execute\",le=\"2.5\"}"),
-            1);
+  EXPECT_EQ(samples.at("mcp_bg_tool_call_duration_seconds_bucket{tool=\"execute\",le=\"2.5\"}"), 1);
   EXPECT_EQ(samples.at("mcp_bg_tool_call_duration_seconds_bucket{tool=\"wait\",le=\"60\"}"), 0);
   EXPECT_EQ(samples.at("mcp_bg_tool_call_duration_seconds_bucket{tool=\"wait\",le=\"+Inf\"}"), 1);
   EXPECT_EQ(samples.at("mcp_bg_http_requests_total{code=\"200\"}"), 2);

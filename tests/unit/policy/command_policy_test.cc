@@ -397,6 +397,5 @@ TEST_F(CommandPolicyTest, AllowAllLetsAnythingRunAnywhere) {
   EXPECT_EQ(approved->program.path, "");
 }
 
-
 }  // namespace
 }  // namespace policy

@@ -1,8 +1,8 @@
 #include "policy/redactor.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace policy {
 namespace {

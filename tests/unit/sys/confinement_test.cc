@@ -58,7 +58,7 @@ struct Finished {
 
 // Runs a shell line confined as asked, to the end.
 Finished run_confined(const std::string& script, SpawnConfinement confinement,
-                 const fs::path& cwd = "/") {
+                      const fs::path& cwd = "/") {
   auto process = spawn_process(
       {{"/bin/sh", "-c", script}, cwd, {"PATH=/usr/bin:/bin"}, std::nullopt, confinement});
   EXPECT_TRUE(process.has_value()) << process.error().message;
@@ -107,11 +107,8 @@ TEST(ConfinedSpawn, TheCpuLimitEndsABusyLoop) {
   SpawnConfinement confinement;
   confinement.limits.cpu_seconds = 1;
   auto started = std::chrono::steady_clock::now();
-  auto process = spawn_process({{"/bin/sh", "-c", "while :; do :; done"},
-                                "/",
-                                {},
-                                std::nullopt,
-                                confinement});
+  auto process =
+      spawn_process({{"/bin/sh", "-c", "while :; do :; done"}, "/", {}, std::nullopt, confinement});
   ASSERT_TRUE(process.has_value()) << process.error().message;
   ExitInfo exit = wait_exit(process->pidfd.get());
   EXPECT_EQ(exit.term_signal, SIGXCPU);
@@ -186,17 +183,29 @@ TEST_F(LandlockTest, WritesOnlyBeneathTheRootsReadsEverywhere) {
   SpawnConfinement confinement;
   confinement.landlock_ruleset_fd = ruleset->get();
   std::string in = allowed.path().string(), out = outside.path().string();
-  Finished run = run_confined(
-      "echo a > " + in + "/new && mkdir " + in + "/sub && mv " + in + "/new " + in +
-          "/sub/moved && echo inside-ok; "
-          "echo b > " + out + "/new 2>/dev/null || echo create-denied; "
-          "echo c >> " + out + "/existing 2>/dev/null || echo append-denied; "
-          "true > " + out + "/existing 2>/dev/null || echo truncate-denied; "
-          "rm -f " + out + "/existing 2>/dev/null || echo remove-denied; "
-          "mkdir " + out + "/d 2>/dev/null || echo mkdir-denied; "
-          "cat " + out + "/existing; head -c 4 /etc/passwd; echo; "
-          "echo quiet > /dev/null && echo devnull-ok",
-      confinement);
+  Finished run =
+      run_confined("echo a > " + in + "/new && mkdir " + in + "/sub && mv " + in + "/new " + in +
+                       "/sub/moved && echo inside-ok; "
+                       "echo b > " +
+                       out +
+                       "/new 2>/dev/null || echo create-denied; "
+                       "echo c >> " +
+                       out +
+                       "/existing 2>/dev/null || echo append-denied; "
+                       "true > " +
+                       out +
+                       "/existing 2>/dev/null || echo truncate-denied; "
+                       "rm -f " +
+                       out +
+                       "/existing 2>/dev/null || echo remove-denied; "
+                       "mkdir " +
+                       out +
+                       "/d 2>/dev/null || echo mkdir-denied; "
+                       "cat " +
+                       out +
+                       "/existing; head -c 4 /etc/passwd; echo; "
+                       "echo quiet > /dev/null && echo devnull-ok",
+                   confinement);
   EXPECT_EQ(run.out,
             "inside-ok\ncreate-denied\nappend-denied\ntruncate-denied\nremove-denied\n"
             "mkdir-denied\nbefore\nroot\ndevnull-ok\n")
@@ -279,8 +288,8 @@ TEST_F(LandlockTest, NetworkFalseDeniesTcpConnectAndBind) {
   EXPECT_NE(wait_exit(denied->pidfd.get()).exit_code, 0);
 
   // The same job without the ruleset connects.
-  auto allowed = spawn_process({{"/bin/bash", "-c", connect}, "/", {}, std::nullopt,
-                                SpawnConfinement{}});
+  auto allowed =
+      spawn_process({{"/bin/bash", "-c", connect}, "/", {}, std::nullopt, SpawnConfinement{}});
   ASSERT_TRUE(allowed.has_value());
   EXPECT_EQ(read_to_end(allowed->stdout_fd.get()), "connected\n");
   EXPECT_EQ(wait_exit(allowed->pidfd.get()).exit_code, 0);

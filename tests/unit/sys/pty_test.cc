@@ -20,7 +20,7 @@ TEST(Pty, OpensAMasterThatIsCloseOnExecWithTheSizeSet) {
     EXPECT_NE(flags & FD_CLOEXEC, 0) << "a job started meanwhile would inherit the master";
     // The slave exists and is unlocked, but the server holds no descriptor of it.
     EXPECT_EQ(terminal->slave_path.rfind("/dev/pts/", 0), 0u) << terminal->slave_path;
-    struct stat st{};
+    struct stat st {};
     ASSERT_EQ(::stat(terminal->slave_path.c_str(), &st), 0);
     EXPECT_TRUE(S_ISCHR(st.st_mode));
     winsize window{};

@@ -1,15 +1,13 @@
 #include "sys/spawn.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <csignal>
-
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "helpers/fd_leak_check.h"
 #include "helpers/scratch_dir.h"
@@ -62,7 +60,8 @@ TEST_P(Spawn, RunsInItsOwnProcessGroupWithPipes) {
   size_t fds_before = test::open_fd_count();
   {
     auto process = spawn({{"/bin/sh", "-c", "echo $$ $(ps -o pgid= $$); echo err >&2"},
-                                  "/", {"PATH=/usr/bin:/bin"}});
+                          "/",
+                          {"PATH=/usr/bin:/bin"}});
     ASSERT_TRUE(process.has_value()) << process.error().message;
     std::string out = read_to_end(process->stdout_fd.get());
     EXPECT_EQ(read_to_end(process->stderr_fd.get()), "err\n");
@@ -153,14 +152,14 @@ TEST_P(Spawn, OnATerminalTheChildLeadsASessionWithItAsControllingTerminal) {
   size_t fds_before = test::open_fd_count();
   {
     // /proc/PID/stat: pid (comm) state ppid pgrp session tty_nr ...; sh's comm has no spaces.
-    auto process = spawn(
-        {{"/bin/sh", "-c",
-          "read -r pid comm state ppid pgrp sid tty rest < /proc/$$/stat; "
-          "echo \"pid=$pid pgrp=$pgrp sid=$sid\"; [ \"$tty\" != 0 ] && echo has-ctty; "
-          "test -t 0 && test -t 1 && test -t 2 && echo all-tty; stty size; echo err >&2"},
-         "/",
-         {"PATH=/usr/bin:/bin"},
-         TerminalSize{.cols = 91, .rows = 17}});
+    auto process =
+        spawn({{"/bin/sh", "-c",
+                "read -r pid comm state ppid pgrp sid tty rest < /proc/$$/stat; "
+                "echo \"pid=$pid pgrp=$pgrp sid=$sid\"; [ \"$tty\" != 0 ] && echo has-ctty; "
+                "test -t 0 && test -t 1 && test -t 2 && echo all-tty; stty size; echo err >&2"},
+               "/",
+               {"PATH=/usr/bin:/bin"},
+               TerminalSize{.cols = 91, .rows = 17}});
     ASSERT_TRUE(process.has_value()) << process.error().message;
     EXPECT_FALSE(process->stdin_fd.valid());
     EXPECT_FALSE(process->stdout_fd.valid());

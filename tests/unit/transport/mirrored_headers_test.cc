@@ -40,8 +40,9 @@ TEST(MirroredHeaders, EachHeaderIsRequiredAndCompared) {
             std::string::npos);
   EXPECT_NE(problem({"2026-07-28", "tools/call", ""}).find("Mcp-Name header is required"),
             std::string::npos);
-  EXPECT_NE(problem({"2026-07-28", "tools/call", "kill"}).find("'kill' does not match body value "
-                                                              "'status'"),
+  EXPECT_NE(problem({"2026-07-28", "tools/call", "kill"})
+                .find("'kill' does not match body value "
+                      "'status'"),
             std::string::npos);
   // Header values are case-sensitive.
   EXPECT_NE(problem({"2026-07-28", "Tools/Call", "status"}), "(none)");
@@ -54,10 +55,13 @@ TEST(MirroredHeaders, ABodyWithoutTheEnvelopeIsLeftToTheEndpoint) {
 
 TEST(MirroredHeaders, NamesMayTravelBase64Encoded) {
   EXPECT_EQ(decode_header_value("=?base64?c3RhdHVz?="), "status");
-  EXPECT_EQ(decode_header_value("=?base64?SGVsbG8sIOS4lueVjA==?="), "Hello, \xe4\xb8\x96\xe7\x95\x8c");
+  EXPECT_EQ(decode_header_value("=?base64?SGVsbG8sIOS4lueVjA==?="),
+            "Hello, \xe4\xb8\x96\xe7\x95\x8c");
   EXPECT_EQ(decode_header_value("=?base64?IHBhZGRlZCA=?="), " padded ");
   EXPECT_EQ(decode_header_value("plain"), "plain");
-  EXPECT_EQ(decode_header_value("=?base64?" "?="), "");  // split: "??=" is a trigraph
+  EXPECT_EQ(decode_header_value("=?base64?"
+                                "?="),
+            "");  // split: "??=" is a trigraph
   EXPECT_EQ(decode_header_value("=?base64?not base64?="), std::nullopt);
   EXPECT_EQ(decode_header_value("=?base64?abc?="), std::nullopt);  // not a multiple of 4
   EXPECT_EQ(decode_header_value("bad\x01value"), std::nullopt);

@@ -3,11 +3,8 @@
 // it by exactly one, however many routers it passes on its way to the McpServer and back.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
-
-#include <memory>
-#include <optional>
-#include <string>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -16,7 +13,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
+#include <memory>
+#include <optional>
+#include <string>
 
 #include "helpers/run_until.h"
 #include "jobs/job_manager.h"
@@ -60,8 +59,8 @@ TEST_F(OneDecodeTest, StdioDecodesEachLineOnce) {
           .on_message = [&](std::string_view line) { server->handle(mcp::decode(line)); },
           .on_oversized = [](uint64_t) {},
           .on_closed = [] {}});
-  server = make_server(
-      [&](mcp::Outgoing message) { stdio->send(mcp::serialize(message.message)); }, "stdio");
+  server = make_server([&](mcp::Outgoing message) { stdio->send(mcp::serialize(message.message)); },
+                       "stdio");
   stdio->start();
 
   std::string received;
@@ -78,7 +77,8 @@ TEST_F(OneDecodeTest, StdioDecodesEachLineOnce) {
     }));
   };
   uint64_t before = mcp::decoded_count();
-  exchange(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
+  exchange(
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
   EXPECT_EQ(mcp::decoded_count() - before, 1u);
   EXPECT_TRUE(Json::parse(received).contains("result")) << received;
 
@@ -116,8 +116,8 @@ class OneDecodeHttpTest : public OneDecodeTest {
   }
 
   // POSTs `body` to /mcp with `headers` and drives the loop until the whole response is read.
-  bhttp::response<bhttp::string_body> post(const Json& body,
-                                           std::vector<std::pair<std::string, std::string>> headers) {
+  bhttp::response<bhttp::string_body> post(
+      const Json& body, std::vector<std::pair<std::string, std::string>> headers) {
     bhttp::request<bhttp::string_body> request(bhttp::verb::post, "/mcp", 11);
     request.set(bhttp::field::host, "127.0.0.1:" + std::to_string(endpoint_.port()));
     request.set(bhttp::field::content_type, "application/json");
@@ -171,7 +171,8 @@ TEST_F(OneDecodeHttpTest, ModernRequestsAreDecodedOnce) {
             {std::string(mcp::meta_key::kClientCapabilities), Json::object()}};
   uint64_t before = mcp::decoded_count();
   auto listed = post(
-      Json{{"jsonrpc", "2.0"}, {"id", "a"}, {"method", "tools/list"}, {"params", {{"_meta", meta}}}},
+      Json{
+          {"jsonrpc", "2.0"}, {"id", "a"}, {"method", "tools/list"}, {"params", {{"_meta", meta}}}},
       {{"MCP-Protocol-Version", std::string(mcp::kModernVersion)}, {"Mcp-Method", "tools/list"}});
   EXPECT_EQ(mcp::decoded_count() - before, 1u);
   ASSERT_EQ(listed.result_int(), 200) << listed.body();

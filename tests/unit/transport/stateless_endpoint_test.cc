@@ -3,11 +3,10 @@
 #include "transport/http/stateless_endpoint.h"
 
 #include <gtest/gtest.h>
-
-#include <csignal>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
-#include <spdlog/spdlog.h>
+#include <csignal>
 
 #include "helpers/run_until.h"
 
@@ -50,9 +49,8 @@ class StatelessEndpointTest : public ::testing::Test {
   Json answer(Json message, unsigned* status = nullptr) {
     Submitted submitted = endpoint_->submit(mcp::decode(message.dump()), ClientAccepts::kJsonOnly);
     if (submitted.exchange) {
-      EXPECT_TRUE(test::run_until(io_, [&] {
-        return submitted.exchange->outcome() != Exchange::Outcome::kPending;
-      }));
+      EXPECT_TRUE(test::run_until(
+          io_, [&] { return submitted.exchange->outcome() != Exchange::Outcome::kPending; }));
       submitted.status = submitted.exchange->status();
       submitted.body = submitted.exchange->body();
     }
@@ -60,8 +58,8 @@ class StatelessEndpointTest : public ::testing::Test {
     return Json::parse(submitted.body);
   }
   std::string start_job(const std::string& command) {
-    Json started = answer(modern(1, "tools/call",
-                                 {{"name", "execute"}, {"arguments", {{"command", command}}}}));
+    Json started = answer(
+        modern(1, "tools/call", {{"name", "execute"}, {"arguments", {{"command", command}}}}));
     return started["result"]["structuredContent"]["job_id"];
   }
 
@@ -98,7 +96,8 @@ TEST_F(StatelessEndpointTest, TwoRequestsWithOneIdEachGetTheirOwnAnswer) {
                      {{"name", "wait"}, {"arguments", {{"job_id", job}, {"timeout_seconds", 30}}}});
   Submitted waiting = endpoint_->submit(mcp::decode(wait.dump()), ClientAccepts::kJsonOnly);
   ASSERT_TRUE(waiting.exchange);
-  Json status = answer(modern(1, "tools/call", {{"name", "status"}, {"arguments", {{"job_id", job}}}}));
+  Json status =
+      answer(modern(1, "tools/call", {{"name", "status"}, {"arguments", {{"job_id", job}}}}));
   EXPECT_EQ(status["id"], 1);
   EXPECT_EQ(status["result"]["structuredContent"]["status"], "running");
   EXPECT_EQ(waiting.exchange->outcome(), Exchange::Outcome::kPending);
@@ -118,7 +117,8 @@ TEST_F(StatelessEndpointTest, ProgressGoesToItsStreamUnderTheClientsToken) {
   Submitted waiting = endpoint_->submit(mcp::decode(wait.dump()), ClientAccepts::kEventStream);
   ASSERT_TRUE(waiting.exchange);
   ASSERT_TRUE(waiting.exchange->streaming());
-  ASSERT_TRUE(test::run_until(io_, [&] { return waiting.exchange->has_news(); }, 5s));
+  ASSERT_TRUE(test::run_until(
+      io_, [&] { return waiting.exchange->has_news(); }, 5s));
   auto events = waiting.exchange->take_events();
   ASSERT_FALSE(events.empty());
   Json progress = Json::parse(events.front());
@@ -132,9 +132,10 @@ TEST_F(StatelessEndpointTest, ProgressGoesToItsStreamUnderTheClientsToken) {
 }
 
 TEST_F(StatelessEndpointTest, ListenIsStampedWithTheClientsIdAndEndsWithAResultAtShutdown) {
-  Json listen = modern("sub", "subscriptions/listen",
-                       {{"notifications", {{"resourcesListChanged", true}}}});
-  Submitted without_stream = endpoint_->submit(mcp::decode(listen.dump()), ClientAccepts::kJsonOnly);
+  Json listen =
+      modern("sub", "subscriptions/listen", {{"notifications", {{"resourcesListChanged", true}}}});
+  Submitted without_stream =
+      endpoint_->submit(mcp::decode(listen.dump()), ClientAccepts::kJsonOnly);
   EXPECT_EQ(without_stream.status, 400u);
 
   Submitted listening = endpoint_->submit(mcp::decode(listen.dump()), ClientAccepts::kEventStream);
@@ -145,7 +146,8 @@ TEST_F(StatelessEndpointTest, ListenIsStampedWithTheClientsIdAndEndsWithAResultA
             "sub");
 
   start_job("true");
-  ASSERT_TRUE(test::run_until(io_, [&] { return listening.exchange->has_news(); }, 5s));
+  ASSERT_TRUE(test::run_until(
+      io_, [&] { return listening.exchange->has_news(); }, 5s));
   Json changed = Json::parse(listening.exchange->take_events().front());
   EXPECT_EQ(changed["method"], "notifications/resources/list_changed");
   EXPECT_EQ(changed["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], "sub");
@@ -155,7 +157,9 @@ TEST_F(StatelessEndpointTest, ListenIsStampedWithTheClientsIdAndEndsWithAResultA
   Json final_result = Json::parse(listening.exchange->body());
   EXPECT_EQ(final_result["id"], "sub");
   EXPECT_EQ(final_result["result"]["_meta"]["io.modelcontextprotocol/subscriptionId"], "sub");
-  EXPECT_EQ(endpoint_->submit(mcp::decode(modern(9, "tools/list").dump()), ClientAccepts::kJsonOnly).status, 503u);
+  EXPECT_EQ(endpoint_->submit(mcp::decode(modern(9, "tools/list").dump()), ClientAccepts::kJsonOnly)
+                .status,
+            503u);
 }
 
 }  // namespace
