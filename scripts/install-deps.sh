@@ -22,6 +22,7 @@ packages=(
   nodejs npm                # end-to-end tests with the official MCP TypeScript SDK
   clang-14                  # make fuzz: libFuzzer targets need clang
   libclang-rt-14-dev        # make fuzz: the libFuzzer, ASan and UBSan runtimes for clang 14
+  clang-format-14           # make format-check (part of make test): the tree as .clang-format says
 )
 
 missing=()
