@@ -96,18 +96,6 @@ uint64_t read_calls(pid_t pid) {
   return std::strtoull(io.c_str() + at + 6, nullptr, 10);
 }
 
-void append_children(const std::string& children_file, std::vector<pid_t>& children) {
-  std::string list = read_small_file(children_file);
-  const char* at = list.data();
-  const char* end = at + list.size();
-  while (at < end) {
-    pid_t child = 0;
-    auto [next, error] = std::from_chars(at, end, child);
-    if (error == std::errc()) children.push_back(child);
-    at = next == at ? at + 1 : next;  // skip the separating space
-  }
-}
-
 // A process's children are listed per thread: a single-threaded one (most) has one list to read,
 // and no directory to walk.
 std::vector<pid_t> children_of(pid_t pid, int64_t threads) {
@@ -135,6 +123,18 @@ ProcessInfo info_of(pid_t pid, const ProcStat& stat) {
 }
 
 }  // namespace
+
+void append_children(const std::string& children_file, std::vector<pid_t>& children) {
+  std::string list = read_small_file(children_file);
+  const char* at = list.data();
+  const char* end = at + list.size();
+  while (at < end) {
+    pid_t child = 0;
+    auto [next, error] = std::from_chars(at, end, child);
+    if (error == std::errc()) children.push_back(child);
+    at = next == at ? at + 1 : next;  // skip the separating space
+  }
+}
 
 std::optional<ProcessInfo> read_process(pid_t pid) {
   ProcStat stat;

@@ -60,6 +60,9 @@ struct ProcessTree {
   ProcessTreeStats stats;
 };
 
+/// Appends the pids a /proc/<pid>/task/<tid>/children file lists (none if it cannot be read).
+void append_children(const std::string& children_file, std::vector<pid_t>& children);
+
 /// Walks the trees rooted at `roots` through /proc/<pid>/task/<tid>/children. A root that is gone
 /// or whose start time differs (its pid was reused) is skipped. `stdin_inode` is the inode of the
 /// job's stdin (its pipe or terminal); a process blocked reading fd 0 counts as waiting for input

@@ -4,27 +4,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <string>
 
-#include "sys/small_file.h"
+#include "sys/proc_stats.h"
 
 namespace sys {
-namespace {
-
-void append_children(const std::string& path, std::vector<pid_t>& children) {
-  std::string list = read_small_file(path);
-  const char* at = list.data();
-  const char* end = at + list.size();
-  while (at < end) {
-    pid_t child = 0;
-    auto [next, error] = std::from_chars(at, end, child);
-    if (error == std::errc()) children.push_back(child);
-    at = next == at ? at + 1 : next;  // skip the separating space
-  }
-}
-
-}  // namespace
 
 base::Result<void> become_child_subreaper() {
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {

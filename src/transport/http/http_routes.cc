@@ -11,11 +11,6 @@
 
 namespace http {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-using asio::ip::tcp;
-using mcp::Json;
 using namespace server_parts;
 
 namespace {

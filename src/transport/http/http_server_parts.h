@@ -18,6 +18,13 @@
 
 namespace http {
 
+// The names the four parts of the server (this header is theirs alone) spell the same way.
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::ip::tcp;
+using mcp::Json;
+
 struct HttpServer::Request {
   boost::beast::http::request<boost::beast::http::string_body> message;
 };
