@@ -6,6 +6,7 @@
 
 #include "base/utf8.h"
 #include "base/uuid.h"
+#include "mcp/tools/ports.h"
 #include "mcp/tools/redaction.h"
 
 namespace mcp::tools {
@@ -102,10 +103,11 @@ std::string cut_text(std::string text, size_t limit) {
   return text + fmt::format("[... {} more bytes]", more);
 }
 
-Json job_summary(const jobs::Job& job, const policy::Redactor* redactor, size_t command_limit) {
+Json job_summary(const jobs::Job& job, const policy::Redactor* redactor, size_t command_limit,
+                 sys::ListeningSockets* sockets) {
   auto stats = job.tree_stats();
   const jobs::JobOwner& owner = job.spec().owner;
-  return Json{
+  Json summary{
       {"job_id", job.id()},
       {"client", owner.client.empty() ? Json(nullptr) : Json(owner.client)},
       {"session", shown_session(owner.session)},
@@ -121,6 +123,12 @@ Json job_summary(const jobs::Job& job, const policy::Redactor* redactor, size_t 
       {"cpu_seconds", stats ? Json(std::round(stats->cpu_seconds * 100.0) / 100.0) : Json(nullptr)},
       // After tree_stats: it is the walk that finds them.
       {"processes_left", job.processes_left()}};
+  if (stats) {
+    sys::ListeningSockets own;
+    auto ports = job_ports(job, sockets != nullptr ? *sockets : own);
+    if (!ports.empty()) summary["ports"] = ports_json(ports);
+  }
+  return summary;
 }
 
 void add_queue_state(Json& result, const jobs::Job& job, const jobs::JobManager& manager,

@@ -13,6 +13,7 @@
 #include "mcp/tool.h"
 #include "mcp/tools/lines.h"
 #include "policy/redactor.h"
+#include "sys/listening_ports.h"
 
 namespace mcp::tools {
 
@@ -56,7 +57,10 @@ bool started_by(const jobs::JobOwner& owner, const jobs::JobOwner& caller);
 /// one row of `list`.
 /// The command and label are redacted when `redactor` is set.
 /// A command or label longer than `command_limit` bytes is cut (see cut_text).
-Json job_summary(const jobs::Job& job, const policy::Redactor* redactor, size_t command_limit);
+/// `ports` (mcp/tools/ports) is read through `sockets` when given (one per page of list), else
+/// through tables of its own.
+Json job_summary(const jobs::Job& job, const policy::Redactor* redactor, size_t command_limit,
+                 sys::ListeningSockets* sockets = nullptr);
 
 /// `text` if it is at most `limit` bytes, else its first bytes up to a character boundary and a
 /// marker "[... N more bytes]". For strings that are not output (commands, labels, errors).

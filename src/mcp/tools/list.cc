@@ -8,6 +8,7 @@
 #include "base/uuid.h"
 #include "mcp/protocol.h"
 #include "mcp/tools/common.h"
+#include "mcp/tools/ports.h"
 
 namespace mcp::tools {
 namespace {
@@ -69,7 +70,7 @@ class PageBuilder {
   bool add(const jobs::Job& job, const std::function<std::string()>& cursor_before_job) {
     if (!wanted_.empty() && jobs::to_string(job.status()) != wanted_) return true;
     if (mine_ && !started_by(job.spec().owner, context_.caller)) return true;
-    Json row = job_summary(job, context_.redactor, kListedCommandBytes);
+    Json row = job_summary(job, context_.redactor, kListedCommandBytes, &sockets_);
     add_queue_state(row, job, context_.jobs, context_.redactor);
     if (row.contains("start_error")) {
       row["start_error"] = cut_text(row["start_error"].get<std::string>(), kListedCommandBytes);
@@ -101,6 +102,8 @@ class PageBuilder {
   uint64_t page_bytes_;
   Json rows_ = Json::array();
   uint64_t bytes_ = 0;
+  // The /proc/net tables of the page's jobs, read once for all of them.
+  sys::ListeningSockets sockets_;
   std::string next_cursor_;
 };
 
@@ -180,10 +183,12 @@ Tool make_list_tool(const ToolLimits&) {
       "List the background jobs this server knows, newest first: running ones and finished ones "
       "still retained, whoever started them (jobs belong to the server, not to a client). Each "
       "row: {job_id, label, command, status, exit_code, reason, started, ended, client, "
-      "session, waiting_for_input, rss_bytes, cpu_seconds, processes_left}; a command longer "
-      "than 200 bytes is cut (status shows more); client and session say who started the job; "
+      "session, waiting_for_input, rss_bytes, cpu_seconds, processes_left, ports}; a command "
+      "longer than 200 bytes is cut (status shows more); client and session say who started the "
+      "job; "
       "waiting_for_input, rss_bytes and cpu_seconds describe the job's processes while any run "
-      "(waiting_for_input: blocked reading its stdin, so answer it with interact). A finished "
+      "(waiting_for_input: blocked reading its stdin, so answer it with interact; ports: the TCP "
+      "ports they listen on, [{port, address}], absent when none). A finished "
       "status is the main process's: processes_left above 0 means processes it started still "
       "run (kill ends them). Queued jobs (waiting for a free slot) have queue_position (1 "
       "starts next) and started null. A page holds at most 50 jobs and 64 KiB; when more "
@@ -239,6 +244,7 @@ Tool make_list_tool(const ToolLimits&) {
   output_schema["properties"]["jobs"]["items"]["properties"]["session"] = session_schema();
   output_schema["properties"]["jobs"]["items"]["properties"]["processes_left"] =
       processes_left_schema();
+  output_schema["properties"]["jobs"]["items"]["properties"]["ports"] = ports_schema();
   tool.output_schema = std::move(output_schema);
   tool.input_schema["properties"]["status"].update(status_schema());
   tool.output_schema["properties"]["jobs"]["items"]["properties"]["status"] = status_schema();

@@ -1,5 +1,6 @@
 // status: one job's current state, always up to date (exits are seen when they happen).
 #include "mcp/tools/common.h"
+#include "mcp/tools/ports.h"
 
 namespace mcp::tools {
 namespace {
@@ -20,8 +21,8 @@ Tool make_status_tool(const ToolLimits&) {
   tool.description =
       "Get one job's current state: {job_id, label, command, cwd, status, pid, exit_code, "
       "signal, reason, started, ended, duration_seconds, output_bytes, dropped_bytes, pty, "
-      "client, session, waiting_for_input, rss_bytes, cpu_seconds, processes_left}. client and "
-      "session say who "
+      "client, session, waiting_for_input, rss_bytes, cpu_seconds, processes_left, ports}. client "
+      "and session say who "
       "started it (the client's name; stdio or the start of its HTTP session id). status is "
       "running, completed (exit 0), failed "
       "(non-zero exit, killed by a signal this server did not send, or could not start: see "
@@ -35,7 +36,9 @@ Tool make_status_tool(const ToolLimits&) {
       "job, waiting_for_input is true when one of its processes is blocked reading its stdin "
       "(read from /proc, not guessed from the output): answer it with interact. rss_bytes and "
       "cpu_seconds are summed over every process of the job, wherever it went (a new session, a "
-      "daemon). A finished status (completed, failed, ...) is the main process's: when "
+      "daemon); ports: the TCP ports they listen on, [{port, address}] (absent: none). A finished "
+      "status "
+      "(completed, failed, ...) is the main process's: when "
       "processes_left is above 0, processes it started still run (left_pids names up to 20), "
       "and kill ends them. It is always current: no "
       "polling is needed for the server to notice an exit. output_bytes counts everything the "
@@ -82,6 +85,7 @@ Tool make_status_tool(const ToolLimits&) {
   output_schema["properties"]["client"] = client_schema();
   output_schema["properties"]["session"] = session_schema();
   output_schema["properties"]["processes_left"] = processes_left_schema();
+  output_schema["properties"]["ports"] = ports_schema();
   tool.output_schema = std::move(output_schema);
   tool.output_schema["properties"]["status"] = status_schema();
   tool.annotations = read_only_annotations(tool.title);

@@ -1,14 +1,34 @@
 // wait: block (within a bound) until a job exits or prints a line matching a pattern.
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "mcp/tools/common.h"
 #include "mcp/tools/digest.h"
+#include "mcp/tools/ports.h"
 #include "mcp/tools/waiting.h"
 
 namespace mcp::tools {
 namespace {
 
 constexpr double kDefaultTimeoutSeconds = 30;
+
+// `until_port`: a whole number from 1 to 65535, or true for any port.
+base::Result<PortWanted> port_argument(const Json& value) {
+  if (value.is_boolean() && value.get<bool>()) return PortWanted{};
+  if (value.is_number()) {
+    double number = value.get<double>();
+    if (number >= 1 && number <= 65535 && std::trunc(number) == number) {
+      return PortWanted{static_cast<uint16_t>(number)};
+    }
+  }
+  std::string shown = value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (shown.size() > 40) shown = shown.substr(0, 37) + "...";
+  return base::fail(fmt::format(
+      "argument 'until_port' must be a TCP port, a whole number from 1 to 65535, or true for "
+      "any port (got {}); leave it out to wait for no port",
+      shown));
+}
 
 }  // namespace
 
@@ -20,12 +40,17 @@ Tool make_wait_tool(const ToolLimits& limits) {
   tool.title = "Wait for a job";
   tool.description = fmt::format(
       "Wait until a job exits, or until a line of its output matches `until` (RE2, e.g. "
-      "\"Listening on|error\" for a dev server), or until timeout_seconds (default {}, 0 to {:g}; "
-      "longer is clamped). Use it instead of polling status: one call, no tokens spent while the "
+      "\"Listening on|error\" for a dev server), or until one of its processes listens on TCP "
+      "port `until_port` (true: any port; the answer names it in `port`), or until "
+      "timeout_seconds (default {}, 0 to {:g}; longer is clamped). Use it instead of polling "
+      "status: one call, no tokens spent while the "
       "job runs. It starts where the output already returned to a client ends (all of it if none "
       "was: execute then wait shows everything), or at `offset`. Returns {{job_id, reason: "
-      "exited|matched|timeout, status, exit_code, end_reason, match: {{line, offset}}, output, "
-      "offset, next_offset, truncated, timeout_seconds, elapsed_seconds}}. `output` shows that "
+      "exited|matched|listening|timeout, status, exit_code, end_reason, match: {{line, offset}}, "
+      "output, "
+      "offset, next_offset, truncated, timeout_seconds, elapsed_seconds}}; reason is listening, "
+      "with port: {{port, address}}, when until_port was met. With until_port, exited means "
+      "the job ended, every process of it, without listening. `output` shows that "
       "stretch in at most max_bytes (default {}): whole if it fits, else its first and last lines "
       "around a line saying what was left out (read it with output from the offset it names) and "
       "the left-out lines matching `error_pattern`, with context. On timeout, call wait again to "
@@ -41,6 +66,13 @@ Tool make_wait_tool(const ToolLimits& limits) {
           {"description",
            "RE2 pattern (non-empty); return as soon as a line of the output not yet shown matches "
            "it."}}},
+        // No "type": it is a port or true, and model providers reject a union of types in
+        // parameters. The handler checks it.
+        {"until_port",
+         {{"description",
+           "A TCP port (a whole number from 1 to 65535), or true for any port: return as soon as "
+           "a process of the job (its main process, a child, or what it left running) listens "
+           "on it. Looked for every 0.1 s."}}},
         {"timeout_seconds",
          {{"type", "number"},
           {"minimum", 0},
@@ -65,27 +97,28 @@ Tool make_wait_tool(const ToolLimits& limits) {
         {"error_pattern", error_pattern_schema()}}},
       {"required", {"job_id"}},
       {"additionalProperties", false}};
-  tool.output_schema =
-      Json{{"type", "object"},
-           {"properties",
-            {{"job_id", {{"type", "string"}}},
-             {"reason", {{"type", "string"}, {"enum", {"exited", "matched", "timeout"}}}},
-             {"status", status_schema()},
-             {"exit_code", {{"type", {"integer", "null"}}}},
-             {"end_reason", end_reason_schema()},
-             {"match",
-              {{"type", "object"},
-               {"properties", {{"line", {{"type", "string"}}}, {"offset", {{"type", "integer"}}}}},
-               {"required", {"line", "offset"}}}},
-             {"output", {{"type", "string"}}},
-             {"offset", {{"type", "integer"}}},
-             {"next_offset", {{"type", "integer"}}},
-             {"truncated", {{"type", "boolean"}}},
-             {"timeout_seconds", {{"type", "number"}}},
-             {"elapsed_seconds", {{"type", "number"}}}}},
-           {"required",
-            {"job_id", "reason", "status", "exit_code", "end_reason", "output", "offset",
-             "next_offset", "truncated", "timeout_seconds", "elapsed_seconds"}}};
+  tool.output_schema = Json{
+      {"type", "object"},
+      {"properties",
+       {{"job_id", {{"type", "string"}}},
+        {"reason", {{"type", "string"}, {"enum", {"exited", "matched", "listening", "timeout"}}}},
+        {"status", status_schema()},
+        {"exit_code", {{"type", {"integer", "null"}}}},
+        {"end_reason", end_reason_schema()},
+        {"match",
+         {{"type", "object"},
+          {"properties", {{"line", {{"type", "string"}}}, {"offset", {{"type", "integer"}}}}},
+          {"required", {"line", "offset"}}}},
+        {"port", port_schema()},
+        {"output", {{"type", "string"}}},
+        {"offset", {{"type", "integer"}}},
+        {"next_offset", {{"type", "integer"}}},
+        {"truncated", {{"type", "boolean"}}},
+        {"timeout_seconds", {{"type", "number"}}},
+        {"elapsed_seconds", {{"type", "number"}}}}},
+      {"required",
+       {"job_id", "reason", "status", "exit_code", "end_reason", "output", "offset", "next_offset",
+        "truncated", "timeout_seconds", "elapsed_seconds"}}};
   tool.annotations = read_only_annotations(tool.title);
   // Waits that end together on the same output (many waiters on one job) share one digest.
   auto digests = std::make_shared<DigestCache>();
@@ -114,14 +147,20 @@ Tool make_wait_tool(const ToolLimits& limits) {
       from = arguments["offset"].get<uint64_t>();
       if (auto problem = check_offset(from, log)) co_return ToolOutcome::fail(*problem);
     }
+    std::optional<PortWanted> port_wanted;
+    if (auto until_port = arguments.find("until_port"); until_port != arguments.end()) {
+      auto wanted = port_argument(*until_port);
+      if (!wanted) co_return ToolOutcome::fail(wanted.error().message);
+      port_wanted = *wanted;
+    }
     auto timeout =
         clamp_wait(arguments.value("timeout_seconds", kDefaultTimeoutSeconds), context.limits);
     std::optional<LineMatcher> matcher;
     // The pattern sees what the client would: matching redacted text, it cannot probe a secret.
     if (pattern) matcher.emplace(*pattern, from, *filter, context.redactor);
 
-    auto outcome =
-        co_await wait_for_job(job, context, matcher ? &*matcher : nullptr, from, timeout);
+    auto outcome = co_await wait_for_job(job, context, matcher ? &*matcher : nullptr, from, timeout,
+                                         port_wanted);
 
     auto shown = digests->digest(job->id(), context.redactor, log, from,
                                  arguments.value<uint64_t>("max_bytes", default_max), errors);
@@ -143,6 +182,7 @@ Tool make_wait_tool(const ToolLimits& limits) {
           Json{{"line", output_text(shown_line(outcome.match->text, pattern.get(), limit))},
                {"offset", outcome.match->offset}};
     }
+    if (outcome.port) result["port"] = port_json(*outcome.port);
     result["timeout_seconds"] = std::chrono::duration<double>(timeout).count();
     result["elapsed_seconds"] = std::round(outcome.elapsed.count() * 1000.0) / 1000.0;
     co_return ToolOutcome::ok(std::move(result));

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "mcp/tools/common.h"
+#include "mcp/tools/ports.h"
 
 namespace mcp::tools {
 namespace {
@@ -25,6 +26,8 @@ std::string_view to_string(WaitReason reason) {
       return "exited";
     case WaitReason::kMatched:
       return "matched";
+    case WaitReason::kListening:
+      return "listening";
     case WaitReason::kTimeout:
       return "timeout";
   }
@@ -42,7 +45,8 @@ std::chrono::milliseconds clamp_wait(double seconds, const ToolLimits& limits) {
 boost::asio::awaitable<WaitOutcome> wait_for_job(std::shared_ptr<jobs::Job> job,
                                                  ToolContext& context, LineMatcher* matcher,
                                                  uint64_t from_offset,
-                                                 std::chrono::milliseconds timeout) {
+                                                 std::chrono::milliseconds timeout,
+                                                 std::optional<PortWanted> port_wanted) {
   const auto& log = job->output();
   auto start = Clock::now();
   auto deadline = start + timeout;
@@ -51,15 +55,25 @@ boost::asio::awaitable<WaitOutcome> wait_for_job(std::shared_ptr<jobs::Job> job,
   uint64_t lines_counted_to = from_offset;
   uint64_t new_lines = 0;
   auto finish = [&](WaitReason reason, std::optional<Line> match = std::nullopt) {
-    return WaitOutcome{reason, std::move(match), Clock::now() - start};
+    return WaitOutcome{reason, std::move(match), Clock::now() - start, std::nullopt};
   };
+  std::optional<Clock::time_point> next_port_look;
 
   for (;;) {
     if (matcher != nullptr) {
       if (auto match = matcher->scan(log)) co_return finish(WaitReason::kMatched, std::move(match));
     }
     auto now = Clock::now();
-    if (job->finished()) {
+    if (port_wanted && (!next_port_look || now >= *next_port_look)) {
+      if (auto port = listening_on(*job, port_wanted->port)) {
+        WaitOutcome outcome = finish(WaitReason::kListening);
+        outcome.port = std::move(port);
+        co_return outcome;
+      }
+      next_port_look = now + kPortPollInterval;
+    }
+    // Waiting for a port, what the main process left running may still open it.
+    if (job->finished() && !(port_wanted && job->holds_processes())) {
       if (!drain_deadline) drain_deadline = now + kDrainAfterExit;
       if (!job->output_open() || now >= *drain_deadline) co_return finish(WaitReason::kExited);
     }
@@ -82,6 +96,7 @@ boost::asio::awaitable<WaitOutcome> wait_for_job(std::shared_ptr<jobs::Job> job,
     }
     auto wake = context.wants_progress ? std::min(deadline, next_progress) : deadline;
     if (drain_deadline) wake = std::min(wake, *drain_deadline);
+    if (next_port_look) wake = std::min(wake, *next_port_look);
     // Without a pattern, output is no reason to wake: only the exit (and the pipes closing) is.
     co_await job->wait_for_change(
         wake, matcher != nullptr ? jobs::Job::Wake::kOnOutputToo : jobs::Job::Wake::kOnStateChange);
