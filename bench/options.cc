@@ -32,7 +32,7 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--before", options.before_path,
                  "An earlier build of the server, measured in the same run by the scenarios "
-                 "that compare builds (agent-cost, wait-cost)")
+                 "that compare builds (agent-cost, wait-cost, list-cost)")
       ->check(CLI::ExistingFile);
   app.add_flag("--quick", options.quick,
                "Smoke run: a tenth of the counts, 100M instead of 1G, a 3 s idle window, "

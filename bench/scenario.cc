@@ -100,6 +100,10 @@ const std::vector<Scenario>& all_scenarios() {
        "capturing seq 1 2000000 with 1 and 100 pending waits on the job vs none (with "
        "--before: the earlier build too)",
        run_wait_cost},
+      {"list-cost",
+       "list of 50 running jobs, 5 of them listening on a TCP port (with --before: the earlier "
+       "build, called in alternation)",
+       run_list_cost},
   };
   return scenarios;
 }
