@@ -1,4 +1,4 @@
-// The TCP ports a job listens on: in status, list and the job resource, and `wait {until_port}`
+// The TCP ports a job listens on: in status, list and the job resource (job://ID), and `wait {until_port}`
 // returning when the job listens (on IPv4 and IPv6, from a child or from what the job left
 // running), or at once when the job ends first. Real listeners: python3's http.server and
 // sockets, on ports the kernel picks.
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 
-import { processAlive, waitFor, withServer } from './lib/harness.mjs';
+import { waitFor, withServer } from './lib/harness.mjs';
 
 // A listener that prints the time it started listening (seconds since the epoch), then sleeps.
 function listener(host, { delay = 0 } = {}) {
@@ -25,7 +25,7 @@ async function ipv6Available() {
 }
 
 test('wait until_port: true returns when http.server listens, and status and list show the port', withServer(async (srv) => {
-  const { job_id, pid } = await srv.call('execute', {
+  const { job_id } = await srv.call('execute', {
     command: 'python3 -m http.server 0 --bind 127.0.0.1',
   });
   try {
@@ -39,6 +39,9 @@ test('wait until_port: true returns when http.server listens, and status and lis
     assert.deepEqual(status.ports, [{ port: waited.port.port, address: '127.0.0.1' }]);
     const { jobs } = await srv.call('list', {});
     assert.deepEqual(jobs.find((row) => row.job_id === job_id).ports, status.ports);
+    // The job resource is the status JSON: the same ports.
+    const read = await srv.client.readResource({ uri: `job://${job_id}` });
+    assert.deepEqual(JSON.parse(read.contents[0].text).ports, status.ports);
 
     // Waiting for that very port returns at once; for another one, on the timeout.
     const same = await srv.call('wait', { job_id, until_port: waited.port.port, timeout_seconds: 5 });
@@ -51,8 +54,8 @@ test('wait until_port: true returns when http.server listens, and status and lis
   } finally {
     await srv.call('kill', { job_id, signal: 'KILL' });
   }
-  await waitFor(() => !processAlive(pid), { what: 'the server job gone' });
-  const after = await srv.call('status', { job_id });
+  let after;
+  await waitFor(async () => (after = await srv.call('status', { job_id })).status === 'killed', { what: 'the job killed' });
   assert.equal(after.ports, undefined, 'a finished job lists no ports');
 }));
 
