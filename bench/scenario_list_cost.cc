@@ -93,15 +93,15 @@ std::vector<Figure> run_list_cost(const ScenarioContext& context) {
 
   auto figure = [&](std::string name, const Samples& measured, const Samples* reference,
                     double fraction, std::string label) {
-    return Figure{.scenario = "list-cost",
-                  .name = std::move(name),
-                  .unit = "us",
-                  .measured = to_micros(measured.percentile(fraction)),
-                  .reference = reference ? std::optional<double>(
-                                               to_micros(reference->percentile(fraction)))
-                                         : std::nullopt,
-                  .reference_label = std::move(label),
-                  .target = Target::none()};
+    return Figure{
+        .scenario = "list-cost",
+        .name = std::move(name),
+        .unit = "us",
+        .measured = to_micros(measured.percentile(fraction)),
+        .reference = reference ? std::optional<double>(to_micros(reference->percentile(fraction)))
+                               : std::nullopt,
+        .reference_label = std::move(label),
+        .target = Target::none()};
   };
   std::vector<Figure> figures;
   const std::string what = fmt::format("list of {} running jobs ({} listening)", kJobs, kListeners);
