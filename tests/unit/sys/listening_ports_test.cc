@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,6 +147,41 @@ TEST(ListeningPorts, AProcessWithoutSocketsCostsNoTableRead) {
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
   EXPECT_EQ(sockets.tables_read(), 0);
+}
+
+TEST(ListeningPorts, ReadsTheSocketsOfTheProcesssOwnNetworkNamespace) {
+  // A child in a network namespace of its own listens there; this process's /proc/net/tcp cannot
+  // show that socket, the child's /proc/<pid>/net/tcp does.
+  int ready[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::close(ready[0]);
+    uint16_t port = 0;  // 0: could not make the namespace or the listener
+    if (::unshare(CLONE_NEWNET) == 0) {
+      if (auto listener = bound_socket(AF_INET, "0.0.0.0")) {
+        port = listener->port;
+        (void)listener->fd.release();  // held until the child is killed
+      }
+    }
+    (void)::write(ready[1], &port, sizeof port);
+    ::pause();
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  uint16_t port = 0;
+  ASSERT_EQ(::read(ready[0], &port, sizeof port), static_cast<ssize_t>(sizeof port));
+  ::close(ready[0]);
+  ListeningSockets sockets;
+  pid_t self = ::getpid();
+  pid_t both[] = {self, child};
+  auto ports = sockets.held_by(both);
+  int tables = sockets.tables_read();
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  if (port == 0) GTEST_SKIP() << "cannot make a network namespace here (needs CAP_SYS_ADMIN)";
+  EXPECT_TRUE(lists(ports, "0.0.0.0", port));
+  EXPECT_EQ(tables, 2) << "the child's namespace only: this process holds no socket";
 }
 
 TEST(ListeningPorts, ParsesTheKernelsTextAndSkipsWhatIsNotListening) {
