@@ -56,13 +56,24 @@ void McpServer::answer_task_call(const Json& id, const ToolOutcome& outcome,
     return;
   }
   std::string job_id = outcome.structured["job_id"].get<std::string>();
-  tasks_.add(job_id, std::move(record));
   auto job = jobs_.find(job_id);
   if (!job) {
-    // Ended and evicted already (retention 0): still a task, read from what is left.
-    send_result(id, Json{{"task", {{"taskId", job_id}, {"status", "completed"}}}}, Era::kLegacy);
+    // Ended and forgotten already (a retention of 0): its end is no longer known here.
+    std::string when = base::iso8601_utc(record.created);
+    tasks_.add(job_id, std::move(record));
+    send_result(id,
+                Json{{"task",
+                      {{"taskId", job_id},
+                       {"status", "completed"},
+                       {"statusMessage", "ended and already forgotten (retention is 0)"},
+                       {"createdAt", when},
+                       {"lastUpdatedAt", when},
+                       {"ttl", 0},
+                       {"pollInterval", tasks::kPollIntervalMs}}}},
+                Era::kLegacy);
     return;
   }
+  tasks_.add(job_id, std::move(record));
   send_result(id, Json{{"task", task_of(*job)}}, Era::kLegacy);
 }
 
@@ -199,8 +210,8 @@ void McpServer::serve_tasks(const Json& id, const std::string& method, const Jso
     in_flight = std::make_unique<InFlight>();
     InFlight* state = in_flight.get();
     state->context = std::make_unique<ToolContext>(
-        ToolContext{jobs_, limits_, [](double, std::optional<double>, const std::string&) {},
-                    false, safeguards_.redactor});
+        ToolContext{jobs_, limits_, [](double, std::optional<double>, const std::string&) {}, false,
+                    safeguards_.redactor});
     boost::asio::co_spawn(
         executor_,
         [](std::shared_ptr<jobs::Job> job, ToolContext& context) -> boost::asio::awaitable<void> {
