@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, TaskStatusNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
 import { UUID_V4, waitFor, withServer } from './lib/harness.mjs';
 import { connectClient, structured, withHttpServer } from './lib/http.mjs';
@@ -66,11 +66,16 @@ test('execute runs as a task: created, polled, its result, the same job through 
 }));
 
 test('tasks/cancel kills the job as kill does; cancelling it again is -32602', withServer(async (srv) => {
+  const heard = [];
+  srv.client.setNotificationHandler(TaskStatusNotificationSchema, (n) => heard.push(n.params));
   const task = await startTask(srv.client, { command: 'sleep 60' });
   const cancelled = await srv.client.experimental.tasks.cancelTask(task.taskId);
   assert.equal(cancelled.status, 'cancelled');
   await waitFor(async () => (await srv.call('status', { job_id: task.taskId })).status === 'killed',
     { what: 'the job killed' });
+  // The session that created the task hears of its end.
+  await waitFor(() => heard.some((t) => t.taskId === task.taskId && t.status === 'cancelled'),
+    { what: 'notifications/tasks/status for the cancelled task' });
   await assert.rejects(srv.client.experimental.tasks.cancelTask(task.taskId),
     (error) => error.code === -32602 && /already cancelled/.test(error.message));
   await assert.rejects(srv.client.experimental.tasks.getTask('not-a-task'),
