@@ -162,6 +162,8 @@ class Job : public std::enable_shared_from_this<Job> {
   /// processes it left behind still hold its output open.
   bool running() const { return status_ == JobStatus::kRunning; }
   bool queued() const { return status_ == JobStatus::kQueued; }
+  /// Whether a kill was sent while it ran: it will end killed (tasks/get shows it cancelled).
+  bool stop_requested() const { return stop_requested_; }
   /// True once the status is final (the job ran and ended, or never ran and never will).
   bool finished() const { return !running() && !queued(); }
   /// False while queued (and for a queued job that never ran): started() is then meaningless.

@@ -31,6 +31,8 @@ inline constexpr std::string_view kClientInfo = "io.modelcontextprotocol/clientI
 inline constexpr std::string_view kServerInfo = "io.modelcontextprotocol/serverInfo";
 inline constexpr std::string_view kSubscriptionId = "io.modelcontextprotocol/subscriptionId";
 inline constexpr std::string_view kLogLevel = "io.modelcontextprotocol/logLevel";
+/// 2025-11-25 tasks: what a message about a task carries (tasks/result's result).
+inline constexpr std::string_view kRelatedTask = "io.modelcontextprotocol/related-task";
 /// Not namespaced: the same key in both eras.
 inline constexpr std::string_view kProgressToken = "progressToken";
 }  // namespace meta_key

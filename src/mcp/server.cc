@@ -5,6 +5,7 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <limits>
 
 #include "mcp/schema_check.h"
 #include "mcp/tools/common.h"
@@ -64,7 +65,9 @@ McpServer::McpServer(boost::asio::any_io_executor executor, jobs::JobManager& jo
       notifier_(
           executor_, jobs_,
           [this](std::string method, Json params) { notify(std::move(method), std::move(params)); },
-          safeguards.redactor) {}
+          safeguards.redactor) {
+  jobs_.on_job_end([this](const jobs::Job& job) { task_ended(job); }, alive_);
+}
 
 void McpServer::send_response(Json response) {
   send_(Outgoing{Outgoing::Kind::kResponse, std::move(response)});
@@ -237,6 +240,8 @@ void McpServer::handle_request(const Json& id, const std::string& method, const 
     call_tool(id, params, era);
   } else if (method == "subscriptions/listen" && era == Era::kModern) {
     listen(id, params);
+  } else if (method.starts_with("tasks/") && era == Era::kLegacy) {
+    serve_tasks(id, method, params);
   } else if (method.starts_with("resources/") || method == "logging/setLevel") {
     serve_resources(id, method, params, era);
   } else {
@@ -267,13 +272,20 @@ Json McpServer::initialize_result(const Json& params) {
     spdlog::info("client {} {} connected (protocol {})", string_or(*client, "name", "?"),
                  string_or(*client, "version", "?"), legacy_version_);
   }
-  return Json{{"protocolVersion", legacy_version_},
+  Json result{{"protocolVersion", legacy_version_},
               {"capabilities",
                {{"tools", {{"listChanged", false}}},
                 {"resources", {{"subscribe", true}, {"listChanged", true}}},
                 {"logging", Json::object()}}},
               {"serverInfo", server_info()},
               {"instructions", kInstructions}};
+  // Tasks came with 2025-11-25: execute may run as one (execution.taskSupport "optional").
+  if (legacy_version_ == "2025-11-25") {
+    result["capabilities"]["tasks"] = {{"list", Json::object()},
+                                       {"cancel", Json::object()},
+                                       {"requests", {{"tools", {{"call", Json::object()}}}}}};
+  }
+  return result;
 }
 
 Json McpServer::discover_result() const {
@@ -318,6 +330,40 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
     return;
   }
 
+  // 2025-11-25 tasks: params.task asks for a CreateTaskResult at once and the tool's result
+  // later (tasks/result). The 2026-07-28 era has no such parameter.
+  std::optional<tasks::Record> task;
+  if (era == Era::kLegacy && params.contains("task")) {
+    const Json& asked = params["task"];
+    if (!asked.is_object()) {
+      send_error(id, error_code::kInvalidParams,
+                 "invalid params: 'task' must be an object: {} or {\"ttl\": milliseconds}");
+      return;
+    }
+    if (tool->task_support.empty()) {
+      send_error(id, error_code::kMethodNotFound,
+                 fmt::format("tool '{}' cannot run as a task (its execution.taskSupport is "
+                             "forbidden): call it without 'task'; execute is the tool that does",
+                             tool->name));
+      return;
+    }
+    task.emplace();
+    task->arguments = arguments;
+    if (auto ttl = asked.find("ttl"); ttl != asked.end() && !ttl->is_null()) {
+      if (ttl->is_number_unsigned()) {
+        task->requested_ttl_ms = static_cast<int64_t>(
+            std::min<uint64_t>(ttl->get<uint64_t>(), std::numeric_limits<int64_t>::max()));
+      } else {
+        send_error(id, error_code::kInvalidParams,
+                   "invalid params: task.ttl must be a whole number of milliseconds, 0 or more "
+                   "(or left out: the server's retention)");
+        return;
+      }
+    }
+    // The task is answered at once; the wait belongs to tasks/result.
+    arguments.erase("wait_seconds");
+  }
+
   // An error may quote what the client sent (a path, a pattern, an argument's name): it is
   // bounded like every other string a result carries.
   auto tool_error = [limit = std::min<uint64_t>(kMaxErrorBytes, limits_.max_read_bytes)](
@@ -340,6 +386,10 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
     if (placement_.metrics != nullptr) {
       placement_.metrics->tool_call(tool->name, observe::CallOutcome::kError,
                                     std::chrono::steady_clock::now() - began);
+    }
+    if (task) {
+      answer_task_call(id, ToolOutcome::fail(*problem), *problem, std::move(*task));
+      return;
     }
     send_result(id, tool_error(*problem), era);
     return;
@@ -389,8 +439,8 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
       executor_, tool->handler(arguments, *state->context),
       boost::asio::bind_cancellation_slot(
           state->cancel.slot(),
-          [this, id, key, era, began, tool_name = tool->name, tool_error, call = std::move(call)](
-              const std::exception_ptr& failure, ToolOutcome outcome) {
+          [this, id, key, era, began, tool_name = tool->name, tool_error, call = std::move(call),
+           task = std::move(task)](const std::exception_ptr& failure, ToolOutcome outcome) {
             bool cancelled = in_flight_.at(key)->cancelled;
             bool audited = in_flight_.at(key)->audited;
             in_flight_.at(key)->answered = true;
@@ -410,6 +460,10 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
               }
               send_error(id, error_code::kInternalError,
                          fmt::format("internal error in tool '{}'; see the server log", tool_name));
+              return;
+            }
+            if (task) {
+              answer_task_call(id, outcome, outcome.error.value_or(""), *task);
               return;
             }
             if (outcome.error) {

@@ -19,6 +19,7 @@
 #include "mcp/json_rpc.h"
 #include "mcp/message.h"
 #include "mcp/notifier.h"
+#include "mcp/tasks.h"
 #include "mcp/tool.h"
 #include "observe/metrics.h"
 #include "policy/audit_log.h"
@@ -104,6 +105,18 @@ class McpServer {
   void serve_resources(const Json& id, const std::string& method, const Json& params, Era era);
   // A notification the server sends unasked: only within a legacy session.
   void notify(std::string method, Json params);
+  // 2025-11-25 tasks (server_tasks.cc): tasks/get, tasks/result, tasks/list, tasks/cancel.
+  void serve_tasks(const Json& id, const std::string& method, const Json& params);
+  // A tools/call with params.task ended its handler: answer the CreateTaskResult (the job's
+  // task, or a failed task holding the refusal).
+  void answer_task_call(const Json& id, const ToolOutcome& outcome, const std::string& refusal,
+                        tasks::Record record);
+  // The job named by params.taskId (this server's, or one the history has), or a -32602 sent.
+  std::shared_ptr<jobs::Job> find_task_job(const Json& id, const Json& params,
+                                           const std::string& method);
+  Json task_of(const jobs::Job& job) const;
+  // notifications/tasks/status when a job this session started as a task ends.
+  void task_ended(const jobs::Job& job);
 
   boost::asio::any_io_executor executor_;
   jobs::JobManager& jobs_;
@@ -118,7 +131,10 @@ class McpServer {
   Safeguards safeguards_;
   Placement placement_;
   std::unique_ptr<Auditor> auditor_;  // With an audit log only.
-  Notifier notifier_;                 // Last: its observers call back into the members above.
+  tasks::Registry tasks_;             // The tasks this server created.
+  // The manager's observers hold this weakly: they do nothing once the server is gone.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+  Notifier notifier_;  // Last: its observers call back into the members above.
 };
 
 }  // namespace mcp

@@ -79,6 +79,9 @@ struct Tool {
   Json input_schema;
   Json output_schema;
   Json annotations;
+  // execution.taskSupport (2025-11-25 tasks): "optional" for a tool that may run as a task;
+  // empty: not shown, which means "forbidden".
+  std::string task_support;
   ToolHandler handler;
 
   /// The entry for tools/list.

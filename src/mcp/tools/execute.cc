@@ -1,4 +1,6 @@
 // execute: start a background job.
+#include "mcp/tools/execute.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -110,32 +112,37 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
     co_await wait_for_job(job, context, nullptr, 0, clamp_wait(wait_seconds, context.limits));
     waited = true;
   }
-  Json result{{"job_id", job->id()},
-              {"status", jobs::to_string(job->status())},
-              {"pid", job->has_started() ? Json(job->pid()) : Json(nullptr)},
-              {"started", timestamp_or_null(job->has_started() ? std::optional(job->started())
-                                                               : std::nullopt)},
-              {"pty", job->has_terminal()}};
-  add_queue_state(result, *job, context.jobs, context.redactor);
-  if (waited && job->finished()) {
+  co_return ToolOutcome::ok(execute_result(*job, context, arguments, errors, waited));
+}
+
+}  // namespace
+
+Json execute_result(jobs::Job& job, const ToolContext& context, const Json& arguments,
+                    const RE2* errors, bool waited) {
+  Json result{{"job_id", job.id()},
+              {"status", jobs::to_string(job.status())},
+              {"pid", job.has_started() ? Json(job.pid()) : Json(nullptr)},
+              {"started",
+               timestamp_or_null(job.has_started() ? std::optional(job.started()) : std::nullopt)},
+              {"pty", job.has_terminal()}};
+  add_queue_state(result, job, context.jobs, context.redactor);
+  if (waited && job.finished()) {
     auto shown = output_digest(
-        context.redactor, job->output(), job->shown_to(),
+        context.redactor, job.output(), job.shown_to(),
         arguments.value<uint64_t>("max_bytes",
                                   std::min(kDefaultDigestBytes, context.limits.max_read_bytes)),
         errors);
-    job->note_shown(shown.next_offset);
+    job.note_shown(shown.next_offset);
     result["output"] = std::move(shown.text);
     result["offset"] = shown.offset;
     result["next_offset"] = shown.next_offset;
     result["truncated"] = shown.truncated;
-    result["exit_code"] = exit_code_or_null(*job);
-    result["reason"] = end_reason_or_null(*job);
-    result["ended"] = timestamp_or_null(job->ended());
+    result["exit_code"] = exit_code_or_null(job);
+    result["reason"] = end_reason_or_null(job);
+    result["ended"] = timestamp_or_null(job.ended());
   }
-  co_return ToolOutcome::ok(std::move(result));
+  return result;
 }
-
-}  // namespace
 
 Tool make_execute_tool(const ToolLimits& limits) {
   Tool tool;
@@ -250,6 +257,7 @@ Tool make_execute_tool(const ToolLimits& limits) {
   })json");
   tool.output_schema["properties"]["status"] = status_schema();
   tool.annotations = tool_annotations(tool.title, {.destructive = true, .open_world = true});
+  tool.task_support = "optional";  // tools/call with params.task: see mcp/tasks.h
   tool.handler = execute;
   return tool;
 }
