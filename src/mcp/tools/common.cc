@@ -74,12 +74,14 @@ Json end_reason_or_null(const jobs::Job& job) {
 
 Json end_reason_schema() {
   return Json{{"type", {"string", "null"}},
-              {"enum", {"memory_limit", "server_gone", nullptr}},
+              {"enum", {"memory_limit", "server_gone", "keeper_gone", nullptr}},
               {"description",
                "Why the server ended the job, beyond its status: memory_limit (it used more "
                "resident memory than its limit, and was killed; status failed); server_gone "
                "(status lost: the server running it stopped without recording its end, e.g. "
-               "killed with SIGKILL; its watchdog ended the job's processes). null otherwise."}};
+               "killed with SIGKILL; its watchdog ended the job's processes); keeper_gone "
+               "(status lost: the keeper of a persisted job vanished, e.g. killed with SIGKILL "
+               "or a reboot; what was left of the job was ended). null otherwise."}};
 }
 
 Json shown_session(const std::string& session) {
@@ -105,7 +107,7 @@ std::string cut_text(std::string text, size_t limit) {
 Json job_summary(const jobs::Job& job, const policy::Redactor* redactor, size_t command_limit) {
   auto stats = job.tree_stats();
   const jobs::JobOwner& owner = job.spec().owner;
-  return Json{
+  Json summary{
       {"job_id", job.id()},
       {"client", owner.client.empty() ? Json(nullptr) : Json(owner.client)},
       {"session", shown_session(owner.session)},
@@ -121,6 +123,8 @@ Json job_summary(const jobs::Job& job, const policy::Redactor* redactor, size_t 
       {"cpu_seconds", stats ? Json(std::round(stats->cpu_seconds * 100.0) / 100.0) : Json(nullptr)},
       // After tree_stats: it is the walk that finds them.
       {"processes_left", job.processes_left()}};
+  if (job.persisted()) summary["persisted"] = true;  // Only then: list rows stay small.
+  return summary;
 }
 
 void add_queue_state(Json& result, const jobs::Job& job, const jobs::JobManager& manager,
