@@ -42,8 +42,7 @@ constexpr std::chrono::seconds kStopGrace{5};
 // Tells the server that started us why the job did not start; the exit status says it too.
 int refuse(int control, const std::string& message, const std::string& rule = {}) {
   (void)keeper::write_all(
-      control,
-      keeper::encode_frame({{"t", "error"}, {"message", message}, {"rule", rule}}),
+      control, keeper::encode_frame({{"t", "error"}, {"message", message}, {"rule", rule}}),
       std::chrono::steady_clock::now() + std::chrono::seconds(2));
   return 2;
 }
@@ -61,7 +60,8 @@ int run_keeper(int argc, char** argv) {
 
   std::vector<std::string> args(argv + 1, argv + argc);
   auto outcome = config::load_config(args, config::current_environment());
-  if (!outcome.config) return refuse(control, "the keeper cannot read the settings: " + outcome.message);
+  if (!outcome.config)
+    return refuse(control, "the keeper cannot read the settings: " + outcome.message);
   const config::Config& config = *outcome.config;
   ::unsetenv("MCP_BG_AUTH_TOKEN");
   auto command_policy = build_command_policy(config);
@@ -96,8 +96,8 @@ int run_keeper(int argc, char** argv) {
   set_up_logging(config.log_level);
 
   keeper::FrameReader reader;
-  auto request_frame = keeper::read_frame(control, reader,
-                                          std::chrono::steady_clock::now() + kRequestBound);
+  auto request_frame =
+      keeper::read_frame(control, reader, std::chrono::steady_clock::now() + kRequestBound);
   if (!request_frame) return 2;
   auto request = keeper::request_from_json(request_frame->header);
   if (!request) return refuse(control, request.error().message);

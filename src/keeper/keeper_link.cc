@@ -89,9 +89,9 @@ std::string KeeperLink::apply(const Frame& frame) {
   auto job = job_.lock();
   if (!job) return type;
   if (type == "o") {
-    job->kept_output(frame.header.value("s", 0) == 1 ? jobs::Stream::kStderr
-                                                      : jobs::Stream::kStdout,
-                     frame.header.value<uint64_t>("o", 0), frame.payload);
+    job->kept_output(
+        frame.header.value("s", 0) == 1 ? jobs::Stream::kStderr : jobs::Stream::kStdout,
+        frame.header.value<uint64_t>("o", 0), frame.payload);
   } else if (type == "end") {
     end_heard_ = true;
     jobs::Job::KeptEnd end;

@@ -127,8 +127,8 @@ asio::awaitable<void> KeeperService::read_requests(std::shared_ptr<Connection> c
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      auto [ec] = co_await connection->socket.async_wait(asio::posix::descriptor_base::wait_read,
-                                                         kAsTuple);
+      auto [ec] =
+          co_await connection->socket.async_wait(asio::posix::descriptor_base::wait_read, kAsTuple);
       if (ec) break;
       continue;
     }
@@ -153,8 +153,8 @@ asio::awaitable<void> KeeperService::write_replies(std::shared_ptr<Connection> c
           drop(connection);
           co_return;
         }
-        auto [ec] = co_await connection->socket.async_wait(
-            asio::posix::descriptor_base::wait_write, kAsTuple);
+        auto [ec] = co_await connection->socket.async_wait(asio::posix::descriptor_base::wait_write,
+                                                           kAsTuple);
         if (ec) co_return;
         continue;
       }
@@ -210,8 +210,8 @@ void KeeperService::send_news(Connection& connection) {
       int stream;
     };
     std::vector<Tagged> pieces;
-    for (auto [filter, stream] : {std::pair{jobs::StreamFilter::kStdout, 0},
-                                  std::pair{jobs::StreamFilter::kStderr, 1}}) {
+    for (auto [filter, stream] :
+         {std::pair{jobs::StreamFilter::kStdout, 0}, std::pair{jobs::StreamFilter::kStderr, 1}}) {
       for (const auto& piece : log.pieces(connection.sent_to, total, filter)) {
         pieces.push_back({piece.offset, piece.bytes, stream});
       }
@@ -219,8 +219,8 @@ void KeeperService::send_news(Connection& connection) {
     std::sort(pieces.begin(), pieces.end(),
               [](const Tagged& a, const Tagged& b) { return a.offset < b.offset; });
     for (const auto& piece : pieces) {
-      connection.send(encode_frame({{"t", "o"}, {"o", piece.offset}, {"s", piece.stream}},
-                                   piece.bytes));
+      connection.send(
+          encode_frame({{"t", "o"}, {"o", piece.offset}, {"s", piece.stream}}, piece.bytes));
     }
     connection.sent_to = total;
   }
@@ -276,8 +276,7 @@ void KeeperService::handle(const std::shared_ptr<Connection>& connection, const 
     if (connection->following) send_news(*connection);
     connection->send(encode_frame({{"t", "flushed"}, {"all_read", all_read}}));
   } else {
-    connection->send(
-        encode_frame({{"t", "error"}, {"message", "unknown request '" + op + "'"}}));
+    connection->send(encode_frame({{"t", "error"}, {"message", "unknown request '" + op + "'"}}));
   }
 }
 
@@ -290,11 +289,13 @@ asio::awaitable<void> KeeperService::run_until_done() {
   while (!job_over()) {
     co_await job_->wait_for_change(std::chrono::steady_clock::time_point::max());
   }
-  // Every follower hears the end before the keeper goes (bounded: one may not read).
+  // Every server connected hears the end before the keeper goes (bounded: one may not read).
+  // One that has not asked to follow yet is waited for too: the server that started a job
+  // that ended at once asks just after it heard of the start.
   auto deadline = std::chrono::steady_clock::now() + kFarewellBound;
   while (std::chrono::steady_clock::now() < deadline &&
          !std::all_of(connections_.begin(), connections_.end(),
-                      [](const auto& c) { return c->done() || !c->following; })) {
+                      [](const auto& c) { return c->done(); })) {
     asio::steady_timer timer(executor_, deadline);
     co_await (changed_.async_wait(kAsTuple) || timer.async_wait(kAsTuple));
   }

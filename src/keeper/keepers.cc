@@ -96,15 +96,14 @@ base::Result<std::shared_ptr<jobs::Job>> Keepers::take_back(std::string_view id)
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (path.string().size() >= sizeof(address.sun_path)) {
-    return base::fail("the state directory's path is too long for a unix socket: " +
-                      path.string());
+    return base::fail("the state directory's path is too long for a unix socket: " + path.string());
   }
   std::memcpy(address.sun_path, path.c_str(), path.string().size());
   base::UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!socket) return base::fail_errno("socket");
   if (::connect(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
-    return base::fail_errno(fmt::format("cannot reach the keeper of job {} at {}", id,
-                                        path.string()));
+    return base::fail_errno(
+        fmt::format("cannot reach the keeper of job {} at {}", id, path.string()));
   }
   return show(std::move(socket));
 }
@@ -126,8 +125,8 @@ base::Result<std::shared_ptr<jobs::Job>> Keepers::show(base::UniqueFd socket) {
     kept.spec.terminal =
         sys::TerminalSize{h["terminal"].value("cols", 120), h["terminal"].value("rows", 40)};
   }
-  kept.spec.streams =
-      h.value("separate_streams", false) ? sys::OutputStreams::kSeparate : sys::OutputStreams::kMerged;
+  kept.spec.streams = h.value("separate_streams", false) ? sys::OutputStreams::kSeparate
+                                                         : sys::OutputStreams::kMerged;
   kept.pid = h.value("pid", -1);
   kept.stdin_inode = h.value<ino_t>("stdin_inode", 0);
   kept.max_output_bytes = h.value<uint64_t>("max_output", uint64_t{10} << 20);
