@@ -109,11 +109,11 @@ std::vector<Figure> run_persist(const ScenarioContext& context) {
   // A keeper capturing head -c N /dev/zero, until every byte was seen through the server.
   const std::string zero = fmt::format("head -c {} /dev/zero", scale.zero_bytes);
   StartedJob capture = execute_persisted(client, zero);
-  JobStatus captured = await_completion(
-      client, capture,
-      CompletionWait{.output_bytes = scale.zero_bytes,
-                     .poll_interval = std::chrono::milliseconds(1),
-                     .timeout = std::chrono::seconds(120)});
+  JobStatus captured =
+      await_completion(client, capture,
+                       CompletionWait{.output_bytes = scale.zero_bytes,
+                                      .poll_interval = std::chrono::milliseconds(1),
+                                      .timeout = std::chrono::seconds(120)});
   Clock::duration capture_time = captured.received - capture.sent;
   const auto null_start = Clock::now();
   Child child = unwrap(spawn(SpawnRequest{.argv = {"/bin/sh", "-c", zero + " > /dev/null"},
@@ -130,13 +130,12 @@ std::vector<Figure> run_persist(const ScenarioContext& context) {
                            .reference = to_millis(null_time),
                            .reference_label = "same > /dev/null",
                            .target = Target::none()});
-  figures.push_back(Figure{
-      .scenario = "persist",
-      .name = "keeper capture rate",
-      .unit = "GB/s",
-      .measured = static_cast<double>(scale.zero_bytes) /
-                  std::chrono::duration<double>(capture_time).count() / 1e9,
-      .target = Target::at_least(1.0)});
+  figures.push_back(Figure{.scenario = "persist",
+                           .name = "keeper capture rate",
+                           .unit = "GB/s",
+                           .measured = static_cast<double>(scale.zero_bytes) /
+                                       std::chrono::duration<double>(capture_time).count() / 1e9,
+                           .target = Target::at_least(1.0)});
 
   // A new server takes back `count` running persisted jobs: its list, then a status of each.
   const int count = std::max(scale.concurrent_jobs / 10, 10);
@@ -162,11 +161,13 @@ std::vector<Figure> run_persist(const ScenarioContext& context) {
       .scenario = "persist",
       .name = fmt::format("server RSS growth taking back {} jobs", count),
       .unit = "MB",
-      .measured = static_cast<double>(after.rss_bytes - std::min(after.rss_bytes, before.rss_bytes)) /
-                  (1 << 20),
+      .measured =
+          static_cast<double>(after.rss_bytes - std::min(after.rss_bytes, before.rss_bytes)) /
+          (1 << 20),
       .target = Target::at_most(64.0 * count / 1000.0)});
   (void)listed;
-  for (const auto& job : sleepers) later.call_tool("kill", Json{{"job_id", job.id}, {"signal", "KILL"}});
+  for (const auto& job : sleepers)
+    later.call_tool("kill", Json{{"job_id", job.id}, {"signal", "KILL"}});
   for (const auto& job : sleepers) (void)wait_for_exit(later, job.id, kWaitTimeout);
   later.shut_down(std::chrono::seconds(30));
   return figures;

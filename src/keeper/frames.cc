@@ -31,30 +31,42 @@ base::Result<bool> wait_ready(int fd, short events,
 
 }  // namespace
 
-std::string encode_frame(const Json& header, std::string_view payload) {
+void append_frame(std::string& out, const Json& header, std::string_view payload) {
   Json with_size = header;
   with_size["n"] = payload.size();
-  std::string out = with_size.dump();
+  out += with_size.dump();
   out.push_back('\n');
   out.append(payload);
+}
+
+std::string encode_frame(const Json& header, std::string_view payload) {
+  std::string out;
+  append_frame(out, header, payload);
   return out;
 }
 
+void FrameReader::feed(std::string_view bytes) {
+  buffer_.erase(0, position_);
+  position_ = 0;
+  buffer_.append(bytes);
+}
+
 base::Result<std::optional<Frame>> FrameReader::next() {
-  size_t newline = buffer_.find('\n');
+  std::string_view rest = std::string_view(buffer_).substr(position_);
+  size_t newline = rest.find('\n');
   if (newline == std::string::npos) {
-    if (buffer_.size() > kMaxHeaderBytes) return base::fail("a keeper frame header is too long");
+    if (rest.size() > kMaxHeaderBytes) return base::fail("a keeper frame header is too long");
     return std::nullopt;
   }
-  Json header = Json::parse(std::string_view(buffer_).substr(0, newline), nullptr, false);
+  Json header = Json::parse(rest.substr(0, newline), nullptr, false);
   if (!header.is_object() || !header.contains("n") || !header["n"].is_number_unsigned()) {
     return base::fail("a keeper frame header is not what this build writes");
   }
   uint64_t size = header["n"].get<uint64_t>();
   if (size > kMaxPayloadBytes) return base::fail("a keeper frame is too large");
-  if (buffer_.size() - newline - 1 < size) return std::nullopt;
-  Frame frame{std::move(header), buffer_.substr(newline + 1, size)};
-  buffer_.erase(0, newline + 1 + size);
+  if (rest.size() - newline - 1 < size) return std::nullopt;
+  Frame frame{std::move(header), std::string(rest.substr(newline + 1, size))};
+  position_ += newline + 1 + size;
   return frame;
 }
 
@@ -80,7 +92,7 @@ base::Result<void> write_all(int fd, std::string_view bytes,
 
 base::Result<Frame> read_frame(int fd, FrameReader& reader,
                                std::chrono::steady_clock::time_point deadline) {
-  std::array<char, 64 * 1024> buffer;
+  std::array<char, 256 * 1024> buffer;
   for (;;) {
     auto frame = reader.next();
     if (!frame) return tl::unexpected(frame.error());

@@ -34,15 +34,18 @@ std::string encode_frame(const Json& header, std::string_view payload = {});
 /// Cuts frames out of a byte stream, fed as it arrives.
 class FrameReader {
  public:
-  void feed(std::string_view bytes) { buffer_.append(bytes); }
+  void feed(std::string_view bytes);
   /// The next whole frame, nothing if more bytes are needed, or an error for a stream that is
   /// not frames (the connection is then dropped).
   base::Result<std::optional<Frame>> next();
-  bool empty() const { return buffer_.empty(); }
 
  private:
   std::string buffer_;
+  size_t position_ = 0;  // Where the next frame begins: consumed bytes go in one erase per feed.
 };
+
+/// Appends one frame to `out` (the way to queue many without a copy each).
+void append_frame(std::string& out, const Json& header, std::string_view payload = {});
 
 /// Blocking, for the short handshakes (a keeper answering its start, a hello): writes all of
 /// `bytes`, or reads until `reader` has a frame, waiting on `fd` (non-blocking or not) no later

@@ -110,7 +110,7 @@ std::string KeeperLink::apply(const Frame& frame) {
 }
 
 asio::awaitable<void> KeeperLink::follow(std::shared_ptr<KeeperLink> self) {
-  std::array<char, 64 * 1024> buffer;
+  std::array<char, 256 * 1024> buffer;
   for (;;) {
     // Frames already read (by the handshake or a flush) first.
     for (;;) {

@@ -39,6 +39,7 @@ struct KeeperService::Connection {
   asio::steady_timer wake;  // Never expires; cancelled when there is something to send.
   FrameReader reader;
   std::string unsent;
+  size_t unsent_from = 0;  // Bytes of `unsent` already written.
   bool following = false;
   uint64_t sent_to = 0;  // The output offset sent so far (following only).
   bool end_sent = false;
@@ -46,10 +47,11 @@ struct KeeperService::Connection {
   bool gone = false;
 
   // Told everything there is to tell (and it has left the socket).
-  bool done() const { return gone || (following && end_sent && closed_sent && unsent.empty()); }
-  void send(std::string_view bytes) {
+  bool done() const { return gone || (following && end_sent && closed_sent && nothing_unsent()); }
+  bool nothing_unsent() const { return unsent_from == unsent.size(); }
+  void send(const Json& header, std::string_view payload = {}) {
     if (gone) return;
-    unsent += bytes;
+    append_frame(unsent, header, payload);
     wake.cancel();
   }
 };
@@ -138,17 +140,23 @@ asio::awaitable<void> KeeperService::read_requests(std::shared_ptr<Connection> c
 }
 
 asio::awaitable<void> KeeperService::write_replies(std::shared_ptr<Connection> connection) {
+  auto& unsent = connection->unsent;
   while (!connection->gone) {
-    while (!connection->unsent.empty() && !connection->gone) {
-      ssize_t n = ::write(connection->socket.native_handle(), connection->unsent.data(),
-                          connection->unsent.size());
+    while (!connection->nothing_unsent() && !connection->gone) {
+      ssize_t n =
+          ::write(connection->socket.native_handle(), unsent.data() + connection->unsent_from,
+                  unsent.size() - connection->unsent_from);
       if (n > 0) {
-        connection->unsent.erase(0, static_cast<size_t>(n));
+        connection->unsent_from += static_cast<size_t>(n);
+        if (connection->nothing_unsent()) {
+          unsent.clear();
+          connection->unsent_from = 0;
+        }
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        if (connection->unsent.size() > kMaxUnsent) {
+        if (unsent.size() - connection->unsent_from > kMaxUnsent) {
           spdlog::warn("a server following the job stopped reading; dropping it");
           drop(connection);
           co_return;
@@ -219,8 +227,7 @@ void KeeperService::send_news(Connection& connection) {
     std::sort(pieces.begin(), pieces.end(),
               [](const Tagged& a, const Tagged& b) { return a.offset < b.offset; });
     for (const auto& piece : pieces) {
-      connection.send(
-          encode_frame({{"t", "o"}, {"o", piece.offset}, {"s", piece.stream}}, piece.bytes));
+      connection.send({{"t", "o"}, {"o", piece.offset}, {"s", piece.stream}}, piece.bytes);
     }
     connection.sent_to = total;
   }
@@ -231,19 +238,19 @@ void KeeperService::send_news(Connection& connection) {
              {"ended", epoch_millis(job_->ended().value_or(base::WallClock::now()))}};
     if (job_->exit_code()) end["exit_code"] = *job_->exit_code();
     if (job_->term_signal()) end["signal"] = *job_->term_signal();
-    connection.send(encode_frame(end));
+    connection.send(end);
     connection.end_sent = true;
   }
   if (connection.end_sent && !job_->output_open() && !connection.closed_sent) {
-    connection.send(encode_frame({{"t", "closed"}}));
+    connection.send({{"t", "closed"}});
     connection.closed_sent = true;
   }
 }
 
 asio::awaitable<void> KeeperService::follow(std::shared_ptr<Connection> connection) {
-  connection->send(encode_frame(hello()));
+  connection->send(hello());
   send_news(*connection);
-  connection->send(encode_frame({{"t", "live"}}));
+  connection->send({{"t", "live"}});
   while (!connection->gone && !(connection->end_sent && connection->closed_sent)) {
     co_await job_->wait_for_change(std::chrono::steady_clock::time_point::max(),
                                    jobs::Job::Wake::kOnOutputToo);
@@ -261,7 +268,7 @@ void KeeperService::handle(const std::shared_ptr<Connection>& connection, const 
   } else if (op == "input") {
     auto written = job_->write_stdin(frame.payload, frame.header.value("close", false));
     if (!written) {
-      connection->send(encode_frame({{"t", "error"}, {"message", written.error().message}}));
+      connection->send({{"t", "error"}, {"message", written.error().message}});
     }
   } else if (op == "signal") {
     int sig = frame.header.value("signal", SIGTERM);
@@ -274,9 +281,9 @@ void KeeperService::handle(const std::shared_ptr<Connection>& connection, const 
     bool all_read = false;
     for (int i = 0; i < 16 && !all_read; ++i) all_read = job_->read_output_now();
     if (connection->following) send_news(*connection);
-    connection->send(encode_frame({{"t", "flushed"}, {"all_read", all_read}}));
+    connection->send({{"t", "flushed"}, {"all_read", all_read}});
   } else {
-    connection->send(encode_frame({{"t", "error"}, {"message", "unknown request '" + op + "'"}}));
+    connection->send({{"t", "error"}, {"message", "unknown request '" + op + "'"}});
   }
 }
 
