@@ -19,6 +19,9 @@ namespace bench {
 namespace {
 
 constexpr std::chrono::seconds kWaitTimeout{30};
+// Long enough for the scenario, short enough that a failed run leaves nothing for long (a
+// persisted job outlives the driver's server by design).
+constexpr std::string_view kSleeper = "exec sleep 120";
 
 StartedJob execute_persisted(McpClient& client, std::string_view command) {
   Reply reply = client.call_tool("execute", Json{{"command", command}, {"persist", true}});
@@ -83,8 +86,8 @@ std::vector<Figure> run_persist(const ScenarioContext& context) {
                            .target = Target::none()});
 
   // status of a running persisted job vs an unpersisted one.
-  StartedJob kept_sleep = execute_persisted(client, "exec sleep 1000");
-  StartedJob plain_sleep = execute(client, "exec sleep 1000");
+  StartedJob kept_sleep = execute_persisted(client, kSleeper);
+  StartedJob plain_sleep = execute(client, kSleeper);
   Samples kept_status;
   Samples plain_status;
   for (int i = 0; i < runs * 10; ++i) {
@@ -140,7 +143,7 @@ std::vector<Figure> run_persist(const ScenarioContext& context) {
   // A new server takes back `count` running persisted jobs: its list, then a status of each.
   const int count = std::max(scale.concurrent_jobs / 10, 10);
   std::vector<StartedJob> sleepers;
-  for (int i = 0; i < count; ++i) sleepers.push_back(execute_persisted(client, "exec sleep 1000"));
+  for (int i = 0; i < count; ++i) sleepers.push_back(execute_persisted(client, kSleeper));
   client.shut_down(std::chrono::seconds(30));
   McpClient later = McpClient::start(context.server("persist-take-back", settings));
   auto before = unwrap(read_threads_and_memory(later.pid()), "reading the server's memory");

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -24,7 +25,9 @@
 #include "keeper/keeper_service.h"
 #include "keeper/keepers.h"
 #include "keeper/kept_request.h"
+#include "keeper/output_copy.h"
 #include "policy/redactor.h"
+#include "store/output_file.h"
 #include "store/state_dir.h"
 #include "sys/process.h"
 #include "sys/watchdog.h"
@@ -50,6 +53,8 @@ int refuse(int control, const std::string& message, const std::string& rule = {}
 }  // namespace
 
 int run_keeper(int argc, char** argv) {
+  // Started as /proc/self/exe, it would be "exe" in ps and top.
+  ::prctl(PR_SET_NAME, "mcp-bg-keeper");
   const char* fd_text = std::getenv(keeper::kKeeperFdVariable);
   int control = fd_text != nullptr ? std::atoi(fd_text) : -1;
   ::unsetenv(keeper::kKeeperFdVariable);
@@ -121,6 +126,16 @@ int run_keeper(int argc, char** argv) {
 
   std::filesystem::rename(early_log, keeper::keeper_log(state_dir, job->id()), made);
 
+  // The output on disk as well, so that it outlives the keeper should the keeper be killed.
+  auto output_path = store::keeper_file(state_dir, job->id(), ".out");
+  auto output_file = store::OutputFile::create(output_path, job->output().max_bytes());
+  if (output_file) {
+    asio::co_spawn(io, keeper::copy_output(job, *output_file), asio::detached);
+  } else {
+    spdlog::warn("the output of job {} is kept in memory only: {}", job->id(),
+                 output_file.error().message);
+  }
+
   keeper::KeeperService service(io.get_executor(), job);
   if (auto listening = service.listen(keeper::keeper_socket(state_dir, job->id())); !listening) {
     job->kill(SIGKILL, std::chrono::milliseconds(0));
@@ -148,6 +163,8 @@ int run_keeper(int argc, char** argv) {
       asio::detached);
   io.run();
   (*history)->flush();
+  // The history holds the job's output now (redacted): the raw copy goes.
+  if (output_file) std::filesystem::remove(output_path, made);
   return 0;
 }
 

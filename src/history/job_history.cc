@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "base/uuid.h"
+#include "store/output_file.h"
 #include "store/state_dir.h"
 #include "sys/marked_processes.h"
 #include "sys/proc_stats.h"
@@ -206,6 +207,30 @@ void JobHistory::mark_lost(const std::string& id, jobs::EndReason reason) {
   });
 }
 
+std::optional<store::StoredOutput> JobHistory::output_on_disk(const std::string& id) const {
+  auto file = store::OutputFile::open(store::keeper_file(reader_.file().parent_path(), id, ".out"),
+                                      store::OutputFile::Access::kRead);
+  if (!file) return std::nullopt;
+  // The whole of each kept part, in reads that never span the dropped middle.
+  auto read_all = [&](uint64_t from, uint64_t to) {
+    std::string bytes;
+    while (from < to) {
+      auto piece = file->read(from, to - from);
+      if (!piece || piece->bytes.empty()) break;
+      bytes += piece->bytes;
+      from = piece->offset + piece->bytes.size();
+    }
+    return bytes;
+  };
+  store::StoredOutput kept;
+  kept.total_bytes = file->total_bytes();
+  uint64_t head_end = std::min(file->head_capacity(), kept.total_bytes);
+  kept.head = read_all(0, head_end);
+  kept.tail_offset = std::max(file->tail_start(), head_end);
+  kept.tail = read_all(kept.tail_offset, kept.total_bytes);
+  return kept;
+}
+
 base::Result<bool> JobHistory::settle(store::JobRecord& row) {
   if (row.ended) return true;
   if (row.server_id == server_id_ || alive(row.server, server_.boot_id)) return false;
@@ -277,6 +302,8 @@ base::Result<std::shared_ptr<jobs::Job>> JobHistory::find(std::string_view id) {
   }
   auto output = reader_.find_output(row.id);
   if (!output) return tl::unexpected(output.error());
+  // A persisted job whose keeper was killed recorded no output; its keeper's copy on disk did.
+  if (!*output && row.persisted) *output = output_on_disk(row.id);
   return rebuild(row, *output);
 }
 

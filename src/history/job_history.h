@@ -82,6 +82,8 @@ class JobHistory {
   void prune();
   // Marks `row` lost if it has no end and its server is gone; true if it may be shown.
   base::Result<bool> settle(store::JobRecord& row);
+  // What the keeper of a persisted job copied of its output to disk, if the file is there.
+  std::optional<store::StoredOutput> output_on_disk(const std::string& id) const;
   std::shared_ptr<jobs::Job> rebuild(const store::JobRecord& row,
                                      const std::optional<store::StoredOutput>& output) const;
 

@@ -9,6 +9,7 @@
 
 #include "keeper/keeper_link.h"
 #include "keeper/kept_request.h"
+#include "store/state_dir.h"
 #include "sys/detached_spawn.h"
 #include "sys/marked_processes.h"
 
@@ -41,11 +42,11 @@ std::vector<std::string> keeper_environment(int fd) {
 }  // namespace
 
 std::filesystem::path keeper_socket(const std::filesystem::path& state_dir, std::string_view id) {
-  return state_dir / "keepers" / (std::string(id) + ".sock");
+  return store::keeper_file(state_dir, id, ".sock");
 }
 
 std::filesystem::path keeper_log(const std::filesystem::path& state_dir, std::string_view id) {
-  return state_dir / "keepers" / (std::string(id) + ".log");
+  return store::keeper_file(state_dir, id, ".log");
 }
 
 Keepers::Keepers(jobs::JobManager& jobs, history::JobHistory& history,

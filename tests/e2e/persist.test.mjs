@@ -213,10 +213,11 @@ describe('persisted jobs', () => {
       server = await startServer({ env });
       // One job a server follows when its keeper dies, one no server follows.
       const followed = await server.call('execute', { command: 'sleep 1000 & sleep 1000', persist: true });
-      const alone = await server.call('execute', { command: 'setsid sleep 1000 & sleep 1000', persist: true });
+      const alone = await server.call('execute', { command: 'echo "epoch 1 loss 0.5"; setsid sleep 1000 & sleep 1000', persist: true });
       const followedKeeper = keeperOf(followed.pid);
       const aloneKeeper = keeperOf(alone.pid);
       leftovers.push(followed.pid, followedKeeper, alone.pid, aloneKeeper);
+      await server.waitForOutput(alone.job_id, (text) => text.includes('epoch 1'));
       process.kill(followedKeeper, 'SIGKILL');
       const lost = await server.waitForStatus(followed.job_id, 'lost');
       assert.equal(lost.reason, 'keeper_gone');
@@ -229,6 +230,9 @@ describe('persisted jobs', () => {
       const status = await later.call('status', { job_id: alone.job_id });
       assert.equal(status.status, 'lost');
       assert.equal(status.reason, 'keeper_gone');
+      // What it printed outlives its keeper: the keeper copied it to disk as it came.
+      const printed = await later.call('output', { job_id: alone.job_id });
+      assert.equal(printed.output, 'epoch 1 loss 0.5\n');
       await waitFor(() => !processAlive(alone.pid), { what: 'what was left of the job to end' });
       const marked = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
         try {
