@@ -92,6 +92,10 @@ const std::vector<Scenario>& all_scenarios() {
       {"http-load",
        "50 HTTP clients calling status while 10 short jobs run, vs the same clients on /healthz",
        run_http_load},
+      {"persist",
+       "persisted jobs: start to exit seen, status, a keeper's capture, a new server taking "
+       "jobs back",
+       run_persist},
       {"agent-cost",
        "bytes and calls for an agent to learn the failing line of a 10,000-line test run, "
        "default arguments (with --before: the earlier build too)",

@@ -104,5 +104,6 @@ std::vector<Figure> run_http_load(const ScenarioContext& context);
 std::vector<Figure> run_agent_cost(const ScenarioContext& context);
 std::vector<Figure> run_wait_cost(const ScenarioContext& context);
 std::vector<Figure> run_list_cost(const ScenarioContext& context);
+std::vector<Figure> run_persist(const ScenarioContext& context);
 
 }  // namespace bench

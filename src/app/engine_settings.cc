@@ -40,4 +40,24 @@ jobs::ConfinementSettings confinement_settings(const config::Config& config) {
           .allowed_roots = config.allowed_roots};
 }
 
+jobs::EngineSettings engine_settings(const config::Config& config,
+                                     std::shared_ptr<const policy::CommandPolicy> policy,
+                                     const policy::Redactor* redactor) {
+  return jobs::EngineSettings{.working_dir = config.working_dir,
+                              .max_jobs = config.max_jobs,
+                              .max_finished = config.max_finished,
+                              .retention = config.retention,
+                              .cleanup_interval = config.cleanup_interval,
+                              .job_timeout = config.job_timeout,
+                              .limits = {.max_output_size = config.max_output_size,
+                                         .stdin_buffer_size = config.stdin_buffer_size},
+                              .policy = std::move(policy),
+                              .environment = environment_rules(config),
+                              .queue = config.queue,
+                              .max_queued = config.max_queued,
+                              .max_starts_per_minute = config.max_starts_per_minute,
+                              .confinement = confinement_settings(config),
+                              .redactor = redactor};
+}
+
 }  // namespace app

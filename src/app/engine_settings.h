@@ -7,6 +7,7 @@
 #include "base/result.h"
 #include "config/config.h"
 #include "jobs/confinement.h"
+#include "jobs/job_manager.h"
 #include "policy/command_policy.h"
 #include "policy/environment.h"
 
@@ -22,5 +23,10 @@ policy::EnvironmentRules environment_rules(const config::Config& config);
 // The server's confinement of every job. CPU time is whole seconds to the kernel: a part of a
 // second counts as one.
 jobs::ConfinementSettings confinement_settings(const config::Config& config);
+
+// Everything the engine takes from the settings (a server's, or a keeper's: the same).
+jobs::EngineSettings engine_settings(const config::Config& config,
+                                     std::shared_ptr<const policy::CommandPolicy> policy,
+                                     const policy::Redactor* redactor);
 
 }  // namespace app

@@ -28,6 +28,7 @@
 #include "app/watchdog_watch.h"
 #include "config/config.h"
 #include "jobs/job_manager.h"
+#include "keeper/keepers.h"
 #include "mcp/server.h"
 #include "mcp/tools/common.h"
 #include "observe/metrics.h"
@@ -113,21 +114,8 @@ int run_server(int argc, char** argv) {
 
   asio::io_context io(1);  // One thread runs everything; the hint lets asio skip locking.
 
-  jobs::EngineSettings engine{.working_dir = config.working_dir,
-                              .max_jobs = config.max_jobs,
-                              .max_finished = config.max_finished,
-                              .retention = config.retention,
-                              .cleanup_interval = config.cleanup_interval,
-                              .job_timeout = config.job_timeout,
-                              .limits = {.max_output_size = config.max_output_size,
-                                         .stdin_buffer_size = config.stdin_buffer_size},
-                              .policy = *command_policy,
-                              .environment = environment_rules(config),
-                              .queue = config.queue,
-                              .max_queued = config.max_queued,
-                              .max_starts_per_minute = config.max_starts_per_minute,
-                              .confinement = confinement_settings(config),
-                              .redactor = config.redact ? &*redactor : nullptr};
+  jobs::EngineSettings engine =
+      engine_settings(config, *command_policy, config.redact ? &*redactor : nullptr);
   jobs::JobManager jobs(io.get_executor(), engine, watchdog ? &*watchdog : nullptr);
   // Confinement the operator asked for is enforced or the server does not start: never a job
   // that silently runs unconfined.
@@ -140,6 +128,13 @@ int run_server(int argc, char** argv) {
     std::fprintf(stderr, "mcp-background-job: %s\n", job_history.error().message.c_str());
     return 2;
   }
+  // Persisted jobs (execute {persist: true}) run under keepers, found in the state directory.
+  std::optional<keeper::Keepers> keepers;
+  if (*job_history) {
+    keepers.emplace(jobs, **job_history, (*job_history)->database().parent_path(),
+                    std::vector<std::string>(argv + 1, argv + argc));
+    (*job_history)->set_take_back([&](std::string_view id) { return keepers->take_back(id); });
+  }
   // Should the watchdog die (it never exits while we live), reap it and say so.
   asio::posix::stream_descriptor watchdog_exit(io);
   if (watchdog) watch_watchdog(watchdog_exit, watchdog->pid());
@@ -147,6 +142,7 @@ int run_server(int argc, char** argv) {
   const mcp::ToolLimits tool_limits{.max_read_bytes = config.max_read_bytes,
                                     .max_interact_wait = config.max_interact_wait,
                                     .max_wait = config.max_wait,
+                                    .persist_by_default = config.persist,
                                     .policy = mcp::tools::describe_policy(config)};
   const mcp::Safeguards safeguards{.redactor = config.redact ? &*redactor : nullptr,
                                    .audit_log = audit_log->get()};
@@ -155,11 +151,12 @@ int run_server(int argc, char** argv) {
   if (config.http) metrics.emplace(jobs);
   // A session's server tags the jobs it starts with the session ("stdio" on stdio).
   auto make_server = [&](mcp::McpServer::Send send, const std::string& session_id) {
-    return std::make_unique<mcp::McpServer>(io.get_executor(), jobs, tool_limits, MCPBG_VERSION,
-                                            std::move(send), safeguards,
-                                            mcp::Placement{.session_id = session_id,
-                                                           .metrics = metrics ? &*metrics : nullptr,
-                                                           .history = job_history->get()});
+    return std::make_unique<mcp::McpServer>(
+        io.get_executor(), jobs, tool_limits, MCPBG_VERSION, std::move(send), safeguards,
+        mcp::Placement{.session_id = session_id,
+                       .metrics = metrics ? &*metrics : nullptr,
+                       .history = job_history->get(),
+                       .keepers = keepers ? &*keepers : nullptr});
   };
 
   std::unique_ptr<mcp::McpServer> server;

@@ -105,6 +105,7 @@ struct Config {
   // ---- Scheduling under load.
   // True: `execute` beyond max_jobs queues the job; false: it is refused.
   bool queue = true;
+  bool persist = false;  // execute's `persist` when the call does not say
   int max_queued = 100;
   // Executes allowed per minute (a token bucket); zero: no limit.
   int max_starts_per_minute = 0;

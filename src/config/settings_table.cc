@@ -168,6 +168,11 @@ const std::vector<Setting>& settings() {
                         "Directory (0700) of the history database: every job is recorded there, "
                         "so list, status, output and tail still answer for jobs of earlier "
                         "servers (within retention and max_finished). none keeps nothing."),
+      boolean_setting({"persist", "--persist", "MCP_BG_PERSIST"},
+                      "The default of execute's `persist`: true runs every job under a keeper of "
+                      "its own, so that it outlives this server and any later server takes it "
+                      "back (needs state_dir).",
+                      &Config::persist),
       http_setting({"http", "--http", "MCP_BG_HTTP"},
                    "Serve MCP over Streamable HTTP at /mcp on this address instead of stdio."),
       token_file_setting({"auth_token_file", "--auth-token-file", "MCP_BG_AUTH_TOKEN_FILE"},

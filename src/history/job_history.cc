@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include "base/uuid.h"
+#include "store/output_file.h"
 #include "store/state_dir.h"
+#include "sys/marked_processes.h"
 #include "sys/proc_stats.h"
 #include "sys/process.h"
 #include "sys/small_file.h"
@@ -37,6 +39,7 @@ std::optional<jobs::JobStatus> parse_status(std::string_view text) {
 jobs::EndReason parse_reason(std::string_view text) {
   if (text == jobs::to_string(jobs::EndReason::kMemoryLimit)) return jobs::EndReason::kMemoryLimit;
   if (text == jobs::to_string(jobs::EndReason::kServerGone)) return jobs::EndReason::kServerGone;
+  if (text == jobs::to_string(jobs::EndReason::kKeeperGone)) return jobs::EndReason::kKeeperGone;
   return jobs::EndReason::kNone;
 }
 
@@ -56,14 +59,15 @@ std::string kept_bytes(const jobs::OutputLog& log, uint64_t from, uint64_t to) {
   return bytes;
 }
 
-// The first kKeptHeadBytes and the last kKeptTailBytes of what the job printed, redacted.
-store::StoredOutput kept_output(const jobs::OutputLog& log, const policy::Redactor* redactor) {
+// The first `head_bytes` and the last `tail_bytes` of what the job printed, redacted.
+store::StoredOutput kept_output(const jobs::OutputLog& log, const policy::Redactor* redactor,
+                                uint64_t head_bytes, uint64_t tail_bytes) {
   store::StoredOutput kept;
   kept.total_bytes = log.total_bytes();
-  uint64_t head_end = std::min(log.head_size(), kKeptHeadBytes);
-  // The last kKeptTailBytes that are kept: in the head still, or in the live log's tail (never
-  // in the middle it dropped).
-  uint64_t tail_from = log.total_bytes() > kKeptTailBytes ? log.total_bytes() - kKeptTailBytes : 0;
+  uint64_t head_end = std::min(log.head_size(), head_bytes);
+  // The last tail_bytes that are kept: in the head still, or in the live log's tail (never in
+  // the middle it dropped).
+  uint64_t tail_from = log.total_bytes() > tail_bytes ? log.total_bytes() - tail_bytes : 0;
   if (tail_from >= log.head_size() && tail_from < log.tail_start()) tail_from = log.tail_start();
   if (tail_from <= head_end) {  // Everything kept fits: one piece.
     kept.head = redacted(redactor, kept_bytes(log, 0, log.total_bytes()));
@@ -92,7 +96,8 @@ std::string current_boot_id() {
 
 base::Result<std::unique_ptr<JobHistory>> JobHistory::open(const std::filesystem::path& state_dir,
                                                            jobs::JobManager& manager,
-                                                           const policy::Redactor* redactor) {
+                                                           const policy::Redactor* redactor,
+                                                           Role role) {
   if (auto prepared = store::prepare_state_dir(state_dir); !prepared) {
     return tl::unexpected(prepared.error());
   }
@@ -102,17 +107,18 @@ base::Result<std::unique_ptr<JobHistory>> JobHistory::open(const std::filesystem
   auto writer = store::HistoryDb::open(file, kBusy);
   if (!writer) return tl::unexpected(writer.error());
   std::unique_ptr<JobHistory> history(
-      new JobHistory(std::move(*reader), std::move(*writer), manager, redactor));
+      new JobHistory(std::move(*reader), std::move(*writer), manager, redactor, role));
   history->prune();
   return history;
 }
 
 JobHistory::JobHistory(store::HistoryDb reader, store::HistoryDb writer, jobs::JobManager& manager,
-                       const policy::Redactor* redactor)
+                       const policy::Redactor* redactor, Role role)
     : reader_(std::move(reader)),
       writer_(std::move(writer)),
       manager_(manager),
       redactor_(redactor),
+      role_(role),
       server_id_(base::new_uuid_v4()) {
   server_.pid = ::getpid();
   if (auto self = sys::read_process(server_.pid)) server_.start_ticks = self->id.start_ticks;
@@ -132,6 +138,8 @@ JobHistory::JobHistory(store::HistoryDb reader, store::HistoryDb writer, jobs::J
 JobHistory::~JobHistory() { writer_.close(); }
 
 void JobHistory::record(const jobs::Job& job, bool with_output) {
+  // A persisted job shown here is its keeper's to record.
+  if (job.is_kept()) return;
   store::JobRecord row;
   row.id = job.id();
   row.server_id = server_id_;
@@ -151,12 +159,27 @@ void JobHistory::record(const jobs::Job& job, bool with_output) {
   if (job.has_started()) {
     row.started = to_millis(job.started());
     row.process = store::ProcessIdentity{.pid = job.pid(), .boot_id = server_.boot_id};
+    if (role_ == Role::kKeeper) {
+      // Whoever finds the keeper gone ends what is left of the job: by its group only while
+      // the group's leader is provably the job's.
+      if (auto main = sys::read_process(job.pid())) row.process->start_ticks = main->id.start_ticks;
+    }
+  }
+  if (role_ == Role::kKeeper) {
+    row.persisted = true;
+    row.keeper = server_;
   }
   if (job.ended()) row.ended = to_millis(*job.ended());
   row.output_bytes = job.output().total_bytes();
   row.dropped_bytes = job.output().dropped_bytes();
   std::optional<store::StoredOutput> output;
-  if (with_output) output = kept_output(job.output(), redactor_);
+  if (with_output) {
+    // A persisted job keeps what its log kept (its head and tail, up to max_output_size);
+    // others a bounded head and tail.
+    bool all = role_ == Role::kKeeper;
+    output = kept_output(job.output(), redactor_, all ? job.output().head_size() : kKeptHeadBytes,
+                         all ? job.output().total_bytes() : kKeptTailBytes);
+  }
   writer_.submit([row = std::move(row), output = std::move(output)](store::HistoryDb& db) {
     if (auto saved = db.save(row); !saved) return saved;
     if (output) return db.save_output(row.id, *output);
@@ -175,10 +198,56 @@ void JobHistory::prune() {
   });
 }
 
+void JobHistory::mark_lost(const std::string& id, jobs::EndReason reason) {
+  auto now = to_millis(WallClock::now());
+  writer_.submit([id, reason = std::string(jobs::to_string(reason)), now](store::HistoryDb& db) {
+    auto marked = db.mark_lost(id, reason, now);
+    if (!marked) return base::Result<void>(tl::unexpected(marked.error()));
+    return base::Result<void>{};
+  });
+}
+
+std::optional<store::StoredOutput> JobHistory::output_on_disk(const std::string& id) const {
+  auto file = store::OutputFile::open(store::keeper_file(reader_.file().parent_path(), id, ".out"),
+                                      store::OutputFile::Access::kRead);
+  if (!file) return std::nullopt;
+  // The whole of each kept part, in reads that never span the dropped middle.
+  auto read_all = [&](uint64_t from, uint64_t to) {
+    std::string bytes;
+    while (from < to) {
+      auto piece = file->read(from, to - from);
+      if (!piece || piece->bytes.empty()) break;
+      bytes += piece->bytes;
+      from = piece->offset + piece->bytes.size();
+    }
+    return bytes;
+  };
+  store::StoredOutput kept;
+  kept.total_bytes = file->total_bytes();
+  uint64_t head_end = std::min(file->head_capacity(), kept.total_bytes);
+  kept.head = read_all(0, head_end);
+  kept.tail_offset = std::max(file->tail_start(), head_end);
+  kept.tail = read_all(kept.tail_offset, kept.total_bytes);
+  return kept;
+}
+
 base::Result<bool> JobHistory::settle(store::JobRecord& row) {
   if (row.ended) return true;
   if (row.server_id == server_id_ || alive(row.server, server_.boot_id)) return false;
-  std::string reason = std::string(jobs::to_string(jobs::EndReason::kServerGone));
+  auto why = row.persisted ? jobs::EndReason::kKeeperGone : jobs::EndReason::kServerGone;
+  if (row.persisted && row.process && row.process->boot_id == server_.boot_id) {
+    // Its keeper was killed: what it held of the job is ended now, as the keeper would have.
+    // The group is the job's only while its leader is the job's main process.
+    pid_t group = 0;
+    if (row.process->start_ticks != 0 &&
+        sys::process_alive(sys::ProcessId{row.process->pid, row.process->start_ticks})) {
+      group = row.process->pid;
+    }
+    int killed = sys::kill_processes_of_job(row.id, group);
+    if (killed > 0)
+      spdlog::warn("job {}: its keeper is gone; ended {} process(es) of it", row.id, killed);
+  }
+  std::string reason = std::string(jobs::to_string(why));
   auto now = to_millis(WallClock::now());
   auto marked = reader_.mark_lost(row.id, reason, now);
   if (!marked) return tl::unexpected(marked.error());
@@ -206,6 +275,7 @@ std::shared_ptr<jobs::Job> JobHistory::rebuild(
   recorded.queued_at = from_millis(row.created);
   recorded.started = from_millis(row.started.value_or(row.created));
   if (row.ended) recorded.ended = from_millis(*row.ended);
+  recorded.persisted = row.persisted;
   if (output) {
     recorded.output = jobs::OutputLog::restored(output->head, output->tail_offset, output->tail);
   } else {
@@ -222,6 +292,7 @@ base::Result<std::shared_ptr<jobs::Job>> JobHistory::find(std::string_view id) {
   store::JobRecord row = std::move(**found);
   auto settled = settle(row);
   if (!settled) return tl::unexpected(settled.error());
+  if (!*settled && row.persisted && take_back_) return take_back_(row.id);
   if (!*settled) {
     return base::fail(fmt::format(
         "job {} is {} under another server (pid {}, client {}), which is still running: only "
@@ -231,6 +302,8 @@ base::Result<std::shared_ptr<jobs::Job>> JobHistory::find(std::string_view id) {
   }
   auto output = reader_.find_output(row.id);
   if (!output) return tl::unexpected(output.error());
+  // A persisted job whose keeper was killed recorded no output; its keeper's copy on disk did.
+  if (!*output && row.persisted) *output = output_on_disk(row.id);
   return rebuild(row, *output);
 }
 

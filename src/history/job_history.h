@@ -10,6 +10,7 @@
 /// server_gone. Its processes were ended by that server's watchdog; how they ended is unknown.
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,9 +35,13 @@ class JobHistory {
   /// on. `redactor` (may be null) is applied to commands, labels and output before they are
   /// stored, so the file holds what the tools would show. Marks open rows of servers that are
   /// gone as lost.
+  /// A keeper (src/keeper/) records its one job as persisted, with itself as the job's keeper,
+  /// and keeps all the output the job's log holds, not a head and tail of it.
+  enum class Role { kServer, kKeeper };
   static base::Result<std::unique_ptr<JobHistory>> open(const std::filesystem::path& state_dir,
                                                         jobs::JobManager& manager,
-                                                        const policy::Redactor* redactor);
+                                                        const policy::Redactor* redactor,
+                                                        Role role = Role::kServer);
   ~JobHistory();
   JobHistory(const JobHistory&) = delete;
   JobHistory& operator=(const JobHistory&) = delete;
@@ -57,6 +62,14 @@ class JobHistory {
   };
   base::Result<Page> list(std::optional<int64_t> before_seq, size_t limit);
 
+  /// How a persisted job that is still running is shown here: its keeper is asked (set by
+  /// keeper::Keepers; unset, such a job is refused like any job of another live server).
+  using TakeBack = std::function<base::Result<std::shared_ptr<jobs::Job>>(std::string_view id)>;
+  void set_take_back(TakeBack take_back) { take_back_ = std::move(take_back); }
+  /// Records that job `id` ended without its end being known (its keeper vanished), if its row
+  /// is still open.
+  void mark_lost(const std::string& id, jobs::EndReason reason);
+
   /// Waits until everything recorded so far is in the database (at shutdown, and in tests).
   void flush() { writer_.flush(); }
   /// Changes that failed to reach the database, and the last error (naming the file).
@@ -64,11 +77,13 @@ class JobHistory {
 
  private:
   JobHistory(store::HistoryDb reader, store::HistoryDb writer, jobs::JobManager& manager,
-             const policy::Redactor* redactor);
+             const policy::Redactor* redactor, Role role);
   void record(const jobs::Job& job, bool with_output);
   void prune();
   // Marks `row` lost if it has no end and its server is gone; true if it may be shown.
   base::Result<bool> settle(store::JobRecord& row);
+  // What the keeper of a persisted job copied of its output to disk, if the file is there.
+  std::optional<store::StoredOutput> output_on_disk(const std::string& id) const;
   std::shared_ptr<jobs::Job> rebuild(const store::JobRecord& row,
                                      const std::optional<store::StoredOutput>& output) const;
 
@@ -76,6 +91,8 @@ class JobHistory {
   store::HistoryWriter writer_;
   jobs::JobManager& manager_;
   const policy::Redactor* redactor_;
+  Role role_;
+  TakeBack take_back_;
   std::string server_id_;
   store::ProcessIdentity server_;
   std::shared_ptr<void> alive_ = std::make_shared<int>(0);  // owns the manager's observers

@@ -64,6 +64,8 @@ std::string_view to_string(EndReason reason) {
       return "memory_limit";
     case EndReason::kServerGone:
       return "server_gone";
+    case EndReason::kKeeperGone:
+      return "keeper_gone";
   }
   return "";
 }
@@ -113,7 +115,55 @@ std::shared_ptr<Job> Job::from_history(const asio::any_io_executor& executor, Re
   job->started_ = recorded.started;
   job->ended_ = recorded.ended;
   job->output_ = std::move(recorded.output);
+  job->persisted_ = recorded.persisted;
   return job;
+}
+
+std::shared_ptr<Job> Job::kept(const asio::any_io_executor& executor, Kept kept,
+                               std::shared_ptr<KeeperControl> control, Events events) {
+  auto job =
+      std::make_shared<Job>(PrivateTag{}, executor, std::move(kept.spec),
+                            JobLimits{.max_output_size = kept.max_output_bytes}, std::move(events));
+  job->id_ = std::move(kept.id);
+  job->keeper_ = std::move(control);
+  job->pid_ = kept.pid;
+  job->status_ = JobStatus::kRunning;
+  job->queued_at_ = kept.queued_at;
+  job->started_ = kept.started;
+  job->stdin_inode_ = kept.stdin_inode;
+  job->kept_output_open_ = true;
+  // Its processes are read from /proc like our own jobs' (status, memory, waiting for input);
+  // they are never signalled from here.
+  job->processes_.started(job->pid_, nullptr);
+  return job;
+}
+
+void Job::kept_output(Stream stream, uint64_t offset, std::string_view bytes) {
+  if (offset > output_.total_bytes()) output_.skip_to(offset);
+  uint64_t known = output_.total_bytes() - offset;
+  if (known >= bytes.size()) return;
+  output_.append(stream, bytes.substr(known));
+  if (output_watchers_ > 0) output_arrived_.cancel();
+}
+
+void Job::kept_ended(const KeptEnd& end) {
+  if (!running()) return;
+  status_ = end.status;
+  exit_.exit_code = end.exit_code;
+  exit_.term_signal = end.term_signal;
+  end_reason_ = end.reason;
+  ended_ = end.ended;
+  ended_steady_ = std::chrono::steady_clock::now();
+  processes_.main_reaped();
+  notify_change();
+  if (events_.exited) events_.exited(*this);
+}
+
+void Job::kept_output_closed() {
+  if (!kept_output_open_) return;
+  kept_output_open_ = false;
+  notify_change();
+  if (events_.output_closed) events_.output_closed(*this);
 }
 
 void Job::cancel() {
@@ -243,6 +293,7 @@ Job::ReadOutcome Job::read_available(asio::posix::stream_descriptor& pipe, Strea
 }
 
 bool Job::read_output_now() {
+  if (keeper_) return !running() || keeper_->flush_output();
   bool all_read = true;
   for (auto [pipe, stream] :
        {std::pair{&stdout_pipe_, Stream::kStdout}, std::pair{&stderr_pipe_, Stream::kStderr}}) {
@@ -331,6 +382,14 @@ Job::SignalResult Job::kill(int sig, std::chrono::milliseconds grace) {
   // No process, no group: never signal pid -1 or 0 (which would reach everything we may signal).
   // A job from the history has only the pid an earlier server saw, long since free for reuse.
   if (!has_started() || from_history_) return SignalResult::kAlreadyTerminated;
+  if (keeper_) {
+    // The keeper holds the job's processes: it signals them, escalates after the grace, and
+    // reports the end.
+    if (!running() && !output_open()) return SignalResult::kAlreadyTerminated;
+    if (running()) stop_requested_ = true;
+    keeper_->signal(sig, grace);
+    return SignalResult::kSignalled;
+  }
   refresh_processes();
   if (!running()) {
     // The main process is gone, but what it left behind is still the job's: each process found
@@ -447,6 +506,12 @@ base::Result<void> Job::write_stdin(std::string_view bytes, bool close_after) {
   }
   if (!running()) return base::fail("the job has exited");
   if (!stdin_open()) return base::fail("the job's stdin is closed");
+  if (keeper_) {
+    // On a terminal, end of input is a character the keeper types; the terminal stays open.
+    if (close_after && !has_terminal()) stdin_close_requested_ = true;
+    last_stats_.reset();
+    return keeper_->write_input(bytes, close_after);
+  }
   if (pending_input_.size() + bytes.size() > stdin_limit_) {
     return base::fail(
         fmt::format("the job is not reading its stdin fast enough: {} bytes are still queued, and "
@@ -526,6 +591,7 @@ asio::awaitable<bool> Job::wait_for_change(std::chrono::steady_clock::time_point
 void Job::close() {
   // Nothing is watched any more, and the owner may go before this job does.
   events_ = Events{};
+  if (keeper_) keeper_->close();
   boost::system::error_code ignored;
   escalation_.cancel();
   time_limit_.cancel();

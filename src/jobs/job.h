@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -81,13 +82,28 @@ struct JobSpec {
 };
 
 /// Why a job ended, beyond its status, when the server ended it for a limit other than time, or
-/// (read from the history) why its end is unknown: its server went away without recording it.
-enum class EndReason { kNone, kMemoryLimit, kServerGone };
+/// why its end is unknown: its server went away without recording it (read from the history),
+/// or the keeper of a persisted job vanished (its processes were then ended).
+enum class EndReason { kNone, kMemoryLimit, kServerGone, kKeeperGone };
 std::string_view to_string(EndReason reason);
 
 struct JobLimits {
   uint64_t max_output_size = 10ull << 20;
   uint64_t stdin_buffer_size = 1ull << 20;
+};
+
+/// How a server acts on a persisted job, whose processes are its keeper's children, not the
+/// server's (see src/keeper/): every action goes to the keeper. Implemented by keeper::KeeperLink.
+class KeeperControl {
+ public:
+  virtual ~KeeperControl() = default;
+  virtual void signal(int sig, std::chrono::milliseconds grace) = 0;
+  virtual base::Result<void> write_input(std::string_view bytes, bool close_after) = 0;
+  /// Asks the keeper to read what the job wrote and send it, and waits (bounded) until it did:
+  /// read_output_now() of a kept job. True when nothing more was waiting.
+  virtual bool flush_output() = 0;
+  /// Stops listening to the keeper (the job goes on).
+  virtual void close() = 0;
 };
 
 class Job : public std::enable_shared_from_this<Job> {
@@ -124,12 +140,45 @@ class Job : public std::enable_shared_from_this<Job> {
     base::WallClock::time_point started;
     std::optional<base::WallClock::time_point> ended;
     OutputLog output;
+    bool persisted = false;
   };
   /// A finished job rebuilt from the history: it has no process, its output is what was kept,
   /// and nothing done to it reaches any process (kill finds it already ended).
   static std::shared_ptr<Job> from_history(const asio::any_io_executor& executor,
                                            Recorded recorded);
   bool from_history() const { return from_history_; }
+
+  /// A persisted job as its keeper describes it (the job runs; its output arrives through
+  /// kept_output): every action on it goes through `control`. From the history's and the
+  /// keeper's point of view it is the keeper's job; this server only shows and drives it.
+  struct Kept {
+    std::string id;
+    JobSpec spec;
+    pid_t pid = -1;
+    ino_t stdin_inode = 0;
+    uint64_t max_output_bytes = 0;
+    base::WallClock::time_point queued_at;
+    base::WallClock::time_point started;
+  };
+  static std::shared_ptr<Job> kept(const asio::any_io_executor& executor, Kept kept,
+                                   std::shared_ptr<KeeperControl> control, Events events);
+  bool is_kept() const { return keeper_ != nullptr; }
+  /// Started with persist (shown through its keeper now, or read from the history).
+  bool persisted() const { return keeper_ != nullptr || persisted_; }
+  /// From the keeper: output at absolute `offset` (bytes before what this log holds are
+  /// skipped; a gap is what the keeper dropped from the middle).
+  void kept_output(Stream stream, uint64_t offset, std::string_view bytes);
+  /// From the keeper: the job's status is final.
+  struct KeptEnd {
+    JobStatus status = JobStatus::kFailed;
+    std::optional<int> exit_code;
+    std::optional<int> term_signal;
+    EndReason reason = EndReason::kNone;
+    base::WallClock::time_point ended;
+  };
+  void kept_ended(const KeptEnd& end);
+  /// From the keeper: the job's output reached its end (nothing holds its pipes any more).
+  void kept_output_closed();
 
   /// A job in the queued state: it has an id and a spec but no process until launch().
   static std::shared_ptr<Job> create_queued(const asio::any_io_executor& executor, JobSpec spec,
@@ -184,10 +233,15 @@ class Job : public std::enable_shared_from_this<Job> {
   uint64_t shown_to() const { return shown_to_; }
   void note_shown(uint64_t offset) { shown_to_ = std::max(shown_to_, offset); }
   /// True while some process still holds the stdout or stderr pipe open.
-  bool output_open() const { return stdout_pipe_.is_open() || stderr_pipe_.is_open(); }
+  bool output_open() const {
+    return stdout_pipe_.is_open() || stderr_pipe_.is_open() || kept_output_open_;
+  }
   /// Whether `inode` is one of the job's standard streams (a pipe, or its terminal): a process
   /// that has one of them open was started by the job.
   bool owns_stream(ino_t inode) const;
+  /// What the job's processes have as fd 0 (a pipe or its terminal): one reading it waits for
+  /// input.
+  ino_t stdin_inode() const { return stdin_inode_; }
 
   /// Walks the job's processes now, after the owner collected its orphans (if it last did more
   /// than `orphans_max_age` ago: a reading for status may use a recent collection, a kill may
@@ -204,7 +258,9 @@ class Job : public std::enable_shared_from_this<Job> {
   /// True while the main process runs or processes it left behind still do: the job is over for
   /// kill, shutdown and the watchdog only once this is false.
   bool holds_processes() const { return running() || processes_.left() > 0; }
-  bool stdin_open() const { return stdin_pipe_.is_open() && !stdin_close_requested_; }
+  bool stdin_open() const {
+    return (stdin_pipe_.is_open() || (is_kept() && running())) && !stdin_close_requested_;
+  }
   uint64_t stdin_pending_bytes() const { return pending_input_.size(); }
 
   /// Fifty clients asking status of the same jobs (the HTTP load benchmark) walked /proc
@@ -300,6 +356,9 @@ class Job : public std::enable_shared_from_this<Job> {
 
   pid_t pid_ = -1;
   bool from_history_ = false;
+  bool persisted_ = false;
+  std::shared_ptr<KeeperControl> keeper_;  // Set for a persisted job: see kept().
+  bool kept_output_open_ = false;
   JobStatus status_ = JobStatus::kQueued;
   base::WallClock::time_point queued_at_ = base::WallClock::now();
   std::string start_error_;

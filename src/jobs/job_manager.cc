@@ -285,6 +285,20 @@ void JobManager::start_queued() {
   }
 }
 
+Job::Events JobManager::kept_job_events() {
+  return Job::Events{[this](Job& ended) { record_finished(ended); },
+                     [this](Job&) { any_change_.cancel(); },
+                     [this](std::chrono::milliseconds max_age) { collect_orphans(max_age); }};
+}
+
+void JobManager::adopt_kept(std::shared_ptr<Job> job) {
+  std::string id = job->id();
+  spdlog::info("job {} (persisted, pid {}) is shown through its keeper", id, job->pid());
+  jobs_.emplace(id, std::move(job));
+  start_order_.push_back(id);
+  for (const auto& observer : jobs_changed_observers_) observer(id);
+}
+
 bool JobManager::cancel_queued(const std::string& id) {
   auto it = std::find_if(queue_.begin(), queue_.end(),
                          [&](const QueuedJob& entry) { return entry.job->id() == id; });
@@ -449,6 +463,10 @@ void JobManager::collect_orphans(std::chrono::milliseconds max_age) {
   for (pid_t pid : vanished) forget_orphan(pid);
   bool reaped = false;
   for (pid_t pid : children) {
+    if (keeper_pids_.count(pid) > 0) {
+      if (sys::reap_child_if_exited(pid)) keeper_pids_.erase(pid);
+      continue;
+    }
     if (main_pids_.count(pid) > 0 || (watchdog_ != nullptr && pid == watchdog_->pid())) continue;
     if (orphans_.count(pid) == 0) {
       auto info = sys::read_process(pid);
@@ -619,7 +637,7 @@ asio::awaitable<void> JobManager::shutdown(std::chrono::milliseconds grace) {
     collect_orphans();
     bool left = running_ > 0 || !orphans_.empty();
     for (const auto& [id, job] : jobs_) {
-      if (!job->has_started()) continue;
+      if (!job->has_started() || job->is_kept()) continue;
       if (!job->running()) job->refresh_processes(kShutdownLook);
       left = left || job->holds_processes() || job->output_open();
     }
@@ -637,8 +655,9 @@ asio::awaitable<void> JobManager::shutdown(std::chrono::milliseconds grace) {
   // TERM first, so jobs can clean up: every process of every job, whether its main process still
   // runs or it left processes behind, and the orphans no job could be named for.
   collect_orphans();
+  // Persisted jobs outlive the server: they are their keepers' to end.
   for (auto& [id, job] : jobs_) {
-    if (!job->has_started()) continue;
+    if (!job->has_started() || job->is_kept()) continue;
     if (!job->running()) job->refresh_processes();
     if (job->holds_processes() || job->output_open()) job->kill(SIGTERM, grace);
   }
@@ -646,7 +665,7 @@ asio::awaitable<void> JobManager::shutdown(std::chrono::milliseconds grace) {
   strays_.signal(SIGTERM);
   co_await wait_until(std::chrono::steady_clock::now() + grace, [&] { return !anything_left(); });
   for (auto& [id, job] : jobs_) {
-    if (!job->has_started()) continue;
+    if (!job->has_started() || job->is_kept()) continue;
     if (job->holds_processes() || job->output_open()) job->kill(SIGKILL, grace);
   }
   strays_.kill_all([this] { collect_orphans(); });

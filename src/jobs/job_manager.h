@@ -96,6 +96,15 @@ class JobManager {
   /// `failed` with start_error().
   base::Result<std::shared_ptr<Job>> execute(const ExecuteRequest& request);
 
+  /// Shows and drives a persisted job, whose keeper (src/keeper/) runs it: registered like the
+  /// server's own jobs (find, list, end observers) but holding no slot under max_jobs, and left
+  /// running at shutdown. Its events come from kept_job_events().
+  void adopt_kept(std::shared_ptr<Job> job);
+  Job::Events kept_job_events();
+  /// A child of this process that is a keeper (this server started it): reaped when it exits,
+  /// never taken for a job's orphan.
+  void hold_keeper(pid_t pid) { keeper_pids_.insert(pid); }
+
   /// Ends a queued job without running it (status cancelled). False if it is not queued.
   bool cancel_queued(const std::string& id);
   /// A queued job's place in the queue, 1 for the next to start; empty if it is not queued.
@@ -254,6 +263,7 @@ class JobManager {
 
   // The main processes of running jobs: children reaped through their pidfds, not orphans.
   std::unordered_set<pid_t> main_pids_;
+  std::unordered_set<pid_t> keeper_pids_;  // See hold_keeper.
   // Orphans adopted and not yet reaped, with the job each was attributed to (empty: none).
   struct Orphan {
     sys::ProcessId id;

@@ -66,6 +66,17 @@ void OutputLog::append(Stream stream, std::string_view bytes) {
   if (!bytes.empty()) append_to_tail(stream, bytes);
 }
 
+void OutputLog::skip_to(uint64_t offset) {
+  if (offset <= total_) return;
+  head_capacity_ = head_.size();
+  // What the tail holds is older than the skipped bytes: it goes, as it would have in the
+  // original log.
+  drop_tail_front(tail_size_);
+  total_ = offset;
+  tail_start_ = offset;
+  tail_runs_.clear();
+}
+
 void OutputLog::append_to_head(Stream stream, std::string_view bytes) {
   if (head_runs_.empty() || head_runs_.back().stream != stream)
     head_runs_.push_back({total_, stream});

@@ -26,8 +26,14 @@ class OutputLog {
   static OutputLog restored(std::string_view head, uint64_t tail_offset, std::string_view tail);
 
   void append(Stream stream, std::string_view bytes);
+  /// Counts everything up to `offset` as dropped (no-op unless it lies ahead): a copy of another
+  /// log (a persisted job's, sent by its keeper) skips the middle that log dropped. The head
+  /// takes nothing more once anything was skipped.
+  void skip_to(uint64_t offset);
 
   uint64_t total_bytes() const { return total_; }
+  /// The bound it was made with (head and tail capacity).
+  uint64_t max_bytes() const { return head_capacity_ + tail_capacity_; }
   uint64_t kept_bytes() const { return head_.size() + tail_size_; }
   uint64_t dropped_bytes() const { return tail_start_ - head_.size(); }
   /// Where the kept tail begins; equal to the head's size while nothing has been dropped.

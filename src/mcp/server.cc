@@ -425,6 +425,7 @@ void McpServer::call_tool(const Json& id, const Json& params, Era era) {
       ToolContext{jobs_, limits_, report_progress, wants_progress, safeguards_.redactor});
   state->context->caller = jobs::JobOwner{call.client, placement_.session_id};
   state->context->history = placement_.history;
+  state->context->keepers = placement_.keepers;
   if (auditor_) {
     // Recorded when the call acts, not when it answers: execute's wait_seconds or interact's
     // wait may come long after, and the job's end may come before.

@@ -42,6 +42,7 @@ struct Placement {
   std::string session_id;
   observe::Metrics* metrics = nullptr;     // Null: nothing is counted.
   history::JobHistory* history = nullptr;  // Null: past jobs are not found (state_dir none).
+  keeper::Keepers* keepers = nullptr;      // Null: no persisted jobs (state_dir none).
 };
 
 class McpServer {

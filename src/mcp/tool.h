@@ -13,6 +13,7 @@
 
 #include "history/job_history.h"
 #include "jobs/job_manager.h"
+#include "keeper/keepers.h"
 #include "mcp/json_rpc.h"
 #include "policy/redactor.h"
 
@@ -25,6 +26,8 @@ struct ToolLimits {
   // Ceiling of `wait`'s timeout_seconds and `execute`'s wait_seconds: below the ~60 s after
   // which common clients cancel a call.
   std::chrono::milliseconds max_wait = std::chrono::seconds(50);
+  // execute's `persist` when a call does not say.
+  bool persist_by_default = false;
   // What the policy tool shows (tools::describe_policy of the server's Config).
   Json policy = Json::object();
 };
@@ -52,6 +55,8 @@ struct ToolContext {
   /// Where jobs this server does not hold are found (earlier servers', forgotten ones); null
   /// when the operator keeps no history.
   history::JobHistory* history = nullptr;
+  /// Starts persisted jobs (execute {persist: true}); null without a state directory.
+  keeper::Keepers* keepers = nullptr;
 };
 
 /// A handler's answer: structured content, or an error the model can act on (isError: true).

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace store {
@@ -180,9 +181,15 @@ std::string blob(const SQLite::Column& column) {
 
 // SQLite creates a missing database with the process's umask; the history holds commands and
 // output, so the file is made here first, readable by its owner only. Its -wal and -shm files
-// take the database's mode.
+// take the database's mode. Only a missing file is touched: closing any descriptor of a database
+// file drops every POSIX lock this process holds on it, those of its open connections included,
+// and another process may then take its connection for the last one and remove the WAL under it
+// (the database is then corrupt; seen with a server and its keepers opening the file at once).
 base::Result<void> create_private_file(const std::filesystem::path& file) {
-  int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  struct stat existing {};
+  if (::lstat(file.c_str(), &existing) == 0) return {};
+  int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 && errno == EEXIST) return {};  // Made by another process meanwhile.
   if (fd < 0) return base::fail_errno("history database " + file.string());
   ::close(fd);
   return {};

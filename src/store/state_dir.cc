@@ -59,4 +59,9 @@ base::Result<void> prepare_state_dir(const std::filesystem::path& dir) {
   return {};
 }
 
+std::filesystem::path keeper_file(const std::filesystem::path& dir, std::string_view id,
+                                  std::string_view extension) {
+  return dir / "keepers" / (std::string(id) + std::string(extension));
+}
+
 }  // namespace store

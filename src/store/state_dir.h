@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 
@@ -18,5 +19,10 @@ std::filesystem::path default_state_dir(const std::map<std::string, std::string>
 /// Creates `dir` (and its missing parents) if needed and checks it is a directory owned by this
 /// user with no access for group or others. The error says what to change.
 base::Result<void> prepare_state_dir(const std::filesystem::path& dir);
+
+/// The files of the keeper of persisted job `id`: `<dir>/keepers/<id><extension>`: its socket
+/// (".sock"), its log (".log"), and its job's output while it runs (".out", a store::OutputFile).
+std::filesystem::path keeper_file(const std::filesystem::path& dir, std::string_view id,
+                                  std::string_view extension);
 
 }  // namespace store

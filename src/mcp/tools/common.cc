@@ -75,12 +75,14 @@ Json end_reason_or_null(const jobs::Job& job) {
 
 Json end_reason_schema() {
   return Json{{"type", {"string", "null"}},
-              {"enum", {"memory_limit", "server_gone", nullptr}},
+              {"enum", {"memory_limit", "server_gone", "keeper_gone", nullptr}},
               {"description",
                "Why the server ended the job, beyond its status: memory_limit (it used more "
                "resident memory than its limit, and was killed; status failed); server_gone "
                "(status lost: the server running it stopped without recording its end, e.g. "
-               "killed with SIGKILL; its watchdog ended the job's processes). null otherwise."}};
+               "killed with SIGKILL; its watchdog ended the job's processes); keeper_gone "
+               "(status lost: the keeper of a persisted job vanished, e.g. killed with SIGKILL "
+               "or a reboot; what was left of the job was ended). null otherwise."}};
 }
 
 Json shown_session(const std::string& session) {
@@ -128,6 +130,7 @@ Json job_summary(const jobs::Job& job, const policy::Redactor* redactor, size_t 
     auto ports = job_ports(job, sockets != nullptr ? *sockets : own);
     if (!ports.empty()) summary["ports"] = ports_json(ports);
   }
+  if (job.persisted()) summary["persisted"] = true;  // Only then: list rows stay small.
   return summary;
 }
 

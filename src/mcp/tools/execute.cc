@@ -95,7 +95,14 @@ boost::asio::awaitable<ToolOutcome> execute(Json arguments, ToolContext& context
   if (problem) co_return ToolOutcome::fail(*problem);
 
   request.owner = context.caller;
-  auto started = context.jobs.execute(request);
+  bool persist = arguments.value("persist", context.limits.persist_by_default);
+  if (persist && context.keepers == nullptr) {
+    co_return ToolOutcome::fail(
+        "a persisted job needs the server's state directory (where its keeper listens and its "
+        "history is kept), and this server keeps none (state_dir = none): drop 'persist', or "
+        "ask the operator to set state_dir");
+  }
+  auto started = persist ? context.keepers->start(request) : context.jobs.execute(request);
   // A refusal keeps the rule that decided (ToolOutcome::denied_by), for the audit log.
   if (!started) {
     std::string message = "cannot start the job: " + started.error().message;
@@ -125,6 +132,7 @@ Json execute_result(jobs::Job& job, const ToolContext& context, const Json& argu
               {"started",
                timestamp_or_null(job.has_started() ? std::optional(job.started()) : std::nullopt)},
               {"pty", job.has_terminal()}};
+  if (job.is_kept()) result["persisted"] = true;
   add_queue_state(result, job, context.jobs, context.redactor);
   if (waited && job.finished()) {
     auto shown = output_digest(
@@ -171,7 +179,8 @@ Tool make_execute_tool(const ToolLimits& limits) {
       "first; kill cancels it. Refused, with nothing left running, if the program cannot start, "
       "the queue is full, too many jobs started this minute, or the operator's policy forbids it "
       "(the error names the rule; the policy tool shows them all). `limits`, `sandbox: true` and "
-      "`network: false` can only tighten the server's confinement.",
+      "`network: false` can only tighten the server's confinement. `persist: true` makes the job "
+      "outlive this server; later servers take it back.",
       ceiling, default_max);
   tool.input_schema = Json::parse(R"json({
     "type": "object",
@@ -217,7 +226,9 @@ Tool make_execute_tool(const ToolLimits& limits) {
       "sandbox": {"type": "boolean",
                   "description": "true: run under Landlock, writing only inside the server's allowed_roots and the temp directory (reads stay allowed). Cannot be false when the server sandboxes every job."},
       "network": {"type": "boolean",
-                  "description": "false: the job may not bind or connect TCP sockets. Cannot be true when the server denies the network."}
+                  "description": "false: the job may not bind or connect TCP sockets. Cannot be true when the server denies the network."},
+      "persist": {"type": "boolean",
+                  "description": "true: the job outlives this server (a client restart, the server killed): it runs under a keeper of its own, and any later server of this user lists it and takes it back (status, output, wait, interact, kill). Default: the server's persist setting (false unless set)."}
     },
     "additionalProperties": false
   })json");
@@ -245,13 +256,14 @@ Tool make_execute_tool(const ToolLimits& limits) {
       "queued_at": {"type": "string"},
       "start_error": {"type": "string"},
       "exit_code": {"type": ["integer", "null"]},
-      "reason": {"type": ["string", "null"], "enum": ["memory_limit", null]},
+      "reason": {"type": ["string", "null"], "enum": ["memory_limit", "keeper_gone", null]},
       "ended": {"type": ["string", "null"]},
       "output": {"type": "string"},
       "offset": {"type": "integer"},
       "next_offset": {"type": "integer"},
       "truncated": {"type": "boolean"},
-      "pty": {"type": "boolean"}
+      "pty": {"type": "boolean"},
+      "persisted": {"type": "boolean"}
     },
     "required": ["job_id", "status", "pid", "started", "pty"]
   })json");

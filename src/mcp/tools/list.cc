@@ -228,7 +228,9 @@ Tool make_list_tool(const ToolLimits&) {
           "rss_bytes": {"type": ["integer", "null"]},
           "cpu_seconds": {"type": ["number", "null"]},
           "from_history": {"type": "boolean",
-                           "description": "true for a job this server does not hold, read from the history: an earlier or another server's, or one this server forgot."}
+                           "description": "true for a job this server does not hold, read from the history: an earlier or another server's, or one this server forgot."},
+          "persisted": {"type": "boolean",
+                        "description": "true for a job started with persist: it outlives its server, and any server takes it back."}
         },
         "required": ["job_id", "label", "command", "status", "exit_code", "started", "ended",
                      "waiting_for_input", "rss_bytes", "cpu_seconds", "reason", "client",

@@ -29,8 +29,10 @@ Tool make_status_tool(const ToolLimits&) {
       "start_error), killed (stopped by the kill tool or server shutdown), timed_out (ran past "
       "its timeout_seconds), queued (waiting for a free slot under max_jobs: queue_position 1 "
       "starts next; pid and started are null until it starts) or cancelled (killed while "
-      "queued, never ran) or lost (its server stopped without recording its end; reason "
-      "server_gone). from_history is true for a job read from the history (an earlier "
+      "queued, never ran) or lost (its server stopped without recording its end, reason "
+      "server_gone; or a persisted job's keeper vanished, reason keeper_gone). persisted is true "
+      "for a job started with persist: it outlives its server. from_history is true for a job read "
+      "from the history (an earlier "
       "server's). reason is memory_limit for a job the server killed for using more "
       "memory than its limit (status failed), else null. For a running "
       "job, waiting_for_input is true when one of its processes is blocked reading its stdin "
@@ -74,7 +76,8 @@ Tool make_status_tool(const ToolLimits&) {
       "rss_bytes": {"type": ["integer", "null"]},
       "cpu_seconds": {"type": ["number", "null"]},
       "left_pids": {"type": "array", "items": {"type": "integer"}},
-      "from_history": {"type": "boolean"}
+      "from_history": {"type": "boolean"},
+      "persisted": {"type": "boolean"}
     },
     "required": ["job_id", "label", "command", "cwd", "status", "pid", "exit_code", "signal",
                  "started", "ended", "duration_seconds", "output_bytes", "dropped_bytes", "pty",

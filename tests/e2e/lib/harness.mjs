@@ -286,7 +286,10 @@ export class Server {
     }, `${where}: the text content is not JSON: ${truncate(text)}`);
     assert.deepEqual(parsed, result.structuredContent, `${where}: the text block differs from structuredContent`);
     const structured = result.structuredContent;
-    if (name === 'execute' && typeof structured.pid === 'number') this._noteJobProcess(structured.pid);
+    // A persisted job is meant to outlive the server: its test ends it.
+    if (name === 'execute' && typeof structured.pid === 'number' && !structured.persisted) {
+      this._noteJobProcess(structured.pid);
+    }
     return structured;
   }
 
@@ -460,7 +463,7 @@ class StderrBuffer {
  * client (initialize), and list the tools so that the SDK validates every structuredContent
  * against its tool's outputSchema. `cwd` defaults to a fresh scratch dir (srv.tmp).
  */
-export async function startServer({ args = [], env = {}, listTools = true, runAs } = {}) {
+export async function startServer({ args = [], env = {}, listTools = true, runAs, newSession = false } = {}) {
   const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'mcpbg-e2e-')));
   // runAs: 'nobody' starts the server as that unprivileged user (setpriv execs it, so the pid is
   // the server's), in a scratch dir it owns: no cgroup can be made, as for most real users.
@@ -471,6 +474,12 @@ export async function startServer({ args = [], env = {}, listTools = true, runAs
     args = [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', command, ...args];
     command = 'setpriv';
     env = { HOME: tmp, ...env };  // a home it may read (for the default config file's place)
+  }
+  // newSession: the server leads a session and process group of its own (setsid execs it: the
+  // pid is the server's), so a test can kill that whole group as a client might.
+  if (newSession) {
+    args = [command, ...args];
+    command = 'setsid';
   }
   const transport = new StdioClientTransport({
     command,
