@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/wait.h>
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
@@ -122,9 +121,9 @@ void HttpServerProcess::await_exit(Clock::time_point deadline) {
   auto status = unwrap(server_.wait_until(deadline), "waiting for the server to exit");
   check(status.has_value(), "the server did not exit within its deadline after SIGTERM (log: {})",
         log_path_);
-  check(WIFEXITED(*status) && WEXITSTATUS(*status) == 0,
+  check(status->exit_code == 0,
         "the server ended with {} after SIGTERM (expected exit code 0; log: {})",
-        describe_wait_status(*status), log_path_);
+        describe_exit(*status), log_path_);
 }
 
 }  // namespace bench

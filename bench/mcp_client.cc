@@ -1,7 +1,5 @@
 #include "mcp_client.h"
 
-#include <sys/wait.h>
-
 #include "failure.h"
 #include "fds.h"
 
@@ -191,8 +189,7 @@ void McpClient::fail_on_eof() {
                                                    outstanding_.size() - read_ahead_.size());
   auto status = server_.wait_until(Clock::now() + std::chrono::seconds(2));
   if (status && *status) {
-    raise("the server closed its stdout and exited ({}){}", describe_wait_status(**status),
-          unanswered);
+    raise("the server closed its stdout and exited ({}){}", describe_exit(**status), unanswered);
   }
   raise("the server closed its stdout but is still running{}", unanswered);
 }
@@ -215,9 +212,9 @@ Clock::time_point McpClient::await_exit(Clock::time_point deadline) {
   auto status = unwrap(server_.wait_until(deadline), "waiting for the server to exit");
   const auto ended = Clock::now();
   check(status.has_value(), "the server did not exit by the deadline after its stdin closed");
-  check(WIFEXITED(*status) && WEXITSTATUS(*status) == 0,
+  check(status->exit_code == 0,
         "the server ended with {} after its stdin closed (expected exit code 0)",
-        describe_wait_status(*status));
+        describe_exit(*status));
   return ended;
 }
 

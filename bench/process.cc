@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <spawn.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,13 +21,6 @@ namespace {
 using sys::check_spawn_call;
 using sys::SpawnSetup;
 
-base::Result<base::UniqueFd> open_pidfd(pid_t pid) {
-  // glibc 2.36's <sys/pidfd.h> cannot be included from C++, hence the raw system call.
-  base::UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!fd) return base::fail_errno(fmt::format("pidfd_open {}", pid));
-  return fd;
-}
-
 std::vector<char*> pointers_to(const std::vector<std::string>& strings) {
   std::vector<char*> pointers;
   pointers.reserve(strings.size() + 1);
@@ -40,12 +31,14 @@ std::vector<char*> pointers_to(const std::vector<std::string>& strings) {
 
 }  // namespace
 
-Child::Child(Child&& other) noexcept : pid_(std::exchange(other.pid_, -1)), group_(other.group_) {}
+Child::Child(Child&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)), pidfd_(std::move(other.pidfd_)), group_(other.group_) {}
 
 Child& Child::operator=(Child&& other) noexcept {
   if (this != &other) {
     kill_and_reap();
     pid_ = std::exchange(other.pid_, -1);
+    pidfd_ = std::move(other.pidfd_);
     group_ = other.group_;
   }
   return *this;
@@ -55,31 +48,38 @@ Child::~Child() { kill_and_reap(); }
 
 void Child::kill_and_reap() {
   if (pid_ < 0) return;
-  ::kill(group_ == ProcessGroup::kOwn ? -pid_ : pid_, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
+  (void)signal(SIGKILL);
+  sys::reap_ending_child(pid_);
   pid_ = -1;
+  pidfd_.reset();
 }
 
-base::Result<int> Child::wait() {
+base::Result<sys::ExitInfo> Child::wait() {
   if (pid_ < 0) return base::fail("wait: the child was already reaped");
-  int status = 0;
-  for (;;) {
-    if (::waitpid(pid_, &status, 0) >= 0) break;
-    if (errno != EINTR) return base::fail_errno(fmt::format("waitpid {}", pid_));
-  }
+  auto exit = sys::wait_child(pid_);
+  if (!exit) return base::fail(fmt::format("waiting for {}: {}", pid_, exit.error().message));
   pid_ = -1;
-  return status;
+  pidfd_.reset();
+  return exit;
 }
 
-base::Result<std::optional<int>> Child::wait_until(Clock::time_point deadline) {
+base::Result<int> Child::pidfd() {
+  if (!pidfd_) {
+    // Unreaped, the child still holds its pid: the pidfd cannot name another process.
+    auto opened = sys::open_pidfd(pid_);
+    if (!opened) return tl::unexpected(opened.error());
+    pidfd_ = std::move(*opened);
+  }
+  return pidfd_.get();
+}
+
+base::Result<std::optional<sys::ExitInfo>> Child::wait_until(Clock::time_point deadline) {
   if (pid_ < 0) return base::fail("wait: the child was already reaped");
   // A pidfd turns "has it exited?" into a readable fd, so the wait can honour a deadline
-  // without polling waitpid in a loop.
-  auto pidfd = open_pidfd(pid_);
+  // without polling in a loop.
+  auto pidfd = this->pidfd();
   if (!pidfd) return tl::unexpected(pidfd.error());
-  auto ready = wait_readable(pidfd->get(), deadline);
+  auto ready = wait_readable(*pidfd, deadline);
   if (!ready) return tl::unexpected(ready.error());
   if (*ready == Readiness::kTimedOut) return std::nullopt;
   return wait();
@@ -87,9 +87,17 @@ base::Result<std::optional<int>> Child::wait_until(Clock::time_point deadline) {
 
 base::Result<void> Child::signal(int sig) {
   if (pid_ < 0) return base::fail("kill: the child was already reaped");
-  if (::kill(group_ == ProcessGroup::kOwn ? -pid_ : pid_, sig) != 0) {
-    return base::fail_errno(fmt::format("kill {}", pid_));
+  base::Result<bool> sent = false;
+  if (group_ == ProcessGroup::kOwn) {
+    sent = sys::signal_group(pid_, sig);
+  } else if (auto pidfd = this->pidfd()) {
+    sent = sys::signal_pidfd(*pidfd, sig);
+  } else {
+    sent = tl::unexpected(pidfd.error());
   }
+  if (!sent) return base::fail(fmt::format("signalling {}: {}", pid_, sent.error().message));
+  // Unreaped, the child (a zombie at least) and the group it leads are still there.
+  if (!*sent) return base::fail(fmt::format("signalling {}: it is gone", pid_));
   return {};
 }
 
@@ -141,10 +149,9 @@ std::vector<std::string> current_environment() {
   return env;
 }
 
-std::string describe_wait_status(int status) {
-  if (WIFEXITED(status)) return fmt::format("exit code {}", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return fmt::format("killed by signal {}", WTERMSIG(status));
-  return fmt::format("wait status {:#x}", status);
+std::string describe_exit(const sys::ExitInfo& exit) {
+  if (exit.exit_code) return fmt::format("exit code {}", *exit.exit_code);
+  return fmt::format("killed by {}", sys::signal_name(exit.term_signal.value_or(0)));
 }
 
 }  // namespace bench

@@ -2,16 +2,21 @@
 /// Child processes the driver starts: the server under test and the reference commands it is
 /// measured against. A Child owns its process until it is reaped; destroying an unreaped Child
 /// sends SIGKILL (to its whole process group when it leads one) and reaps it, so a run that stops
-/// early leaves nothing behind. Single-threaded; nothing else in the driver calls waitpid.
+/// early leaves nothing behind. Signals and waits go through the sys/process wrappers (a pidfd,
+/// opened when first needed, for a deadline or a signal to the child alone). Single-threaded;
+/// nothing else in the driver reaps children.
 
 #include <sys/types.h>
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 #include "stats.h"
+#include "sys/process.h"
 
 namespace bench {
 
@@ -41,17 +46,20 @@ class Child {
   pid_t pid() const { return pid_; }
   bool reaped() const { return pid_ < 0; }
 
-  /// Blocks in waitpid until the child exits; returns its wait status.
-  base::Result<int> wait();
+  /// Blocks until the child exits and reaps it; returns how it ended.
+  base::Result<sys::ExitInfo> wait();
   /// As wait(), but returns nullopt at `deadline`, leaving the child running and owned.
-  base::Result<std::optional<int>> wait_until(Clock::time_point deadline);
+  base::Result<std::optional<sys::ExitInfo>> wait_until(Clock::time_point deadline);
   /// Sends `sig` to the child, or to its whole group when it leads one.
   base::Result<void> signal(int sig);
 
  private:
   void kill_and_reap();
+  // The child's pidfd, opened on first use.
+  base::Result<int> pidfd();
 
   pid_t pid_ = -1;
+  base::UniqueFd pidfd_;
   ProcessGroup group_ = ProcessGroup::kInherit;
 };
 
@@ -62,7 +70,7 @@ base::Result<Child> spawn(const SpawnRequest& request);
 /// The driver's own environment as "NAME=value" strings.
 std::vector<std::string> current_environment();
 
-/// "exit code 3", "killed by signal 9": for messages.
-std::string describe_wait_status(int status);
+/// "exit code 3", "killed by SIGKILL": for messages.
+std::string describe_exit(const sys::ExitInfo& exit);
 
 }  // namespace bench

@@ -8,7 +8,6 @@
 //    much of the gap to /dev/null is the pipe itself (a copy into it, a copy out of it, the
 //    writer blocking whenever it is full). It is not a strict floor: a blocking reader wakes for
 //    every write, where an event loop often finds several writes' worth waiting.
-#include <sys/wait.h>
 
 #include <algorithm>
 
@@ -62,10 +61,9 @@ Clock::duration run_to_dev_null(const Stream& stream, const std::vector<std::str
       unwrap(spawn(SpawnRequest{
                  .argv = {"/bin/sh", "-c", command}, .env = env, .group = ProcessGroup::kOwn}),
              fmt::format("spawning sh -c '{}'", command));
-  int status = unwrap(child.wait(), fmt::format("waiting for sh -c '{}'", command));
+  sys::ExitInfo status = unwrap(child.wait(), fmt::format("waiting for sh -c '{}'", command));
   const auto ended = Clock::now();
-  check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "sh -c '{}' ended with {}", command,
-        describe_wait_status(status));
+  check(status.exit_code == 0, "sh -c '{}' ended with {}", command, describe_exit(status));
   return ended - started;
 }
 
@@ -81,11 +79,12 @@ Clock::duration read_through_pipe(const Stream& stream, const std::vector<std::s
   pipe.write_end.reset();  // Only the child writes now; EOF comes when it exits.
   uint64_t total = 0;
   while (size_t n = unwrap(read_some(pipe.read_end.get(), buffer), "reading the pipe")) total += n;
-  int status = unwrap(child.wait(), fmt::format("waiting for sh -c '{}'", stream.command));
+  sys::ExitInfo status =
+      unwrap(child.wait(), fmt::format("waiting for sh -c '{}'", stream.command));
   const auto ended = Clock::now();
-  check(WIFEXITED(status) && WEXITSTATUS(status) == 0 && total == stream.bytes,
+  check(status.exit_code == 0 && total == stream.bytes,
         "sh -c '{}' ended with {} after {} bytes (expected {})", stream.command,
-        describe_wait_status(status), total, stream.bytes);
+        describe_exit(status), total, stream.bytes);
   return ended - started;
 }
 

@@ -3,7 +3,6 @@
 // jobs, no CPU while idle (no polling timers), and a shutdown that stops everything promptly.
 // Shutdown is timed beside the driver doing the same by hand: SIGTERM to the same number of
 // `sh -c 'sleep 1000'` process groups it started itself, then reaping each.
-#include <sys/wait.h>
 
 #include <csignal>
 #include <thread>
@@ -38,9 +37,9 @@ Clock::duration terminate_own_groups(int count) {
   const auto started = Clock::now();
   for (Child& shell : shells) unwrap(shell.signal(SIGTERM), "signalling a sleeping shell");
   for (Child& shell : shells) {
-    int status = unwrap(shell.wait(), "reaping a sleeping shell");
-    check(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
-          "a sleeping shell ended with {} instead of SIGTERM", describe_wait_status(status));
+    sys::ExitInfo status = unwrap(shell.wait(), "reaping a sleeping shell");
+    check(status.term_signal == SIGTERM, "a sleeping shell ended with {} instead of SIGTERM",
+          describe_exit(status));
   }
   return Clock::now() - started;
 }

@@ -1,7 +1,5 @@
 #include "steps.h"
 
-#include <sys/wait.h>
-
 #include <thread>
 
 #include "failure.h"
@@ -23,10 +21,9 @@ Clock::duration spawn_and_reap_true(const std::vector<std::string>& env) {
       unwrap(spawn(SpawnRequest{
                  .argv = {"/bin/sh", "-c", "true"}, .env = env, .group = ProcessGroup::kOwn}),
              "spawning /bin/sh -c true");
-  int status = unwrap(child.wait(), "waiting for /bin/sh -c true");
+  sys::ExitInfo status = unwrap(child.wait(), "waiting for /bin/sh -c true");
   const auto ended = Clock::now();
-  check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "/bin/sh -c true ended with {}",
-        describe_wait_status(status));
+  check(status.exit_code == 0, "/bin/sh -c true ended with {}", describe_exit(status));
   return ended - started;
 }
 

@@ -1,5 +1,7 @@
 #include "base/utf8.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 
 namespace base {
@@ -45,22 +47,41 @@ std::string sanitize_utf8(std::string_view bytes) {
 }
 
 void append_sanitized_utf8(std::string& out, std::string_view bytes) {
-  out.reserve(out.size() + bytes.size());
-  size_t i = 0;
-  while (i < bytes.size()) {
-    // Fast path for ASCII runs, which is nearly all build and test output.
-    size_t start = i;
-    while (i < bytes.size() && static_cast<uint8_t>(bytes[i]) < 0x80) ++i;
-    out.append(bytes.substr(start, i - start));
-    if (i == bytes.size()) break;
-    size_t len = valid_sequence_length(bytes, i);
-    if (len == 0) {
-      out.append(kReplacement);
-      ++i;
-    } else {
-      out.append(bytes.substr(i, len));
-      i += len;
+  append_sanitized_utf8(out, std::span<const std::string_view>(&bytes, 1));
+}
+
+void append_sanitized_utf8(std::string& out, std::span<const std::string_view> parts) {
+  size_t total = 0;
+  for (std::string_view part : parts) total += part.size();
+  out.reserve(out.size() + total);
+  size_t skip = 0;  // bytes at the start of the next part already taken by a character
+  for (size_t p = 0; p < parts.size(); ++p) {
+    std::string_view bytes = parts[p];
+    size_t i = std::min(skip, bytes.size());
+    skip -= i;
+    while (i < bytes.size()) {
+      // Fast path for ASCII runs, which is nearly all build and test output.
+      size_t start = i;
+      while (i < bytes.size() && static_cast<uint8_t>(bytes[i]) < 0x80) ++i;
+      out.append(bytes.substr(start, i - start));
+      if (i == bytes.size()) break;
+      // The next four bytes of the whole text, wherever the parts split them.
+      std::array<char, 4> ahead{};
+      size_t seen = 0;
+      for (size_t q = p, j = i; q < parts.size() && seen < ahead.size(); ++q, j = 0) {
+        for (; j < parts[q].size() && seen < ahead.size(); ++j) ahead[seen++] = parts[q][j];
+      }
+      std::string_view next(ahead.data(), seen);
+      size_t len = valid_sequence_length(next, 0);
+      if (len == 0) {
+        out.append(kReplacement);
+        ++i;
+      } else {
+        out.append(next.substr(0, len));
+        i += len;
+      }
     }
+    skip += i - std::min(i, bytes.size());  // a character that ran on into the next parts
   }
 }
 

@@ -197,6 +197,8 @@ class JobManager {
   // processes (they stay known until nothing of them is left).
   void evict_beyond_limit();
   void schedule_cleanup();
+  // What jobs leave behind (defined in job_manager_orphans.cc): orphans, lingering processes,
+  // cgroups of finished jobs.
   // The job an orphan belongs to, from what it carries: a process a walk already found, its
   // job's cgroup, the job id in its environment, its job's group or session, one of its job's
   // streams. Empty when none tells.

@@ -30,16 +30,14 @@ constexpr std::array<NamedSignal, 7> kSendableSignals{{{"TERM", SIGTERM},
                                                        {"USR1", SIGUSR1},
                                                        {"USR2", SIGUSR2}}};
 
-}  // namespace
-
-base::Result<std::optional<ExitInfo>> reap_exited(int pidfd) {
+// waitid(`type`, `id`) with `options` (WEXITED, and WNOHANG or not), EINTR retried. Empty when
+// the process is still running (WNOHANG only).
+base::Result<std::optional<ExitInfo>> wait_for(idtype_t type, id_t id, int options,
+                                               const char* call) {
   siginfo_t info{};
   for (;;) {
-    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info,
-                 WEXITED | WNOHANG) == 0) {
-      break;
-    }
-    if (errno != EINTR) return base::fail_errno("waitid(P_PIDFD)");
+    if (::waitid(type, id, &info, options) == 0) break;
+    if (errno != EINTR) return base::fail_errno(call);
   }
   if (info.si_pid == 0) return std::optional<ExitInfo>{};  // still running
   ExitInfo exit;
@@ -49,6 +47,19 @@ base::Result<std::optional<ExitInfo>> reap_exited(int pidfd) {
     exit.term_signal = info.si_status;  // CLD_KILLED or CLD_DUMPED
   }
   return std::optional<ExitInfo>{exit};
+}
+
+}  // namespace
+
+base::Result<std::optional<ExitInfo>> reap_exited(int pidfd) {
+  return wait_for(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), WEXITED | WNOHANG,
+                  "waitid(P_PIDFD)");
+}
+
+base::Result<ExitInfo> wait_child(pid_t pid) {
+  auto exit = wait_for(P_PID, static_cast<id_t>(pid), WEXITED, "waitid(P_PID)");
+  if (!exit) return tl::unexpected(exit.error());
+  return **exit;  // without WNOHANG, waitid returns only once the child has ended
 }
 
 base::Result<bool> signal_group(pid_t pgid, int sig) {

@@ -24,6 +24,11 @@ struct ExitInfo {
 /// is still running.
 base::Result<std::optional<ExitInfo>> reap_exited(int pidfd);
 
+/// Waits for our child `pid` to end and reaps it (waitid(P_PID, WEXITED), EINTR retried).
+/// Blocks: never on the server's loop (which uses reap_exited); for programs that have no loop,
+/// such as the bench driver.
+base::Result<ExitInfo> wait_child(pid_t pid);
+
 /// kill(-pgid, sig). ESRCH (the group is gone) is reported as `false`, not as an error.
 base::Result<bool> signal_group(pid_t pgid, int sig);
 

@@ -73,14 +73,6 @@ struct Span {
   uint64_t to;
 };
 
-// The kept bytes of [from, to), joined (both streams).
-std::string kept_bytes(const jobs::OutputLog& log, uint64_t from, uint64_t to) {
-  std::string bytes;
-  for (const auto& piece : log.pieces(from, to, jobs::StreamFilter::kBoth))
-    bytes.append(piece.bytes);
-  return bytes;
-}
-
 uint64_t kept_size(const jobs::OutputLog& log, uint64_t from, uint64_t to) {
   uint64_t size = 0;
   for (const auto& piece : log.pieces(from, to, jobs::StreamFilter::kBoth))
@@ -89,13 +81,25 @@ uint64_t kept_size(const jobs::OutputLog& log, uint64_t from, uint64_t to) {
 }
 
 // Where the first lines end: after the last '\n' within `limit` kept bytes from `from` (the cut
-// at a character boundary if the first line alone is longer), never past `end`.
+// at a character boundary if the first line alone is longer), never past `end`. Searched
+// in the log's memory: nothing is copied.
 uint64_t head_end(const jobs::OutputLog& log, uint64_t from, uint64_t end, uint64_t limit) {
   if (end - from <= limit) return end;
-  std::string bytes = kept_bytes(log, from, from + limit);
-  size_t newline = bytes.rfind('\n');
-  if (newline != std::string::npos) return from + newline + 1;
-  return from + bytes.size() - base::incomplete_utf8_tail(bytes);
+  auto pieces = log.pieces(from, from + limit, jobs::StreamFilter::kBoth);
+  size_t seen = 0;
+  size_t newline = std::string_view::npos;
+  for (const auto& piece : pieces) {
+    if (size_t at = piece.bytes.rfind('\n'); at != std::string_view::npos) newline = seen + at;
+    seen += piece.bytes.size();
+  }
+  if (newline != std::string_view::npos) return from + newline + 1;
+  // The last three bytes, wherever the pieces split them: enough to see a cut character.
+  std::string last;
+  for (auto it = pieces.rbegin(); it != pieces.rend() && last.size() < 3; ++it) {
+    size_t take = std::min(3 - last.size(), it->bytes.size());
+    last.insert(0, it->bytes.substr(it->bytes.size() - take));
+  }
+  return from + seen - base::incomplete_utf8_tail(last);
 }
 
 // Where the last lines begin: after the first '\n' within the last `limit` kept bytes before
@@ -106,9 +110,15 @@ uint64_t tail_begin(const jobs::OutputLog& log, uint64_t floor, uint64_t total, 
     start = log.tail_start();
   }
   if (start == floor) return start;
-  std::string bytes = kept_bytes(log, start, total);
-  size_t newline = bytes.find('\n');
-  if (newline != std::string::npos && newline + 1 < bytes.size()) return start + newline + 1;
+  size_t seen = 0;
+  size_t newline = std::string_view::npos;
+  for (const auto& piece : log.pieces(start, total, jobs::StreamFilter::kBoth)) {
+    if (newline == std::string_view::npos) {
+      if (size_t at = piece.bytes.find('\n'); at != std::string_view::npos) newline = seen + at;
+    }
+    seen += piece.bytes.size();
+  }
+  if (newline != std::string_view::npos && newline + 1 < seen) return start + newline + 1;
   return std::min(log.character_start(start, jobs::StreamFilter::kBoth), total);
 }
 

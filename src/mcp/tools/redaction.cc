@@ -31,32 +31,34 @@ void append_shown_output(std::string& out, const policy::Redactor* redactor,
                          uint64_t to) {
   if (from >= to) return;
   if (redactor == nullptr) {
-    auto pieces = log.pieces(from, to, filter);
-    if (pieces.size() == 1) {
-      base::append_sanitized_utf8(out, pieces.front().bytes);
-      return;
-    }
-    // A character may be split between two pieces: join them first.
-    std::string text;
-    for (const auto& piece : pieces) text.append(piece.bytes);
-    base::append_sanitized_utf8(out, text);
+    // Encoded from the log's memory, piece by piece (a character split between two pieces
+    // comes out whole).
+    std::vector<std::string_view> parts;
+    for (const auto& piece : log.pieces(from, to, filter)) parts.push_back(piece.bytes);
+    base::append_sanitized_utf8(out, parts);
     return;
   }
   auto extent = with_context(log, from, to);
-  std::string text;
+  auto pieces = log.pieces(extent.from, extent.to, filter);
+  // The secrets are looked for in one text: the log's own memory when the extent lies in one
+  // piece of it, else the pieces joined.
+  std::string joined;
+  size_t size = 0;
   size_t begin = std::string::npos;
   size_t end = 0;
-  for (const auto& piece : log.pieces(extent.from, extent.to, filter)) {
+  for (const auto& piece : pieces) {
     uint64_t piece_end = piece.offset + piece.bytes.size();
     uint64_t a = std::clamp(from, piece.offset, piece_end);
     uint64_t b = std::clamp(to, piece.offset, piece_end);
     if (a < b) {
-      if (begin == std::string::npos) begin = text.size() + (a - piece.offset);
-      end = text.size() + (b - piece.offset);
+      if (begin == std::string::npos) begin = size + (a - piece.offset);
+      end = size + (b - piece.offset);
     }
-    text.append(piece.bytes);
+    if (pieces.size() > 1) joined.append(piece.bytes);
+    size += piece.bytes.size();
   }
   if (begin == std::string::npos) return;
+  std::string_view text = pieces.size() == 1 ? pieces.front().bytes : std::string_view(joined);
   base::append_sanitized_utf8(out,
                               policy::Redactor::apply(text, begin, end, redactor->find(text, end)));
 }

@@ -90,6 +90,28 @@ TEST(ShownOutput, ContextNeverReachesAcrossTheDroppedMiddle) {
             "bbbbbbbbbb");
 }
 
+TEST(ShownOutput, AWindowOverTwoBlocksOfTheTailComesOutWhole) {
+  jobs::OutputLog log(64 * 1024);  // a head of 16 KiB, then the tail in blocks of 6 KiB
+  const std::string head(16 * 1024, 'h');
+  // A euro sign split by the first block's end, a token by the second's.
+  const std::string euro = "\xE2\x82\xAC";
+  std::string tail = std::string(6 * 1024 - 1, 'a') + euro;
+  tail += std::string(12 * 1024 - 10 - tail.size(), 'b') + " " + std::string(kToken) + " end\n";
+  log.append(jobs::Stream::kStdout, head + tail);
+  ASSERT_EQ(log.dropped_bytes(), 0u);
+  const auto both = jobs::StreamFilter::kBoth;
+  const uint64_t euro_at = head.size() + 6 * 1024 - 1;
+  ASSERT_EQ(log.pieces(euro_at, euro_at + 3, both).size(), 2u);  // the case under test
+  EXPECT_EQ(shown_output(nullptr, log, both, euro_at - 2, euro_at + 5), "aa" + euro + "bb");
+  EXPECT_EQ(shown_output(&redactor(), log, both, euro_at - 2, euro_at + 5), "aa" + euro + "bb");
+  const uint64_t token_at = head.size() + 12 * 1024 - 9;
+  ASSERT_EQ(log.pieces(token_at, token_at + kToken.size(), both).size(), 2u);
+  EXPECT_EQ(shown_output(&redactor(), log, both, token_at - 3, log.total_bytes()),
+            "bb [REDACTED] end\n");
+  EXPECT_EQ(shown_output(nullptr, log, both, token_at - 3, log.total_bytes()),
+            "bb " + std::string(kToken) + " end\n");
+}
+
 TEST(RedactLines, LinesOfAKeyBlockAreEachAMarkerAndKeepTheirRawSize) {
   jobs::OutputLog log(1 << 20);
   std::string text = "start\n" + key_block(2) + "use " + std::string(kToken) + " now\nend";

@@ -56,6 +56,25 @@ ExitInfo wait_exit(int pidfd) {
   return reaped->value_or(ExitInfo{});
 }
 
+// The blocking wait of programs without a loop (the bench driver): how the child ended.
+TEST_P(Spawn, WaitChildTellsTheExitCodeOrTheSignal) {
+  auto exits = spawn({{"/bin/sh", "-c", "exit 3"}, "/", {"PATH=/usr/bin:/bin"}});
+  ASSERT_TRUE(exits.has_value()) << exits.error().message;
+  auto exited = wait_child(exits->pid);
+  ASSERT_TRUE(exited.has_value()) << exited.error().message;
+  EXPECT_EQ(exited->exit_code, 3);
+  EXPECT_FALSE(exited->term_signal.has_value());
+
+  auto killed = spawn({{"/bin/sh", "-c", "kill -TERM $$"}, "/", {"PATH=/usr/bin:/bin"}});
+  ASSERT_TRUE(killed.has_value()) << killed.error().message;
+  auto signalled = wait_child(killed->pid);
+  ASSERT_TRUE(signalled.has_value()) << signalled.error().message;
+  EXPECT_EQ(signalled->term_signal, SIGTERM);
+  EXPECT_FALSE(signalled->exit_code.has_value());
+  // Reaped: nothing is left to wait for.
+  EXPECT_FALSE(wait_child(killed->pid).has_value());
+}
+
 TEST_P(Spawn, RunsInItsOwnProcessGroupWithPipes) {
   size_t fds_before = test::open_fd_count();
   {
