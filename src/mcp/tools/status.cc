@@ -7,8 +7,13 @@ namespace {
 boost::asio::awaitable<ToolOutcome> status(Json arguments, ToolContext& context) {
   auto job = find_job(context, arguments);
   if (!job) co_return ToolOutcome::fail(job.error().message);
-  co_return ToolOutcome::ok(
-      job_status(**job, context.jobs, context.redactor, context.limits.max_read_bytes));
+  Json result = job_status(**job, context.jobs, context.redactor, context.limits.max_read_bytes);
+  if (context.history) {
+    if (auto failure = context.history->write_failure((*job)->id())) {
+      result["history_error"] = *failure;
+    }
+  }
+  co_return ToolOutcome::ok(std::move(result));
 }
 
 }  // namespace
@@ -30,7 +35,10 @@ Tool make_status_tool(const ToolLimits&) {
       "starts next; pid and started are null until it starts) or cancelled (killed while "
       "queued, never ran) or lost (its server stopped without recording its end; reason "
       "server_gone). from_history is true for a job read from the history (an earlier "
-      "server's). reason is memory_limit for a job the server killed for using more "
+      "server's). history_error is present when this job's record could not be written to the "
+      "history database (the disk is full, the file is read-only or locked): the job runs as "
+      "usual, but will not be found after this server ends; it names the file and the cause. "
+      "reason is memory_limit for a job the server killed for using more "
       "memory than its limit (status failed), else null. For a running "
       "job, waiting_for_input is true when one of its processes is blocked reading its stdin "
       "(read from /proc, not guessed from the output): answer it with interact. rss_bytes and "
@@ -71,7 +79,8 @@ Tool make_status_tool(const ToolLimits&) {
       "rss_bytes": {"type": ["integer", "null"]},
       "cpu_seconds": {"type": ["number", "null"]},
       "left_pids": {"type": "array", "items": {"type": "integer"}},
-      "from_history": {"type": "boolean"}
+      "from_history": {"type": "boolean"},
+      "history_error": {"type": "string"}
     },
     "required": ["job_id", "label", "command", "cwd", "status", "pid", "exit_code", "signal",
                  "started", "ended", "duration_seconds", "output_bytes", "dropped_bytes", "pty",
