@@ -100,6 +100,10 @@ const std::vector<Scenario>& all_scenarios() {
        "capturing seq 1 2000000 with 1 and 100 pending waits on the job vs none (with "
        "--before: the earlier build too)",
        run_wait_cost},
+      {"history-write", "execute(true) + one wait with the history kept vs state_dir = none",
+       run_history_write},
+      {"history-list", "list page p50 from a history of 100,000 finished jobs vs one of 100",
+       run_history_list},
   };
   return scenarios;
 }

@@ -103,5 +103,7 @@ std::vector<Figure> run_redaction(const ScenarioContext& context);
 std::vector<Figure> run_http_load(const ScenarioContext& context);
 std::vector<Figure> run_agent_cost(const ScenarioContext& context);
 std::vector<Figure> run_wait_cost(const ScenarioContext& context);
+std::vector<Figure> run_history_write(const ScenarioContext& context);
+std::vector<Figure> run_history_list(const ScenarioContext& context);
 
 }  // namespace bench
