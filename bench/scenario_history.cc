@@ -24,8 +24,8 @@ constexpr std::chrono::seconds kWaitTimeout{10};
 std::vector<Figure> run_history_write(const ScenarioContext& context) {
   const int runs = context.scale().spawn_runs;
   auto state_dir = context.scratch_dir("history-write-state");
-  McpClient with = McpClient::start(context.server(
-      "history-write", {{"MCP_BG_STATE_DIR", (state_dir / "state").string()}}));
+  McpClient with = McpClient::start(
+      context.server("history-write", {{"MCP_BG_STATE_DIR", (state_dir / "state").string()}}));
   McpClient without =
       McpClient::start(context.server("history-write-none", {{"MCP_BG_STATE_DIR", "none"}}));
 
@@ -143,10 +143,10 @@ std::vector<Figure> run_history_list(const ScenarioContext& context) {
                   .reference_label = "first page of a 100-job history, p50",
                   .target = Target::ratio_at_most(1.5)};
   };
-  return {figure(fmt::format("list, first page of 50 of 100,000 jobs, p50 of {}", calls),
-                 big_first),
-          figure(fmt::format("list, page of 50 at job 50,000 of 100,000, p50 of {}", calls),
-                 big_middle)};
+  return {
+      figure(fmt::format("list, first page of 50 of 100,000 jobs, p50 of {}", calls), big_first),
+      figure(fmt::format("list, page of 50 at job 50,000 of 100,000, p50 of {}", calls),
+             big_middle)};
 }
 
 }  // namespace bench

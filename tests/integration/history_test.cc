@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -54,8 +54,8 @@ std::map<std::string, Row> committed_rows(const std::filesystem::path& file) {
   SQLite::Statement rows(db, "SELECT id, status, ended_ms IS NOT NULL FROM jobs");
   std::map<std::string, Row> seen;
   while (rows.executeStep()) {
-    seen[rows.getColumn(0).getString()] = Row{rows.getColumn(1).getString(),
-                                              rows.getColumn(2).getInt() != 0};
+    seen[rows.getColumn(0).getString()] =
+        Row{rows.getColumn(1).getString(), rows.getColumn(2).getInt() != 0};
   }
   return seen;
 }
@@ -102,8 +102,8 @@ TEST(History, ASigkilledServerMidBurstLosesNoCommittedJobAndLeavesASoundFile) {
   std::map<std::string, Row> before_kill;
   {
     // Room for every job of the burst: none refused, none pruned by max_finished.
-    ServerProcess server({"--state-dir", state.string(), "--max-jobs", "1000", "--max-finished",
-                          "100000"});
+    ServerProcess server(
+        {"--state-dir", state.string(), "--max-jobs", "1000", "--max-finished", "100000"});
     server.initialize();
     constexpr int kRound = 50;
     int next_id = 1;

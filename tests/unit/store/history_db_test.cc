@@ -1,6 +1,7 @@
 #include "store/history_db.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -319,17 +320,21 @@ TEST_F(HistoryDbTest, AKilledWriterLosesNoCommittedJob) {
 TEST_F(HistoryDbTest, AHundredThousandFinishedJobsListAPageThroughAnIndex) {
   constexpr int kRows = 100'000;
   auto db = open();
-  auto filled = db.in_transaction([&]() -> base::Result<void> {
-    for (int i = 0; i < kRows; ++i) {
-      JobRecord job = sample("f" + std::to_string(i), 1000 + i);
-      job.status = i % 10 == 0 ? "failed" : "completed";
-      job.exit_code = i % 10 == 0 ? 1 : 0;
-      job.ended = 2000 + i;
-      if (auto saved = db.save(job); !saved) return saved;
-    }
-    return {};
-  });
-  ASSERT_TRUE(filled) << filled.error().message;
+  {
+    // One INSERT ... SELECT in one transaction: the same rows save() writes (every tenth one
+    // failed), made in a fraction of a second rather than through 100,000 statements.
+    SQLite::Database raw(file_, SQLite::OPEN_READWRITE);
+    raw.exec(fmt::format(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < {}) "
+        "INSERT INTO jobs (id, server_id, server_pid, client, session, command, cwd, label, "
+        "pty, persisted, status, exit_code, signal, reason, start_error, created_ms, "
+        "started_ms, ended_ms, output_bytes, dropped_bytes, server_start, server_boot) "
+        "SELECT 'f' || i, 'server-1', 4242, 'claude-code', 'stdio', 'make test', "
+        "'/src/project', 'tests', 0, 0, CASE WHEN i % 10 = 0 THEN 'failed' ELSE 'completed' "
+        "END, CASE WHEN i % 10 = 0 THEN 1 ELSE 0 END, '', '', '', 1000 + i, 1005 + i, "
+        "2000 + i, 0, 0, 31, 'boot-a' FROM n",
+        kRows));
+  }
   JobRecord open_job = sample("still-running", 5000);
   ASSERT_TRUE(db.save(open_job));
 
