@@ -108,6 +108,10 @@ const std::vector<Scenario>& all_scenarios() {
        "list of 50 running jobs, 5 of them listening on a TCP port (with --before: the earlier "
        "build, called in alternation)",
        run_list_cost},
+      {"history-write", "execute(true) + one wait with the history kept vs state_dir = none",
+       run_history_write},
+      {"history-list", "list page p50 from a history of 100,000 finished jobs vs one of 100",
+       run_history_list},
   };
   return scenarios;
 }

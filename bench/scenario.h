@@ -105,5 +105,7 @@ std::vector<Figure> run_agent_cost(const ScenarioContext& context);
 std::vector<Figure> run_wait_cost(const ScenarioContext& context);
 std::vector<Figure> run_list_cost(const ScenarioContext& context);
 std::vector<Figure> run_persist(const ScenarioContext& context);
+std::vector<Figure> run_history_write(const ScenarioContext& context);
+std::vector<Figure> run_history_list(const ScenarioContext& context);
 
 }  // namespace bench

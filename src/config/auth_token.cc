@@ -90,16 +90,11 @@ Setting token_file_setting(Names names, std::string help) {
           config.auth_token.clear();
           return {};
         }
-        auto path = resolve_path(text, context);
-        if (!path) return tl::unexpected(path.error());
-        std::error_code error;
-        auto absolute = std::filesystem::absolute(*path, error);
-        if (error) {
-          return base::fail(fmt::format("{}: {}", quote(text), error.message()));
-        }
-        auto token = read_token_file(absolute);
+        auto absolute = absolute_path(text, context);
+        if (!absolute) return tl::unexpected(absolute.error());
+        auto token = read_token_file(*absolute);
         if (!token) return tl::unexpected(token.error());
-        config.auth_token_file = absolute.lexically_normal();
+        config.auth_token_file = std::move(*absolute);
         config.auth_token = std::move(*token);
         return {};
       }};

@@ -91,6 +91,10 @@ Setting boolean_setting(Names names, std::string help, bool Config::*member);
 // a relative path resolves against the context's base directory.
 base::Result<std::filesystem::path> resolve_path(std::string_view text,
                                                  const ValueContext& context);
+// resolve_path, then made absolute against the current directory and normalised: how every
+// setting that names a file or directory to write takes its path.
+base::Result<std::filesystem::path> absolute_path(std::string_view text,
+                                                  const ValueContext& context);
 Setting directory_setting(Names names, std::string help);
 // A list setting reads comma-separated text from flags and the environment and an array of
 // strings (or the same text) from the config file; both reach `apply_list`.

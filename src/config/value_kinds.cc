@@ -181,6 +181,16 @@ base::Result<std::filesystem::path> resolve_path(std::string_view text,
   return path;
 }
 
+base::Result<std::filesystem::path> absolute_path(std::string_view text,
+                                                  const ValueContext& context) {
+  auto path = resolve_path(text, context);
+  if (!path) return tl::unexpected(path.error());
+  std::error_code error;
+  auto absolute = std::filesystem::absolute(*path, error);
+  if (error) return base::fail(fmt::format("{}: {}", quote(text), error.message()));
+  return absolute.lexically_normal();
+}
+
 Setting directory_setting(Names names, std::string help) {
   return Setting{std::move(names),
                  "DIR",
@@ -262,12 +272,9 @@ Setting state_dir_setting(Names names, std::string help) {
           config.state_dir.reset();
           return {};
         }
-        auto path = resolve_path(text, context);
+        auto path = absolute_path(text, context);
         if (!path) return tl::unexpected(path.error());
-        std::error_code error;
-        auto absolute = std::filesystem::absolute(*path, error);
-        if (error) return base::fail(fmt::format("{}: {}", quote(text), error.message()));
-        config.state_dir = absolute.lexically_normal();
+        config.state_dir = std::move(*path);
         return {};
       }};
 }
@@ -287,18 +294,16 @@ Setting file_setting(Names names, std::string help, std::filesystem::path Config
           (config.*member).clear();
           return {};
         }
-        auto path = resolve_path(text, context);
-        if (!path) return tl::unexpected(path.error());
+        auto absolute = absolute_path(text, context);
+        if (!absolute) return tl::unexpected(absolute.error());
         std::error_code error;
-        auto absolute = std::filesystem::absolute(*path, error);
-        if (error) return base::fail(fmt::format("{}: {}", quote(text), error.message()));
-        if (std::filesystem::is_directory(absolute, error)) {
+        if (std::filesystem::is_directory(*absolute, error)) {
           return base::fail(fmt::format("{} is a directory", quote(text)));
         }
-        if (!std::filesystem::is_directory(absolute.parent_path(), error)) {
+        if (!std::filesystem::is_directory(absolute->parent_path(), error)) {
           return base::fail(fmt::format("the directory of {} does not exist", quote(text)));
         }
-        config.*member = absolute.lexically_normal();
+        config.*member = std::move(*absolute);
         return {};
       }};
 }

@@ -47,14 +47,22 @@ std::string redacted(const policy::Redactor* redactor, std::string_view text) {
   return redactor ? redactor->redact(text) : std::string(text);
 }
 
-// The kept bytes of `log` in [from, to), both streams, in one string.
+// The kept bytes of `log` in [from, to), both streams, in one string. read_window finds where
+// each kept region ends without copying; the bytes are copied once, straight into the result.
 std::string kept_bytes(const jobs::OutputLog& log, uint64_t from, uint64_t to) {
   std::string bytes;
   while (from < to) {
-    auto slice = log.read(from, to - from, jobs::StreamFilter::kBoth);
-    if (slice.bytes.empty()) break;
-    bytes += slice.bytes;
-    from = slice.next_offset;
+    auto window = log.read_window(from, to - from, jobs::StreamFilter::kBoth);
+    // A cut inside a character ends the window early and the next one returns it whole, maybe
+    // past `to`: the range asked for is what is kept.
+    uint64_t end = std::min(window.to, to);
+    if (end <= window.from) break;
+    if (bytes.empty()) {
+      bytes = log.bytes(window.from, end, jobs::StreamFilter::kBoth);
+    } else {
+      bytes += log.bytes(window.from, end, jobs::StreamFilter::kBoth);
+    }
+    from = end;
   }
   return bytes;
 }
@@ -115,7 +123,10 @@ base::Result<std::unique_ptr<JobHistory>> JobHistory::open(const std::filesystem
 JobHistory::JobHistory(store::HistoryDb reader, store::HistoryDb writer, jobs::JobManager& manager,
                        const policy::Redactor* redactor, Role role)
     : reader_(std::move(reader)),
-      writer_(std::move(writer)),
+      writer_(std::move(writer),
+              [this](const std::string& job_id, const base::Error& error) {
+                log_write_failure(job_id, error);
+              }),
       manager_(manager),
       redactor_(redactor),
       role_(role),
@@ -135,7 +146,24 @@ JobHistory::JobHistory(store::HistoryDb reader, store::HistoryDb writer, jobs::J
   manager_.on_job_end([this](const jobs::Job& job) { record(job, true); }, alive_);
 }
 
-JobHistory::~JobHistory() { writer_.close(); }
+JobHistory::~JobHistory() {
+  writer_.close();
+  auto stats = writer_.stats();
+  if (stats.failed > 0) {
+    spdlog::warn("history: {} of {} writes to {} failed; the last error: {}", stats.failed,
+                 stats.failed + stats.applied, reader_.file().string(), stats.last_error);
+  }
+}
+
+void JobHistory::log_write_failure(const std::string& job_id, const base::Error& error) {
+  // A full disk fails every write: the first error and each new one are logged, not each write.
+  if (error.message == last_logged_error_) return;
+  last_logged_error_ = error.message;
+  spdlog::warn(
+      "history: a write{} failed, and is lost: {} (later failures with the same error "
+      "are counted, and summed up at exit)",
+      job_id.empty() ? "" : " of job " + job_id, error.message);
+}
 
 void JobHistory::record(const jobs::Job& job, bool with_output) {
   // A persisted job shown here is its keeper's to record.
@@ -180,11 +208,14 @@ void JobHistory::record(const jobs::Job& job, bool with_output) {
     output = kept_output(job.output(), redactor_, all ? job.output().head_size() : kKeptHeadBytes,
                          all ? job.output().total_bytes() : kKeptTailBytes);
   }
-  writer_.submit([row = std::move(row), output = std::move(output)](store::HistoryDb& db) {
-    if (auto saved = db.save(row); !saved) return saved;
-    if (output) return db.save_output(row.id, *output);
-    return base::Result<void>{};
-  });
+  std::string id = row.id;
+  writer_.submit(
+      [row = std::move(row), output = std::move(output)](store::HistoryDb& db) {
+        if (auto saved = db.save(row); !saved) return saved;
+        if (output) return db.save_output(row.id, *output);
+        return base::Result<void>{};
+      },
+      std::move(id));
 }
 
 void JobHistory::prune() {
@@ -235,7 +266,18 @@ base::Result<bool> JobHistory::settle(store::JobRecord& row) {
   if (row.ended) return true;
   if (row.server_id == server_id_ || alive(row.server, server_.boot_id)) return false;
   auto why = row.persisted ? jobs::EndReason::kKeeperGone : jobs::EndReason::kServerGone;
-  if (row.persisted && row.process && row.process->boot_id == server_.boot_id) {
+  // Its server is gone: shown lost now, and marked so by the writer thread. mark_lost changes
+  // the row only while it is still open; if its writer ended it meanwhile, the mark is dropped
+  // here too and the next read shows the real end.
+  store::EpochMillis at = 0;
+  bool first = false;
+  {
+    std::lock_guard lock(lost_mutex_);
+    auto [entry, inserted] = marked_lost_.try_emplace(row.id, to_millis(WallClock::now()));
+    at = entry->second;
+    first = inserted;
+  }
+  if (first && row.persisted && row.process && row.process->boot_id == server_.boot_id) {
     // Its keeper was killed: what it held of the job is ended now, as the keeper would have.
     // The group is the job's only while its leader is the job's main process.
     pid_t group = 0;
@@ -248,13 +290,23 @@ base::Result<bool> JobHistory::settle(store::JobRecord& row) {
       spdlog::warn("job {}: its keeper is gone; ended {} process(es) of it", row.id, killed);
   }
   std::string reason = std::string(jobs::to_string(why));
-  auto now = to_millis(WallClock::now());
-  auto marked = reader_.mark_lost(row.id, reason, now);
-  if (!marked) return tl::unexpected(marked.error());
-  auto again = reader_.find(row.id);  // Marked by us, or ended by its writer meanwhile.
-  if (!again) return tl::unexpected(again.error());
-  if (*again) row = **again;
-  return row.ended.has_value();
+  if (first) {
+    writer_.submit(
+        [this, id = row.id, reason, at](store::HistoryDb& db) -> base::Result<void> {
+          auto marked = db.mark_lost(id, reason, at);
+          if (!marked) return tl::unexpected(marked.error());
+          if (!*marked) {
+            std::lock_guard lock(lost_mutex_);
+            marked_lost_.erase(id);
+          }
+          return {};
+        },
+        row.id);
+  }
+  row.status = std::string(jobs::to_string(jobs::JobStatus::kLost));
+  row.reason = std::move(reason);
+  row.ended = at;
+  return true;
 }
 
 std::shared_ptr<jobs::Job> JobHistory::rebuild(

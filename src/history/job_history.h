@@ -6,14 +6,21 @@
 /// writes go through a HistoryWriter thread, reads are made on the event loop's thread.
 ///
 /// A row without an end whose server is gone (killed with SIGKILL, or the machine rebooted) is
-/// not left `running` for ever: the first server that reads it marks it `lost`, reason
-/// server_gone. Its processes were ended by that server's watchdog; how they ended is unknown.
+/// not left `running` for ever: the first server that reads it shows it `lost` at once, reason
+/// server_gone, and marks it so through the writer thread (the loop never waits for a write
+/// lock another server may hold). Its processes were ended by that server's watchdog; how they
+/// ended is unknown.
+///
+/// A write that fails (a full disk, a read-only or locked file) is logged (the first, and each
+/// new error), summed up when the history closes, and shown by `status` for the job concerned.
 
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/result.h"
@@ -74,11 +81,17 @@ class JobHistory {
   void flush() { writer_.flush(); }
   /// Changes that failed to reach the database, and the last error (naming the file).
   store::HistoryWriter::Stats write_stats() const { return writer_.stats(); }
+  /// Why the row of job `id` could not be written, if its last write failed.
+  std::optional<std::string> write_failure(const std::string& id) const {
+    return writer_.failure(id);
+  }
 
  private:
   JobHistory(store::HistoryDb reader, store::HistoryDb writer, jobs::JobManager& manager,
              const policy::Redactor* redactor, Role role);
   void record(const jobs::Job& job, bool with_output);
+  // On the writer's thread: logs a failed write, the first and each that differs from the last.
+  void log_write_failure(const std::string& job_id, const base::Error& error);
   void prune();
   // Marks `row` lost if it has no end and its server is gone; true if it may be shown.
   base::Result<bool> settle(store::JobRecord& row);
@@ -96,6 +109,11 @@ class JobHistory {
   std::string server_id_;
   store::ProcessIdentity server_;
   std::shared_ptr<void> alive_ = std::make_shared<int>(0);  // owns the manager's observers
+  std::string last_logged_error_;                           // Writer's thread only.
+  // Rows this server found open under a gone server and shows lost, with the time it said so,
+  // until its own mark reaches the database (kept, so a second look shows the same end).
+  mutable std::mutex lost_mutex_;
+  std::unordered_map<std::string, store::EpochMillis> marked_lost_;
 };
 
 /// This boot's id (/proc/sys/kernel/random/boot_id): a pid and start time mean nothing across

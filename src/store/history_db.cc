@@ -179,6 +179,24 @@ std::string blob(const SQLite::Column& column) {
                      static_cast<size_t>(column.getBytes()));
 }
 
+// The query of list(query), after `prefix` (empty, or EXPLAIN QUERY PLAN); bind_list binds it.
+std::string list_sql(const ListQuery& query, std::string_view prefix) {
+  std::string sql = fmt::format("{}SELECT {} FROM jobs WHERE seq < ?", prefix, kColumns);
+  if (query.status) sql += " AND status = ?";
+  if (query.only_open) sql += " AND ended_ms IS NULL";
+  if (query.only_persisted) sql += " AND persisted = 1";
+  sql += " ORDER BY seq DESC LIMIT ?";
+  return sql;
+}
+
+void bind_list(SQLite::Statement& statement, const ListQuery& query) {
+  int index = 1;
+  statement.bind(index++, query.before_seq.value_or(INT64_MAX));
+  if (query.status) statement.bind(index++, *query.status);
+  // One more than asked: whether there is a next page, without a second query.
+  statement.bind(index++, static_cast<int64_t>(query.limit) + 1);
+}
+
 // SQLite creates a missing database with the process's umask; the history holds commands and
 // output, so the file is made here first, readable by its owner only. Its -wal and -shm files
 // take the database's mode. Only a missing file is touched: closing any descriptor of a database
@@ -363,17 +381,8 @@ base::Result<std::vector<std::string>> HistoryDb::ids_with_prefix(const std::str
 
 base::Result<ListPage> HistoryDb::list(const ListQuery& query) {
   return guarded(file_, [&]() -> base::Result<ListPage> {
-    std::string sql = fmt::format("SELECT {} FROM jobs WHERE seq < ?", kColumns);
-    if (query.status) sql += " AND status = ?";
-    if (query.only_open) sql += " AND ended_ms IS NULL";
-    if (query.only_persisted) sql += " AND persisted = 1";
-    sql += " ORDER BY seq DESC LIMIT ?";
-    SQLite::Statement rows(*db_, sql);
-    int index = 1;
-    rows.bind(index++, query.before_seq.value_or(INT64_MAX));
-    if (query.status) rows.bind(index++, *query.status);
-    // One more than asked: whether there is a next page, without a second query.
-    rows.bind(index++, static_cast<int64_t>(query.limit) + 1);
+    SQLite::Statement rows(*db_, list_sql(query, ""));
+    bind_list(rows, query);
     ListPage page;
     while (rows.executeStep()) {
       if (page.rows.size() == query.limit) {
@@ -383,6 +392,16 @@ base::Result<ListPage> HistoryDb::list(const ListQuery& query) {
       page.rows.push_back(read_record(rows));
     }
     return page;
+  });
+}
+
+base::Result<std::vector<std::string>> HistoryDb::list_plan(const ListQuery& query) {
+  return guarded(file_, [&]() -> base::Result<std::vector<std::string>> {
+    SQLite::Statement steps(*db_, list_sql(query, "EXPLAIN QUERY PLAN "));
+    bind_list(steps, query);
+    std::vector<std::string> plan;
+    while (steps.executeStep()) plan.push_back(steps.getColumn(3).getString());  // "detail"
+    return plan;
   });
 }
 

@@ -73,6 +73,9 @@ class HistoryDb {
   /// Ids of the rows whose id starts with `prefix` (at most `limit`): for ids given by prefix.
   base::Result<std::vector<std::string>> ids_with_prefix(const std::string& prefix, size_t limit);
   base::Result<ListPage> list(const ListQuery& query);
+  /// How SQLite reads list(query): the lines of EXPLAIN QUERY PLAN. A page is read through the
+  /// primary key or an index, never by scanning or sorting the table (tests and bench check it).
+  base::Result<std::vector<std::string>> list_plan(const ListQuery& query);
 
   /// Forgets finished jobs beyond the newest `keep_finished`, and those that ended before
   /// `ended_before`. Returns the ids removed.

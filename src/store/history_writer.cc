@@ -1,16 +1,19 @@
 #include "store/history_writer.h"
 
+#include <vector>
+
 namespace store {
 
-HistoryWriter::HistoryWriter(HistoryDb db) : db_(std::move(db)), thread_([this] { run(); }) {}
+HistoryWriter::HistoryWriter(HistoryDb db, FailureHandler on_failure)
+    : db_(std::move(db)), on_failure_(std::move(on_failure)), thread_([this] { run(); }) {}
 
 HistoryWriter::~HistoryWriter() { close(); }
 
-void HistoryWriter::submit(Change change) {
+void HistoryWriter::submit(Change change, std::string job_id) {
   {
     std::lock_guard lock(mutex_);
     if (closing_) return;
-    queue_.push_back(std::move(change));
+    queue_.push_back(Pending{std::move(change), std::move(job_id)});
     ++submitted_;
   }
   wake_.notify_one();
@@ -36,9 +39,16 @@ HistoryWriter::Stats HistoryWriter::stats() const {
   return stats_;
 }
 
+std::optional<std::string> HistoryWriter::failure(const std::string& job_id) const {
+  std::lock_guard lock(mutex_);
+  auto found = failed_jobs_.find(job_id);
+  if (found == failed_jobs_.end()) return std::nullopt;
+  return found->second;
+}
+
 void HistoryWriter::run() {
   for (;;) {
-    std::deque<Change> batch;
+    std::deque<Pending> batch;
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [this] { return closing_ || !queue_.empty(); });
@@ -47,31 +57,36 @@ void HistoryWriter::run() {
     }
     // All of the batch in one transaction; should it fail as a whole (the disk is full), each
     // change is tried by itself, so one bad change does not take the others with it.
-    uint64_t applied = 0, failed = 0;
-    std::string error;
+    std::vector<std::optional<base::Error>> outcomes(batch.size());
     auto whole = db_.in_transaction([&]() -> base::Result<void> {
-      for (auto& change : batch) {
-        if (auto done = change(db_); !done) return done;
+      for (auto& pending : batch) {
+        if (auto done = pending.change(db_); !done) return done;
       }
       return {};
     });
-    if (whole) {
-      applied = batch.size();
-    } else {
-      for (auto& change : batch) {
-        auto done = change(db_);
-        if (done) {
-          ++applied;
-        } else {
-          ++failed;
-          error = done.error().message;
-        }
+    if (!whole) {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (auto done = batch[i].change(db_); !done) outcomes[i] = done.error();
+      }
+    }
+    // Handed over outside the lock: the handler logs, and may take its time.
+    if (on_failure_) {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (outcomes[i]) on_failure_(batch[i].job_id, *outcomes[i]);
       }
     }
     std::lock_guard lock(mutex_);
-    stats_.applied += applied;
-    stats_.failed += failed;
-    if (failed > 0) stats_.last_error = error;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const auto& job_id = batch[i].job_id;
+      if (outcomes[i]) {
+        ++stats_.failed;
+        stats_.last_error = outcomes[i]->message;
+        if (!job_id.empty()) failed_jobs_[job_id] = outcomes[i]->message;
+      } else {
+        ++stats_.applied;
+        if (!job_id.empty()) failed_jobs_.erase(job_id);
+      }
+    }
     done_ += batch.size();
     drained_.notify_all();
   }

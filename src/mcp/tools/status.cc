@@ -8,8 +8,13 @@ namespace {
 boost::asio::awaitable<ToolOutcome> status(Json arguments, ToolContext& context) {
   auto job = find_job(context, arguments);
   if (!job) co_return ToolOutcome::fail(job.error().message);
-  co_return ToolOutcome::ok(
-      job_status(**job, context.jobs, context.redactor, context.limits.max_read_bytes));
+  Json result = job_status(**job, context.jobs, context.redactor, context.limits.max_read_bytes);
+  if (context.history) {
+    if (auto failure = context.history->write_failure((*job)->id())) {
+      result["history_error"] = *failure;
+    }
+  }
+  co_return ToolOutcome::ok(std::move(result));
 }
 
 }  // namespace
@@ -33,7 +38,8 @@ Tool make_status_tool(const ToolLimits&) {
       "server_gone; or a persisted job's keeper vanished, reason keeper_gone). persisted is true "
       "for a job started with persist: it outlives its server. from_history is true for a job read "
       "from the history (an earlier "
-      "server's). reason is memory_limit for a job the server killed for using more "
+      "server's). history_error, if present: this job's record could not be written to the history "
+      "database (it names the file and cause). reason is memory_limit for a job the server killed for using more "
       "memory than its limit (status failed), else null. For a running "
       "job, waiting_for_input is true when one of its processes is blocked reading its stdin "
       "(read from /proc, not guessed from the output): answer it with interact. rss_bytes and "
@@ -77,7 +83,8 @@ Tool make_status_tool(const ToolLimits&) {
       "cpu_seconds": {"type": ["number", "null"]},
       "left_pids": {"type": "array", "items": {"type": "integer"}},
       "from_history": {"type": "boolean"},
-      "persisted": {"type": "boolean"}
+      "persisted": {"type": "boolean"},
+      "history_error": {"type": "string"}
     },
     "required": ["job_id", "label", "command", "cwd", "status", "pid", "exit_code", "signal",
                  "started", "ended", "duration_seconds", "output_bytes", "dropped_bytes", "pty",

@@ -192,10 +192,19 @@ TEST_F(JobHistoryTest, AnOpenRowOfAGoneServerIsLostAndOneOfALiveServerIsRefused)
   ASSERT_TRUE(*lost);
   EXPECT_EQ((**lost).status(), jobs::JobStatus::kLost);
   EXPECT_EQ((**lost).end_reason(), jobs::EndReason::kServerGone);
-  EXPECT_TRUE((**lost).ended().has_value());
+  ASSERT_TRUE((**lost).ended().has_value());
+  // Shown at once, written by the writer thread: a second look shows the same end meanwhile.
+  auto again = history->find(orphaned.id);
+  ASSERT_TRUE(again && *again);
+  EXPECT_EQ((**again).ended(), (**lost).ended());
+  history->flush();
   auto row = db->find(orphaned.id);
   ASSERT_TRUE(row && *row);
   EXPECT_EQ((*row)->status, "lost");  // Written down, for every later reader.
+  ASSERT_TRUE((*row)->ended);
+  EXPECT_EQ(
+      std::chrono::milliseconds(*(*row)->ended),
+      std::chrono::duration_cast<std::chrono::milliseconds>((**lost).ended()->time_since_epoch()));
 
   auto running = history->find(elsewhere.id);
   ASSERT_FALSE(running);

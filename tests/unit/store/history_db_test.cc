@@ -1,6 +1,7 @@
 #include "store/history_db.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "helpers/scratch_dir.h"
 
@@ -310,6 +312,139 @@ TEST_F(HistoryDbTest, AKilledWriterLosesNoCommittedJob) {
   }
   SQLite::Database raw(file_);
   EXPECT_EQ(raw.execAndGet("PRAGMA integrity_check").getString(), "ok");
+}
+
+// The 100,000 finished jobs: a page is read through the primary key (or the partial
+// index of open rows), never by scanning or sorting the table, so its cost does not grow with
+// the history. (How fast, in figures: bench --scenario history_list.)
+TEST_F(HistoryDbTest, AHundredThousandFinishedJobsListAPageThroughAnIndex) {
+  constexpr int kRows = 100'000;
+  auto db = open();
+  {
+    // One INSERT ... SELECT in one transaction: the same rows save() writes (every tenth one
+    // failed), made in a fraction of a second rather than through 100,000 statements.
+    SQLite::Database raw(file_, SQLite::OPEN_READWRITE);
+    raw.exec(fmt::format(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < {}) "
+        "INSERT INTO jobs (id, server_id, server_pid, client, session, command, cwd, label, "
+        "pty, persisted, status, exit_code, signal, reason, start_error, created_ms, "
+        "started_ms, ended_ms, output_bytes, dropped_bytes, server_start, server_boot) "
+        "SELECT 'f' || i, 'server-1', 4242, 'claude-code', 'stdio', 'make test', "
+        "'/src/project', 'tests', 0, 0, CASE WHEN i % 10 = 0 THEN 'failed' ELSE 'completed' "
+        "END, CASE WHEN i % 10 = 0 THEN 1 ELSE 0 END, '', '', '', 1000 + i, 1005 + i, "
+        "2000 + i, 0, 0, 31, 'boot-a' FROM n",
+        kRows));
+  }
+  JobRecord open_job = sample("still-running", 5000);
+  ASSERT_TRUE(db.save(open_job));
+
+  for (const ListQuery& query :
+       {ListQuery{.limit = 50}, ListQuery{.limit = 50, .before_seq = 50'000},
+        ListQuery{.limit = 50, .only_open = true}}) {
+    auto plan = db.list_plan(query);
+    ASSERT_TRUE(plan) << plan.error().message;
+    ASSERT_FALSE(plan->empty());
+    for (const auto& step : *plan) {
+      EXPECT_EQ(step.rfind("SEARCH jobs USING", 0), 0u) << step;
+      EXPECT_EQ(step.find("TEMP B-TREE"), std::string::npos) << step;
+    }
+  }
+
+  auto first = db.list({.limit = 50});
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_EQ(first->rows.size(), 50u);
+  EXPECT_TRUE(first->more);
+  EXPECT_EQ(first->rows[0].id, "still-running");
+  EXPECT_EQ(first->rows[1].id, "f99999");
+  EXPECT_EQ(first->rows[49].id, "f99951");
+  for (size_t i = 1; i < first->rows.size(); ++i) {
+    EXPECT_EQ(first->rows[i].seq, first->rows[i - 1].seq - 1);
+  }
+
+  // Deep in the history: the page after the cursor, whole and in order.
+  auto deep = db.list({.limit = 50, .before_seq = 50'001});
+  ASSERT_TRUE(deep);
+  ASSERT_EQ(deep->rows.size(), 50u);
+  EXPECT_EQ(deep->rows[0].seq, 50'000);
+  EXPECT_EQ(deep->rows[0].id, "f49999");
+  EXPECT_EQ(deep->rows[49].id, "f49950");
+  EXPECT_EQ(deep->rows[0].status, "completed");
+  EXPECT_EQ(deep->rows[9].id, "f49990");
+  EXPECT_EQ(deep->rows[9].status, "failed");
+  EXPECT_TRUE(deep->more);
+
+  auto last = db.list({.limit = 50, .before_seq = 21});
+  ASSERT_TRUE(last);
+  ASSERT_EQ(last->rows.size(), 20u);
+  EXPECT_EQ(last->rows.back().id, "f0");
+  EXPECT_FALSE(last->more);
+
+  auto open_rows = db.list({.limit = 50, .only_open = true});
+  ASSERT_TRUE(open_rows);
+  ASSERT_EQ(open_rows->rows.size(), 1u);
+  EXPECT_EQ(open_rows->rows[0].id, "still-running");
+}
+
+// There has been one schema version so far; the path every upgrade takes starts at version 0:
+// an empty file, or a SQLite database no version of this server wrote (user_version 0, in the
+// rollback journal mode). Both are upgraded in place, and what was in the file stays.
+TEST_F(HistoryDbTest, UpgradesAnEmptyOrVersionZeroDatabaseInPlace) {
+  { std::ofstream empty(file_); }
+  {
+    auto db = open();
+    ASSERT_TRUE(db.save(sample("after-upgrade")));
+  }
+  SQLite::Database upgraded(file_);
+  EXPECT_EQ(upgraded.execAndGet("PRAGMA user_version").getInt(), kSchemaVersion);
+
+  auto other = dir_ / "v0.db";
+  {
+    SQLite::Database raw(other, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec("PRAGMA journal_mode=DELETE");
+    raw.exec("CREATE TABLE notes (text TEXT)");
+    raw.exec("INSERT INTO notes VALUES ('kept')");
+    ASSERT_EQ(raw.execAndGet("PRAGMA user_version").getInt(), 0);
+  }
+  auto db = HistoryDb::open(other, BusyTimeout{1000});
+  ASSERT_TRUE(db) << db.error().message;
+  ASSERT_TRUE(db->save(sample("in-v0")));
+  auto found = db->find("in-v0");
+  ASSERT_TRUE(found && *found);
+  SQLite::Database raw(other);
+  EXPECT_EQ(raw.execAndGet("PRAGMA user_version").getInt(), kSchemaVersion);
+  EXPECT_EQ(raw.execAndGet("PRAGMA journal_mode").getString(), "wal");
+  EXPECT_EQ(raw.execAndGet("SELECT text FROM notes").getString(), "kept");
+  EXPECT_EQ(raw.execAndGet("PRAGMA integrity_check").getString(), "ok");
+}
+
+// Servers started together (an agent opening several windows) upgrade one file at once: each
+// step is one IMMEDIATE transaction that reads the version again, so each runs once and every
+// opener succeeds.
+TEST_F(HistoryDbTest, ServersOpeningANewFileTogetherUpgradeItOnce) {
+  constexpr int kOpeners = 8;
+  std::vector<pid_t> children;
+  for (int i = 0; i < kOpeners; ++i) {
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      auto db = HistoryDb::open(file_, BusyTimeout{5000});
+      if (!db) _exit(3);
+      if (!db->save(sample("opener" + std::to_string(i)))) _exit(4);
+      _exit(0);
+    }
+    children.push_back(child);
+  }
+  for (pid_t child : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  }
+  auto db = open();
+  auto page = db.list({.limit = 100});
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->rows.size(), static_cast<size_t>(kOpeners));
+  SQLite::Database raw(file_);
+  EXPECT_EQ(raw.execAndGet("PRAGMA user_version").getInt(), kSchemaVersion);
 }
 
 }  // namespace
