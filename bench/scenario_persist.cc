@@ -123,8 +123,8 @@ std::vector<Figure> run_persist(const ScenarioContext& context) {
                                           .env = env,
                                           .group = ProcessGroup::kOwn}),
                        "spawning the reference");
-  int wait_status = unwrap(child.wait(), "waiting for the reference");
-  check(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0, "the reference failed");
+  sys::ExitInfo reference_exit = unwrap(child.wait(), "waiting for the reference");
+  check(reference_exit.exit_code == 0, "the reference failed: {}", describe_exit(reference_exit));
   Clock::duration null_time = Clock::now() - null_start;
   figures.push_back(Figure{.scenario = "persist",
                            .name = fmt::format("{} captured by a keeper", zero),
