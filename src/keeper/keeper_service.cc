@@ -248,12 +248,15 @@ void KeeperService::send_news(Connection& connection) {
 }
 
 asio::awaitable<void> KeeperService::follow(std::shared_ptr<Connection> connection) {
+  // Held by the frame: when the keeper leaves, its loop destroys this frame (still waiting on
+  // the job) after run_keeper's locals, the service's hold on the job among them, are gone.
+  std::shared_ptr<jobs::Job> job = job_;
   connection->send(hello());
   send_news(*connection);
   connection->send({{"t", "live"}});
   while (!connection->gone && !(connection->end_sent && connection->closed_sent)) {
-    co_await job_->wait_for_change(std::chrono::steady_clock::time_point::max(),
-                                   jobs::Job::Wake::kOnOutputToo);
+    co_await job->wait_for_change(std::chrono::steady_clock::time_point::max(),
+                                  jobs::Job::Wake::kOnOutputToo);
     send_news(*connection);
   }
 }

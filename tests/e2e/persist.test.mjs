@@ -32,6 +32,17 @@ function sweep(pids) {
   }
 }
 
+// A keeper logs to its own file, not to a server's stderr: a sanitizer report of a keeper (the
+// ASan run of this suite) would go unseen unless its logs are read.
+function assertCleanKeeperLogs(state) {
+  const dir = path.join(state, 'keepers');
+  if (!fs.existsSync(dir)) return;
+  for (const name of fs.readdirSync(dir).filter((n) => n.endsWith('.log'))) {
+    const text = fs.readFileSync(path.join(dir, name), 'utf8');
+    assert.doesNotMatch(text, /AddressSanitizer|LeakSanitizer|runtime error:/, `keeper log ${name}:\n${text.slice(-4000)}`);
+  }
+}
+
 async function endServer(server, how) {
   if (how === 'close') {
     assert.deepEqual(await server.close(), { code: 0, signal: null });
@@ -93,6 +104,8 @@ describe('persisted jobs', () => {
         assert.equal(ended.exit_code, 7);
         await waitFor(() => !processAlive(keeper), { what: 'the keeper to leave once the job is over' });
         assert.deepEqual(await second.close(), { code: 0, signal: null });
+        await waitFor(() => !processAlive(keeper), { what: 'the keeper to leave' });
+        assertCleanKeeperLogs(state);
       } finally {
         if (first) await first.close();
         if (second) await second.close();
@@ -129,6 +142,7 @@ describe('persisted jobs', () => {
       assert.equal(ended.status, 'killed');
       assert.match(ended.output, /got TERM/);
       await waitFor(() => !processAlive(job.pid) && !processAlive(keeper), { what: 'the job and its keeper to end' });
+      assertCleanKeeperLogs(state);
     } finally {
       if (first) await first.close();
       if (second) await second.close();
@@ -196,6 +210,8 @@ describe('persisted jobs', () => {
       await second.call('kill', { job_id: repl.job_id, signal: 'KILL' });
       const ended = await second.call('wait', { job_id: repl.job_id, timeout_seconds: 10 });
       assert.equal(ended.status, 'killed');
+      await waitFor(() => !processAlive(repl.pid), { what: 'the REPL to end' });
+      assertCleanKeeperLogs(state);
     } finally {
       if (first) await first.close();
       if (second) await second.close();
